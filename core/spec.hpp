@@ -1,0 +1,56 @@
+#pragma once
+// The job manifest as parsed and validated (see docs/manifest.md for the YAML form).
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/resources.hpp"
+
+namespace gantry {
+
+enum class device_kind { cpu, gpu, dpu };
+enum class collective_kind { none, nccl };
+enum class placement_pref { none, pack, spread };
+
+const char* to_string(device_kind v);
+const char* to_string(collective_kind v);
+const char* to_string(placement_pref v);
+
+struct checkpoint_spec {
+  std::string dir;
+  friend bool operator==(const checkpoint_spec&, const checkpoint_spec&) = default;
+};
+
+struct stage_spec {
+  std::string name;
+  device_kind device = device_kind::cpu;
+  int32_t replicas = 1;
+  resource_request resources;
+  std::map<std::string, std::string> env;
+  std::vector<std::string> command;
+  std::vector<std::string> after;        // stage names that must succeed first
+  collective_kind collective = collective_kind::none;
+  placement_pref placement = placement_pref::none;
+  std::optional<checkpoint_spec> checkpoint;
+  std::string colocate_with;             // stage name; empty = none
+  std::string fabric;                    // required libfabric provider; empty = any
+  std::map<std::string, std::string> node_selector;  // node labels that must match
+  std::vector<int32_t> no_retry_exit_codes;
+
+  bool is_gang() const { return collective != collective_kind::none; }
+  friend bool operator==(const stage_spec&, const stage_spec&) = default;
+};
+
+struct job_spec {
+  std::string name;
+  int32_t priority = 0;      // higher first; FIFO within a priority
+  int32_t max_restarts = 0;  // restarts of a failed gang/task before the job fails
+  std::vector<stage_spec> stages;
+
+  const stage_spec* find_stage(const std::string& stage_name) const;
+  friend bool operator==(const job_spec&, const job_spec&) = default;
+};
+
+}  // namespace gantry

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Sets up dependencies, builds, and runs every test. Usage: scripts/test.sh [--sanitize]
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+"$root/scripts/setup.sh"
+dir=$("$root/scripts/build.sh" "$@" | tail -n 1)
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1}
+cd "$dir"
+ctest --output-on-failure --timeout 300 -j 2
