@@ -1,0 +1,97 @@
+#include "core/quantity.hpp"
+
+#include <array>
+#include <charconv>
+#include <cmath>
+#include <limits>
+
+namespace gantry {
+namespace {
+
+struct unit {
+  std::string_view name;
+  int64_t factor;
+};
+
+constexpr int64_t kKi = 1024;
+constexpr std::array<unit, 17> kUnits{{
+    {"", 1},           {"B", 1},
+    {"K", kKi},        {"Ki", kKi},        {"KiB", kKi},        {"KB", 1000},
+    {"M", kKi * kKi},  {"Mi", kKi * kKi},  {"MiB", kKi * kKi},  {"MB", 1000 * 1000},
+    {"G", kKi * kKi * kKi}, {"Gi", kKi * kKi * kKi}, {"GiB", kKi * kKi * kKi},
+    {"GB", 1000LL * 1000 * 1000},
+    {"T", kKi * kKi * kKi * kKi}, {"TiB", kKi * kKi * kKi * kKi},
+    {"TB", 1000LL * 1000 * 1000 * 1000},
+}};
+
+// Splits "1.5GiB" into the number 1.5 and the suffix "GiB".
+bool split_number(std::string_view text, double& number, std::string_view& suffix) {
+  size_t i = 0;
+  while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.'))
+    ++i;
+  if (i == 0) return false;
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + i, number);
+  if (ec != std::errc() || ptr != text.data() + i) return false;
+  suffix = text.substr(i);
+  while (!suffix.empty() && suffix.front() == ' ') suffix.remove_prefix(1);
+  return true;
+}
+
+}  // namespace
+
+result<int64_t> parse_bytes(std::string_view text) {
+  double number = 0;
+  std::string_view suffix;
+  if (!split_number(text, number, suffix))
+    return fail(errc::invalid_argument,
+                "\"" + std::string(text) + "\" is not a size (expected e.g. 512MiB or 8GiB)");
+  for (const auto& u : kUnits) {
+    if (u.name != suffix) continue;
+    double bytes = number * static_cast<double>(u.factor);
+    if (bytes > static_cast<double>(std::numeric_limits<int64_t>::max()))
+      return fail(errc::invalid_argument, "\"" + std::string(text) + "\" is too large");
+    return static_cast<int64_t>(std::llround(bytes));
+  }
+  return fail(errc::invalid_argument, "\"" + std::string(text) +
+                                          "\" has an unknown unit (use B, KiB, MiB, GiB or TiB)");
+}
+
+result<int64_t> parse_cpu_milli(std::string_view text) {
+  double number = 0;
+  std::string_view suffix;
+  if (!split_number(text, number, suffix) || (suffix != "" && suffix != "m"))
+    return fail(errc::invalid_argument,
+                "\"" + std::string(text) + "\" is not a CPU amount (expected e.g. 2, 0.5 or 500m)");
+  double milli = suffix == "m" ? number : number * 1000.0;
+  if (milli > 1e12) return fail(errc::invalid_argument, "\"" + std::string(text) + "\" is too large");
+  if (std::fabs(milli - std::round(milli)) > 1e-6)
+    return fail(errc::invalid_argument,
+                "\"" + std::string(text) + "\" is finer than 1m (one thousandth of a core)");
+  return static_cast<int64_t>(std::llround(milli));
+}
+
+std::string format_bytes(int64_t bytes) {
+  static constexpr std::array<std::pair<int64_t, const char*>, 4> kSteps{{
+      {kKi * kKi * kKi * kKi, "TiB"}, {kKi * kKi * kKi, "GiB"}, {kKi * kKi, "MiB"}, {kKi, "KiB"}}};
+  for (const auto& [factor, name] : kSteps) {
+    if (bytes < factor) continue;
+    if (bytes % factor == 0) return std::to_string(bytes / factor) + name;
+    double v = static_cast<double>(bytes) / static_cast<double>(factor);
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.1f%s", v, name);
+    return buf;
+  }
+  return std::to_string(bytes) + "B";
+}
+
+std::string format_cpu(int64_t milli) {
+  if (milli % 1000 == 0) return std::to_string(milli / 1000);
+  if (milli % 100 == 0) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.1f", static_cast<double>(milli) / 1000.0);
+    return buf;
+  }
+  return std::to_string(milli) + "m";
+}
+
+}  // namespace gantry

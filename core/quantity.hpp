@@ -1,0 +1,25 @@
+#pragma once
+// Parsing and printing of resource quantities as users write them.
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "core/result.hpp"
+
+namespace gantry {
+
+// "512MiB", "8GiB", "1.5GiB", "100MB", "4096" (bytes), "16G" (= GiB). Units: B, K/KiB/KB,
+// M/MiB/MB, G/GiB/GB, T/TiB/TB; the binary ones are powers of 1024, KB/MB/GB/TB powers
+// of 1000, bare K/M/G/T binary. Fails on negative, empty, unknown unit or overflow.
+result<int64_t> parse_bytes(std::string_view text);
+
+// "2", "0.5", "500m" -> millicores. Fails on negative, non-numeric or finer than 1m.
+result<int64_t> parse_cpu_milli(std::string_view text);
+
+// 8589934592 -> "8GiB", 1536 MiB -> "1.5GiB", 1000 -> "1000B".
+std::string format_bytes(int64_t bytes);
+
+// 2000 -> "2", 500 -> "500m", 1500 -> "1.5".
+std::string format_cpu(int64_t milli);
+
+}  // namespace gantry

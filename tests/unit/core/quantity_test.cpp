@@ -1,0 +1,36 @@
+#include <doctest/doctest.h>
+
+#include "core/quantity.hpp"
+
+using namespace gantry;
+
+TEST_CASE("sizes parse in binary and decimal units") {
+  CHECK(parse_bytes("512MiB").value() == 512LL << 20);
+  CHECK(parse_bytes("8GiB").value() == 8LL << 30);
+  CHECK(parse_bytes("1.5GiB").value() == 3LL << 29);
+  CHECK(parse_bytes("16G").value() == 16LL << 30);
+  CHECK(parse_bytes("100MB").value() == 100'000'000);
+  CHECK(parse_bytes("4096").value() == 4096);
+  CHECK_FALSE(parse_bytes("").has_value());
+  CHECK_FALSE(parse_bytes("-1GiB").has_value());
+  CHECK_FALSE(parse_bytes("8 parsecs").has_value());
+  CHECK(parse_bytes("8XB").error().message.find("unknown unit") != std::string::npos);
+}
+
+TEST_CASE("cpu amounts accept cores and millicores") {
+  CHECK(parse_cpu_milli("2").value() == 2000);
+  CHECK(parse_cpu_milli("0.5").value() == 500);
+  CHECK(parse_cpu_milli("500m").value() == 500);
+  CHECK_FALSE(parse_cpu_milli("0.0005").has_value());
+  CHECK_FALSE(parse_cpu_milli("two").has_value());
+  CHECK_FALSE(parse_cpu_milli("5k").has_value());
+}
+
+TEST_CASE("quantities print back in the units users write") {
+  CHECK(format_bytes(8LL << 30) == "8GiB");
+  CHECK(format_bytes(3LL << 29) == "1.5GiB");
+  CHECK(format_bytes(1000) == "1000B");
+  CHECK(format_cpu(2000) == "2");
+  CHECK(format_cpu(500) == "0.5");
+  CHECK(format_cpu(250) == "250m");
+}
