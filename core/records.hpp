@@ -97,3 +97,24 @@ std::string make_task_id(const std::string& job, const std::string& stage, int32
                          int32_t attempt);
 
 }  // namespace gantry
+
+namespace gantry {
+
+// A worker's account of one of its tasks (see TaskReport in protocol/gantry.capnp).
+struct task_report {
+  std::string task_id;
+  int64_t pid = 0;
+  bool running = false;
+  int32_t exit_code = -1;  // when not running: exit status, or 128+N if killed by signal N
+  std::string message;
+  friend bool operator==(const task_report&, const task_report&) = default;
+};
+
+// A slice of a task's output file.
+struct log_chunk {
+  std::string data;
+  uint64_t next_offset = 0;
+  bool finished = false;  // the task ended and nothing follows next_offset
+};
+
+}  // namespace gantry

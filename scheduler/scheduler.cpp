@@ -1,91 +1,61 @@
+// The queue and the scheduling round: priority then submission order, each request placed
+// whole or not at all, and head-of-line reservation with backfill against starvation.
 #include "scheduler/scheduler.hpp"
 
 #include <algorithm>
+#include <cctype>
+
+#include "scheduler/engine.hpp"
 
 namespace gantry::sched {
 
-void cluster_view::upsert_node(const node_inventory& inv) {
-  auto it = nodes_.find(inv.name);
-  if (it == nodes_.end()) {
-    node_view v;
-    v.inventory = inv;
-    v.free_cpu_milli = inv.cpu_milli;
-    v.free_memory_bytes = inv.memory_bytes;
-    v.free_dpus = static_cast<int32_t>(inv.dpus.size());
-    for (const auto& g : inv.gpus) v.gpus.push_back({g, kGpuMilliWhole, g.memory_bytes});
-    nodes_.emplace(inv.name, std::move(v));
-    return;
+const char* to_string(policy_kind p) {
+  switch (p) {
+    case policy_kind::first_fit: return "FirstFit";
+    case policy_kind::best_fit: return "BestFit";
+    case policy_kind::fgd: return "FGD";
+    case policy_kind::random: return "Random";
+    case policy_kind::dot_product: return "DotProd";
+    case policy_kind::gpu_clustering: return "GpuClustering";
+    case policy_kind::gpu_packing: return "GpuPacking";
   }
-  // Keep reservations: shift free amounts by the change in capacity.
-  node_view& v = it->second;
-  v.free_cpu_milli += inv.cpu_milli - v.inventory.cpu_milli;
-  v.free_memory_bytes += inv.memory_bytes - v.inventory.memory_bytes;
-  v.free_dpus += static_cast<int32_t>(inv.dpus.size()) - static_cast<int32_t>(v.inventory.dpus.size());
-  std::vector<gpu_slot> gpus;
-  for (const auto& g : inv.gpus) {
-    gpu_slot s{g, kGpuMilliWhole, g.memory_bytes};
-    for (const auto& old : v.gpus) {
-      if (old.info.index == g.index) {
-        s.free_milli = old.free_milli;
-        s.free_memory_bytes = old.free_memory_bytes + (g.memory_bytes - old.info.memory_bytes);
-      }
-    }
-    gpus.push_back(s);
+  return "?";
+}
+
+result<policy_kind> parse_policy(std::string_view name) {
+  std::string n;
+  for (char c : name) {
+    if (c != '_' && c != '-') n += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   }
-  v.gpus = std::move(gpus);
-  v.inventory = inv;
+  if (n == "firstfit") return policy_kind::first_fit;
+  if (n == "bestfit") return policy_kind::best_fit;
+  if (n == "fgd") return policy_kind::fgd;
+  if (n == "random") return policy_kind::random;
+  if (n == "dotprod" || n == "dotproduct") return policy_kind::dot_product;
+  if (n == "gpuclustering") return policy_kind::gpu_clustering;
+  if (n == "gpupacking") return policy_kind::gpu_packing;
+  return fail(errc::invalid_argument,
+              "unknown policy '" + std::string(name) +
+                  "' (expected FGD, BestFit, GpuPacking, GpuClustering, DotProd, Random, "
+                  "FirstFit or all)");
 }
 
-void cluster_view::remove_node(const std::string& name) { nodes_.erase(name); }
-
-void cluster_view::set_schedulable(const std::string& name, bool schedulable) {
-  if (auto it = nodes_.find(name); it != nodes_.end()) it->second.schedulable = schedulable;
+std::vector<policy_kind> all_policies() {
+  return {policy_kind::random,     policy_kind::dot_product, policy_kind::gpu_clustering,
+          policy_kind::gpu_packing, policy_kind::best_fit,   policy_kind::fgd,
+          policy_kind::first_fit};
 }
 
-const node_view* cluster_view::find(const std::string& name) const {
-  auto it = nodes_.find(name);
-  return it == nodes_.end() ? nullptr : &it->second;
-}
+scheduler::scheduler(policy_kind policy, uint64_t seed)
+    : engine_(std::make_unique<engine>(policy, seed)) {}
+scheduler::~scheduler() = default;
+scheduler::scheduler(scheduler&&) noexcept = default;
+scheduler& scheduler::operator=(scheduler&&) noexcept = default;
 
-static gpu_slot* find_gpu(node_view& v, int32_t index) {
-  for (auto& g : v.gpus)
-    if (g.info.index == index) return &g;
-  return nullptr;
-}
-
-void cluster_view::apply(const placement& p) {
-  for (const auto& a : p.tasks) {
-    auto it = nodes_.find(a.node);
-    if (it == nodes_.end()) continue;
-    node_view& v = it->second;
-    v.free_cpu_milli -= a.cpu_milli;
-    v.free_memory_bytes -= a.memory_bytes;
-    v.free_dpus -= a.dpus;
-    for (int32_t idx : a.gpus) {
-      if (gpu_slot* g = find_gpu(v, idx)) {
-        g->free_milli -= a.gpu_milli;
-        g->free_memory_bytes -= a.gpu_memory_bytes;
-      }
-    }
-  }
-}
-
-void cluster_view::release(const task_assignment& a) {
-  auto it = nodes_.find(a.node);
-  if (it == nodes_.end()) return;
-  node_view& v = it->second;
-  v.free_cpu_milli += a.cpu_milli;
-  v.free_memory_bytes += a.memory_bytes;
-  v.free_dpus += a.dpus;
-  for (int32_t idx : a.gpus) {
-    if (gpu_slot* g = find_gpu(v, idx)) {
-      g->free_milli += a.gpu_milli;
-      g->free_memory_bytes += a.gpu_memory_bytes;
-    }
-  }
-}
+policy_kind scheduler::policy() const { return engine_->policy(); }
 
 void scheduler::enqueue(placement_request req) {
+  engine_->observe(req);
   auto pos = std::find_if(queue_.begin(), queue_.end(), [&](const placement_request& q) {
     return q.priority < req.priority ||
            (q.priority == req.priority && q.submit_seq > req.submit_seq);
@@ -95,100 +65,99 @@ void scheduler::enqueue(placement_request req) {
 
 void scheduler::withdraw(const std::string& request_id) {
   std::erase_if(queue_, [&](const placement_request& q) { return q.id == request_id; });
+  if (engine_->reservation.owner == request_id) engine_->reservation = {};
 }
 
 namespace {
 
-bool model_ok(const resource_request& r, const gpu_slot& g) {
-  if (r.gpu_models.empty()) return true;
-  return std::find(r.gpu_models.begin(), r.gpu_models.end(), g.info.model) != r.gpu_models.end();
-}
-
-// First fit of one task on one node; fills `a` and returns "" or a short reason.
-std::string fit_on_node(const node_view& v, const placement_request& req, task_assignment& a) {
-  const resource_request& r = req.per_task;
-  if (!v.schedulable) return "unschedulable";
-  for (const auto& [k, val] : req.node_selector) {
-    auto it = v.inventory.labels.find(k);
-    if (it == v.inventory.labels.end() || it->second != val) return "node selector mismatch";
+// Rebuilds the reservation's mask for `view`; false if a reserved node is gone or can no
+// longer host the owner at all (the reservation must then be chosen again).
+bool refresh_mask(const cluster_view& view, const placement_request& owner,
+                  node_reservation& r) {
+  const task_shape s = compile_shape(owner);
+  std::vector<char> mask(view.dense().size(), 0);
+  for (const auto& name : r.nodes) {
+    const int32_t idx = view.dense_index(name);
+    if (idx < 0 || static_fit(view.dense()[idx], s) != fit_code::ok) return false;
+    mask[idx] = 1;
   }
-  if (!req.fabric.empty() && std::find(v.inventory.fabrics.begin(), v.inventory.fabrics.end(),
-                                       req.fabric) == v.inventory.fabrics.end())
-    return "missing fabric " + req.fabric;
-  if (!req.colocate_nodes.empty() &&
-      std::find(req.colocate_nodes.begin(), req.colocate_nodes.end(), v.inventory.name) ==
-          req.colocate_nodes.end())
-    return "not colocated";
-  if (v.free_cpu_milli < r.cpu_milli) return "insufficient cpu";
-  if (v.free_memory_bytes < r.memory_bytes) return "insufficient memory";
-  if (v.free_dpus < r.dpus) return "insufficient dpu";
-  a = task_assignment{v.inventory.name, r.cpu_milli, r.memory_bytes, {}, 0, 0, r.dpus};
-  if (r.gpu_count == 0) return "";
-  a.gpu_milli = r.gpu_milli;
-  for (const auto& g : v.gpus) {
-    if (static_cast<int32_t>(a.gpus.size()) == r.gpu_count) break;
-    if (!model_ok(r, g)) continue;
-    int64_t mem = r.gpu_memory_bytes;
-    if (r.gpu_milli >= kGpuMilliWhole) mem = g.info.memory_bytes;  // whole GPU: all its memory
-    if (g.free_milli < r.gpu_milli || g.free_memory_bytes < mem) continue;
-    a.gpus.push_back(g.info.index);
-    a.gpu_memory_bytes = mem;
+  if (mask != r.mask) {
+    r.mask = std::move(mask);
+    r.generation = next_node_version();
   }
-  if (static_cast<int32_t>(a.gpus.size()) < r.gpu_count) return "insufficient gpu";
-  return "";
+  return true;
 }
 
 }  // namespace
 
-bool scheduler::try_place(const cluster_view& view, const placement_request& req, placement& out,
-                          std::string& reason) const {
-  cluster_view scratch = view;  // first fit is simple; the real engine avoids this copy
-  out = placement{req.id, {}};
-  std::map<std::string, int> why;
-  for (int32_t i = 0; i < req.count; ++i) {
-    bool placed = false;
-    why.clear();  // the reason is about the rank that did not fit
-    for (auto& [name, v] : scratch.nodes_) {
-      task_assignment a;
-      std::string r = fit_on_node(v, req, a);
-      if (r.empty()) {
-        placement one{req.id, {a}};
-        scratch.apply(one);
-        out.tasks.push_back(a);
-        placed = true;
-        break;
-      }
-      why[r]++;
-    }
-    if (!placed) break;
-  }
-  if (static_cast<int32_t>(out.tasks.size()) == req.count) return true;
-  reason = "0/" + std::to_string(view.nodes_.size()) + " nodes";
-  const char* sep = ": ";
-  for (const auto& [r, n] : why) {
-    reason += sep + std::to_string(n) + " " + r;
-    sep = ", ";
-  }
-  out.tasks.clear();
-  return false;
-}
-
 schedule_result scheduler::schedule(cluster_view& view) {
   schedule_result res;
+  engine& e = *engine_;
+  node_reservation& r = e.reservation;
+  if (!r.owner.empty() && std::none_of(queue_.begin(), queue_.end(), [&](auto& q) {
+        return q.id == r.owner;
+      }))
+    r = {};
+  const node_reservation* active = nullptr;  // applies to requests after the first blocked
   std::vector<placement_request> keep;
   for (auto& req : queue_) {
     placement p;
     std::string reason;
-    if (try_place(view, req, p, reason)) {
+    if (e.plan(view, req, active, p, reason)) {
       view.apply(p);
       res.placed.push_back(std::move(p));
-    } else {
-      res.pending.push_back({req.id, reason});
-      keep.push_back(std::move(req));
+      if (req.id == r.owner) r = {};
+      continue;
     }
+    if (active == nullptr) {
+      // The first blocked request: it holds the reservation (keeping its nodes if still
+      // valid) unless the cluster could never host it.
+      bool held = r.owner == req.id && refresh_mask(view, req, r);
+      if (!held) {
+        std::vector<std::string> nodes;
+        if (e.reserve(view, req, nodes)) {
+          r = {};
+          r.owner = req.id;
+          r.nodes = std::move(nodes);
+          held = refresh_mask(view, req, r);
+        } else {
+          reason += " (exceeds cluster capacity)";
+        }
+      }
+      if (held) active = &r;
+    }
+    res.pending.push_back({req.id, std::move(reason)});
+    keep.push_back(std::move(req));
   }
   queue_ = std::move(keep);
   return res;
+}
+
+bool scheduler::try_place(const cluster_view& view, const placement_request& req, placement& out,
+                          std::string& reason) const {
+  return engine_->plan(view, req, nullptr, out, reason);
+}
+
+bool scheduler::place_now(cluster_view& view, const placement_request& req, placement& out,
+                          std::string& reason) {
+  if (!engine_->plan(view, req, nullptr, out, reason)) return false;
+  view.apply(out);
+  return true;
+}
+
+void scheduler::set_target_workload(std::vector<workload_type> types) {
+  engine_->set_workload(types);
+}
+
+double scheduler::node_fragmentation(const cluster_view& view, const std::string& node) const {
+  const int32_t idx = view.dense_index(node);
+  return idx < 0 ? 0.0 : engine_->fgd().frag(view.dense()[idx]);
+}
+
+double scheduler::fragmentation(const cluster_view& view) const {
+  double total = 0;
+  for (const node_state& n : view.dense()) total += engine_->fgd().frag(n);
+  return total;
 }
 
 }  // namespace gantry::sched

@@ -1,0 +1,305 @@
+#include "actors/cluster_actor.hpp"
+
+#include <cstdio>
+
+#include "actors/ask.hpp"
+#include "actors/cluster_state.hpp"
+#include "actors/job_actor.hpp"
+#include "actors/unexpected.hpp"
+#include "core/log.hpp"
+#include "core/manifest.hpp"
+
+namespace gantry {
+namespace cluster_detail {
+namespace {
+
+std::string format_job_id(uint64_t n) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "j-%06llu", static_cast<unsigned long long>(n));
+  return buf;
+}
+
+// The RPC thread's handle on one worker session: everything goes to its node actor.
+class session_port final : public worker_session_port {
+ public:
+  session_port(caf::actor_system& sys, caf::actor node, uint64_t session)
+      : sys_(sys), node_(std::move(node)), session_(session) {}
+  void heartbeat(callback<void> done) override {
+    ask<void>(sys_, node_, msg::heartbeat{session_}, std::move(done));
+  }
+  void task_exited(task_report report) override {
+    caf::anon_send(node_, msg::exited{session_, std::move(report)});
+  }
+  void checkpoint_committed(std::string task_id, int64_t step) override {
+    caf::anon_send(node_, msg::checkpoint_report{session_, std::move(task_id), step});
+  }
+  void disconnected() override {
+    caf::anon_send(node_, msg::detach{session_, "connection to the worker closed"});
+  }
+
+ private:
+  caf::actor_system& sys_;
+  caf::actor node_;
+  uint64_t session_;
+};
+
+std::unexpected<error> unknown_job(const std::string& id) {
+  return fail(errc::not_found, "no job " + id + " (gantry jobs lists them)");
+}
+
+// Calls fn with the job's record: from its actor while it runs, else from the store.
+void with_record(actor_t* self, const std::string& id, callback<job_record> fn) {
+  auto it = self->state.jobs.find(id);
+  if (it == self->state.jobs.end()) return fn(result<job_record>(unknown_job(id)));
+  auto from_store = [self, id, fn]() {
+    self->request(self->state.store, caf::infinite, msg::load_job{id})
+        .then(
+            [fn, id](result<std::optional<job_record>>& r) {
+              if (!r) return fn(result<job_record>(fail(r.error())));
+              if (!*r) return fn(result<job_record>(unknown_job(id)));
+              fn(result<job_record>(std::move(**r)));
+            },
+            [fn](caf::error& e) { fn(result<job_record>(fail(errc::internal, caf::to_string(e)))); });
+  };
+  if (!it->second.actor) return from_store();
+  self->request(it->second.actor, caf::infinite, msg::describe_job{})
+      .then([fn](result<job_record>& r) { fn(std::move(r)); },
+            [from_store](caf::error&) { from_store(); });  // it just finished
+}
+
+caf::response_promise submit(actor_t* self, msg::submit& m) {
+  auto rp = self->make_response_promise();
+  auto spec = parse_manifest(m.manifest);
+  if (!spec) {
+    submit_reply reply;
+    for (auto& e : spec.error()) reply.errors.push_back({e.path, e.message});
+    rp.deliver(result<submit_reply>(std::move(reply)));
+    return rp;
+  }
+  auto& st = self->state;
+  uint64_t number = st.next_job_number++;
+  job_record rec = make_job_record(format_job_id(number), std::move(*spec), number, now_ms());
+  job_event first{rec.id, 1, rec.submitted_ms, event_kind::job, "", -1, "pending"};
+  rec.last_event_seq = 1;
+  auto batch = std::make_shared<storage::state_store::batch>();
+  batch->put_job(rec);
+  batch->put_event(first);
+  batch->put_meta("next_job_number", std::to_string(st.next_job_number));
+  self->request(st.store, caf::infinite, msg::persist{batch})
+      .then([self, rp, rec = std::move(rec), first](result<void>& r) mutable {
+        if (!r) {
+          rp.deliver(result<submit_reply>(
+              fail(errc::io_error, "the job was not stored (" + r.error().message + ")")));
+          return;
+        }
+        auto& st = self->state;
+        std::string id = rec.id;
+        job_entry& entry = st.jobs[id];
+        entry.summary = summarize(rec);
+        entry.last_seq = 1;
+        entry.actor = spawn_job_actor(self->system(), self, st.store, std::move(rec), {first},
+                                      st.config);
+        self->send(entry.actor, msg::start_job{});
+        rp.deliver(result<submit_reply>(submit_reply{id, {}}));
+      });
+  return rp;
+}
+
+caf::response_promise watch(actor_t* self, msg::watch& m) {
+  auto rp = self->make_response_promise();
+  auto it = self->state.jobs.find(m.job_id);
+  if (it == self->state.jobs.end()) {
+    rp.deliver(result<watch_reply>(unknown_job(m.job_id)));
+    return rp;
+  }
+  auto from_store = [self, rp, m]() mutable {
+    auto& entry = self->state.jobs[m.job_id];
+    self->request(self->state.store, caf::infinite, msg::load_events{m.job_id, m.from_seq})
+        .then([rp, m, state = entry.summary.state, last = entry.last_seq](
+                  result<std::vector<job_event>>& r) mutable {
+          if (!r) return rp.deliver(result<watch_reply>(fail(r.error())));
+          uint64_t last_seq = r->empty() ? last : std::max(last, r->back().seq);
+          if (!r->empty()) m.sink->push(std::move(*r));
+          rp.deliver(result<watch_reply>(watch_reply{state, last_seq}));
+        });
+  };
+  if (!it->second.actor) {
+    from_store();
+    return rp;
+  }
+  self->request(it->second.actor, caf::infinite, msg::subscribe{m.from_seq, m.sink})
+      .then([rp](result<watch_reply>& r) mutable { rp.deliver(std::move(r)); },
+            [from_store](caf::error&) mutable { from_store(); });
+  return rp;
+}
+
+void read_logs(actor_t* self, msg::read_logs& m) {
+  with_record(self, m.job_id, [self, m](result<job_record> rec) {
+    if (!rec) return m.done(fail(rec.error()));
+    const stage_record* stage = nullptr;
+    std::string names;
+    for (const auto& s : rec->stages) {
+      names += (names.empty() ? "" : ", ") + s.name;
+      if (s.name == m.stage) stage = &s;
+    }
+    if (!stage)
+      return m.done(fail(errc::not_found, "job " + m.job_id + " has no stage \"" + m.stage +
+                                              "\" (stages: " + names + ")"));
+    if (m.rank < 0 || static_cast<size_t>(m.rank) >= stage->ranks.size())
+      return m.done(fail(errc::not_found, "stage " + m.stage + " has ranks 0.." +
+                                              std::to_string(stage->ranks.size() - 1)));
+    const rank_record& rk = stage->ranks[m.rank];
+    if (rk.task_id.empty() || rk.node.empty())
+      return m.done(fail(errc::failed_precondition,
+                         m.stage + "/" + std::to_string(m.rank) + " has not started yet"));
+    auto node = self->state.nodes.find(rk.node);
+    if (node == self->state.nodes.end())
+      return m.done(fail(errc::not_found, "node " + rk.node + " is unknown"));
+    self->send(node->second.actor,
+               msg::read_task_log{rk.task_id, m.offset, m.max_bytes, std::move(m.done)});
+  });
+}
+
+caf::behavior cluster_behavior(actor_t* self, caf::actor store, recovered_state rs,
+                               coordinator_config config) {
+  log_unexpected_messages(self);
+  auto& st = self->state;
+  st.store = std::move(store);
+  st.config = config;
+  recover(self, std::move(rs));
+  return {
+      [self](msg::submit& m) { return submit(self, m); },
+      [self](msg::list_jobs) -> result<std::vector<job_summary>> {
+        std::vector<job_summary> out;
+        out.reserve(self->state.jobs.size());
+        for (const auto& [id, e] : self->state.jobs) out.push_back(e.summary);
+        return out;
+      },
+      [self](msg::describe& m) {
+        auto rp = self->make_response_promise();
+        with_record(self, m.job_id, [rp](result<job_record> r) mutable { rp.deliver(std::move(r)); });
+        return rp;
+      },
+      [self](msg::list_nodes) -> result<std::vector<node_status>> {
+        std::vector<node_status> out;
+        for (const auto& [name, n] : self->state.nodes) out.push_back(n.status);
+        return out;
+      },
+      [self](msg::cancel& m) {
+        auto rp = self->make_response_promise();
+        auto it = self->state.jobs.find(m.job_id);
+        if (it == self->state.jobs.end()) {
+          rp.deliver(result<void>(unknown_job(m.job_id)));
+        } else if (!it->second.actor) {
+          rp.deliver(result<void>(fail(errc::failed_precondition,
+                                       "job " + m.job_id + " already " +
+                                           to_string(it->second.summary.state))));
+        } else {
+          self->request(it->second.actor, caf::infinite, msg::cancel_job{})
+              .then([rp](result<void>& r) mutable { rp.deliver(std::move(r)); },
+                    [rp, id = m.job_id](caf::error&) mutable {
+                      rp.deliver(result<void>(fail(errc::failed_precondition,
+                                                   "job " + id + " already finished")));
+                    });
+        }
+        return rp;
+      },
+      [self](msg::watch& m) { return watch(self, m); },
+      [self](msg::read_logs& m) { read_logs(self, m); },
+      [self](msg::wait_node& m) {
+        auto rp = self->make_response_promise();
+        auto& st = self->state;
+        auto it = st.nodes.find(m.name);
+        if (it != st.nodes.end() && it->second.status.state == m.state) {
+          rp.deliver(result<node_status>(it->second.status));
+          return rp;
+        }
+        uint64_t id = st.next_waiter++;
+        st.waiters[id] = {m.name, m.state, rp};
+        self->delayed_send(self, std::chrono::milliseconds(m.timeout_ms), msg::wait_node_timeout{id});
+        return rp;
+      },
+      [self](msg::wait_node_timeout& m) {
+        auto& st = self->state;
+        auto it = st.waiters.find(m.waiter);
+        if (it == st.waiters.end()) return;
+        auto node = st.nodes.find(it->second.name);
+        std::string now = node == st.nodes.end() ? "not registered" : to_string(node->second.status.state);
+        it->second.promise.deliver(result<node_status>(
+            fail(errc::timeout, "node " + it->second.name + " is " + now + ", not " +
+                                    to_string(it->second.state))));
+        st.waiters.erase(it);
+      },
+      [self](msg::set_node_state& m) -> result<void> {
+        auto& st = self->state;
+        auto it = st.nodes.find(m.name);
+        if (it == st.nodes.end()) return fail(errc::not_found, "no node " + m.name + " (gantry nodes lists them)");
+        if (m.action == node_action::drain)
+          return fail(errc::failed_precondition, "drain is not supported yet; use cordon");
+        self->send(it->second.actor, msg::set_cordon{m.action == node_action::cordon});
+        return {};
+      },
+      [self](msg::register_worker& m) -> result<worker_registration> {
+        auto& st = self->state;
+        caf::actor node = node_actor_for(self, m.inventory);
+        uint64_t session = st.next_session++;
+        auto batch = std::make_shared<storage::state_store::batch>();
+        batch->put_node(node_record{m.inventory, st.nodes[m.inventory.name].status.state == node_state::cordoned, now_ms()});
+        self->request(st.store, caf::infinite, msg::persist{batch}).then([](result<void>& r) {
+          if (!r) log_warn("storing the node record failed: " + r.error().message);
+        });
+        self->send(node, msg::attach{session, std::move(m.agent), m.inventory, std::move(m.tasks)});
+        return worker_registration{std::make_shared<session_port>(self->system(), node, session),
+                                   st.config.heartbeat_interval_ms};
+      },
+      [self](msg::place& m) {
+        auto& st = self->state;
+        st.owners[m.request.id] = {m.job, m.stage, m.ranks, ""};
+        st.scheduler.enqueue(std::move(m.request));
+        request_schedule(self);
+      },
+      [self](msg::withdraw& m) {
+        self->state.scheduler.withdraw(m.request_id);
+        self->state.owners.erase(m.request_id);
+      },
+      [self](msg::release& m) {
+        auto& st = self->state;
+        st.view.release(m.assignment);
+        if (auto it = st.nodes.find(m.assignment.node); it != st.nodes.end() && it->second.status.tasks > 0)
+          --it->second.status.tasks;
+        request_schedule(self);
+      },
+      [self](msg::job_changed& m) {
+        auto& st = self->state;
+        auto it = st.jobs.find(m.summary.id);
+        if (it == st.jobs.end()) return;
+        it->second.summary = m.summary;
+        if (m.finished) it->second.actor = nullptr;
+      },
+      [self](msg::node_changed& m) { on_node_changed(self, m); },
+      [self](msg::route_report& m) {
+        auto& st = self->state;
+        auto it = st.jobs.find(job_id_of_task(m.report.task_id));
+        if (it != st.jobs.end() && it->second.actor) {
+          if (m.report.running)
+            self->send(it->second.actor, msg::task_adopt{m.report, m.node, m.node_actor});
+          else
+            self->send(it->second.actor, msg::task_exit{m.report.task_id, m.report.exit_code, m.report.message});
+        } else if (m.report.running) {
+          log_warn("killing leftover task " + m.report.task_id + " on " + m.node);
+          self->send(m.node_actor, msg::kill_task{m.report.task_id, 0});
+        }
+      },
+      [self](run_schedule) { schedule_now(self); },
+  };
+}
+
+}  // namespace
+}  // namespace cluster_detail
+
+caf::actor spawn_cluster_actor(caf::actor_system& sys, caf::actor store, recovered_state state,
+                               coordinator_config config) {
+  return sys.spawn(cluster_detail::cluster_behavior, std::move(store), std::move(state), config);
+}
+
+}  // namespace gantry

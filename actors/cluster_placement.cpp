@@ -1,0 +1,176 @@
+// The cluster actor's placement side: the scheduler runs, node changes, recovery.
+#include "actors/cluster_state.hpp"
+#include "actors/job_actor.hpp"
+#include "actors/node_actor.hpp"
+#include "core/log.hpp"
+
+namespace gantry::cluster_detail {
+
+std::string job_id_of_task(const std::string& task_id) {
+  return task_id.substr(0, task_id.find('.'));
+}
+
+void request_schedule(actor_t* self) {
+  auto& st = self->state;
+  if (st.schedule_pending) return;
+  // Behind what is already queued: a burst of submissions and exits is one scheduler run.
+  st.schedule_pending = true;
+  self->send(self, run_schedule{});
+}
+
+void schedule_now(actor_t* self) {
+  auto& st = self->state;
+  st.schedule_pending = false;
+  if (st.scheduler.queued() == 0) return;
+  sched::schedule_result res = st.scheduler.schedule(st.view);
+  for (auto& p : res.placed) {
+    auto owner = st.owners.find(p.request_id);
+    if (owner == st.owners.end()) {  // withdrawn meanwhile
+      for (const auto& a : p.tasks) st.view.release(a);
+      continue;
+    }
+    msg::placed out;
+    out.stage = owner->second.stage;
+    out.ranks = owner->second.ranks;
+    for (const auto& a : p.tasks) {
+      auto& node = st.nodes[a.node];
+      out.nodes.push_back(node.actor);
+      out.hostnames.push_back(node.status.inventory.hostname.empty() ? a.node
+                                                                     : node.status.inventory.hostname);
+      ++node.status.tasks;
+    }
+    out.tasks = std::move(p.tasks);
+    self->send(owner->second.job, std::move(out));
+    st.owners.erase(owner);
+  }
+  for (auto& u : res.pending) {
+    auto owner = st.owners.find(u.request_id);
+    if (owner == st.owners.end() || owner->second.last_reason == u.reason) continue;
+    owner->second.last_reason = u.reason;
+    self->send(owner->second.job, msg::unschedulable{owner->second.stage, u.reason});
+  }
+}
+
+void answer_waiters(actor_t* self, const std::string& name) {
+  auto& st = self->state;
+  const node_entry& node = st.nodes[name];
+  for (auto it = st.waiters.begin(); it != st.waiters.end();) {
+    if (it->second.name == name && it->second.state == node.status.state) {
+      it->second.promise.deliver(result<node_status>(node.status));
+      it = st.waiters.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+void on_node_changed(actor_t* self, msg::node_changed& m) {
+  auto& st = self->state;
+  node_entry& node = st.nodes[m.name];
+  node.status.state = m.state;
+  node.status.reason = m.reason;
+  node.status.inventory = m.inventory;
+  bool usable = m.state == node_state::ready || m.state == node_state::cordoned;
+  if (usable) st.view.upsert_node(m.inventory);
+  st.view.set_schedulable(m.name, m.state == node_state::ready);
+  if (const auto* v = st.view.find(m.name)) {
+    node.status.allocated_cpu_milli = v->inventory.cpu_milli - v->free_cpu_milli;
+    node.status.allocated_memory_bytes = v->inventory.memory_bytes - v->free_memory_bytes;
+  }
+  answer_waiters(self, m.name);
+  request_schedule(self);
+}
+
+caf::actor node_actor_for(actor_t* self, const node_inventory& inv) {
+  auto& st = self->state;
+  auto it = st.nodes.find(inv.name);
+  if (it != st.nodes.end()) return it->second.actor;
+  node_entry entry;
+  entry.actor = spawn_node_actor(self->system(), self, inv, false, st.config);
+  entry.status.inventory = inv;
+  entry.status.state = node_state::unknown;
+  st.view.upsert_node(inv);
+  st.view.set_schedulable(inv.name, false);
+  return st.nodes.emplace(inv.name, std::move(entry)).first->second.actor;
+}
+
+namespace {
+
+// What a recovered running rank holds, as the scheduler reserved it.
+sched::task_assignment assignment_of(const stage_spec& spec, const rank_record& rk,
+                                     const node_inventory& inv) {
+  sched::task_assignment a;
+  a.node = rk.node;
+  a.cpu_milli = spec.resources.cpu_milli;
+  a.memory_bytes = spec.resources.memory_bytes;
+  a.dpus = spec.resources.dpus;
+  a.gpus = rk.gpus;
+  a.gpu_milli = rk.gpu_milli;
+  if (!rk.gpus.empty()) {
+    a.gpu_memory_bytes = spec.resources.gpu_memory_bytes;
+    if (rk.gpu_milli >= kGpuMilliWhole) {
+      for (const auto& g : inv.gpus)
+        if (g.index == rk.gpus[0]) a.gpu_memory_bytes = g.memory_bytes;
+    }
+  }
+  return a;
+}
+
+}  // namespace
+
+void recover(actor_t* self, recovered_state&& rs) {
+  auto& st = self->state;
+  st.next_job_number = rs.next_job_number;
+  for (auto& n : rs.nodes) {
+    node_entry entry;
+    entry.actor = spawn_node_actor(self->system(), self, n.inventory, n.cordoned, st.config);
+    entry.status.inventory = n.inventory;
+    entry.status.state = node_state::unknown;
+    entry.status.reason = "waiting for the worker to reconnect";
+    st.view.upsert_node(n.inventory);
+    st.view.set_schedulable(n.inventory.name, false);
+    st.nodes.emplace(n.inventory.name, std::move(entry));
+  }
+  size_t live = 0;
+  for (auto& rec : rs.jobs) {
+    job_entry& entry = st.jobs[rec.id];
+    entry.summary = summarize(rec);
+    entry.last_seq = rec.last_event_seq;
+    st.next_job_number = std::max<uint64_t>(st.next_job_number, rec.submit_seq + 1);
+    if (is_terminal(rec.state)) continue;
+    ++live;
+    msg::start_job start;
+    std::vector<std::string> orphans;  // running on nodes nobody knows
+    std::vector<std::pair<caf::actor, std::string>> expected;
+    for (const auto& stage : rec.stages) {
+      const stage_spec* spec = rec.spec.find_stage(stage.name);
+      for (const auto& rk : stage.ranks) {
+        if (rk.state != rank_state::starting && rk.state != rank_state::running) continue;
+        auto node = st.nodes.find(rk.node);
+        if (node == st.nodes.end() || spec == nullptr) {
+          orphans.push_back(rk.task_id);
+          continue;
+        }
+        sched::task_assignment a = assignment_of(*spec, rk, node->second.status.inventory);
+        st.view.apply(sched::placement{"", {a}});
+        ++node->second.status.tasks;
+        start.held[rk.task_id] = a;
+        start.nodes[rk.node] = node->second.actor;
+        expected.emplace_back(node->second.actor, rk.task_id);
+      }
+    }
+    std::vector<job_event> events;
+    if (auto ev = rs.events.find(rec.id); ev != rs.events.end()) events = std::move(ev->second);
+    entry.actor = spawn_job_actor(self->system(), self, st.store, std::move(rec), std::move(events),
+                                  st.config);
+    for (auto& [node, task] : expected) self->send(node, msg::expect_task{task, entry.actor});
+    self->send(entry.actor, std::move(start));
+    for (auto& task : orphans)
+      self->send(entry.actor, msg::task_lost{task, "its node is not known after a restart"});
+  }
+  if (!rs.jobs.empty() || !rs.nodes.empty())
+    log_info("recovered " + std::to_string(rs.jobs.size()) + " jobs (" + std::to_string(live) +
+             " unfinished) and " + std::to_string(rs.nodes.size()) + " nodes");
+}
+
+}  // namespace gantry::cluster_detail

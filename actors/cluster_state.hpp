@@ -1,0 +1,71 @@
+#pragma once
+// Internal to the cluster actor (cluster_actor.cpp, cluster_placement.cpp).
+#include <map>
+#include <string>
+#include <vector>
+
+#include <caf/all.hpp>
+
+#include "actors/cluster_actor.hpp"
+#include "actors/messages.hpp"
+#include "scheduler/scheduler.hpp"
+
+namespace gantry::cluster_detail {
+
+struct job_entry {
+  job_summary summary;
+  caf::actor actor;        // null once the job finished (then the store has it)
+  uint64_t last_seq = 0;   // known for finished jobs; live jobs are asked
+};
+
+struct node_entry {
+  caf::actor actor;
+  node_status status;
+};
+
+struct request_owner {
+  caf::actor job;
+  std::string stage;
+  std::vector<int32_t> ranks;
+  std::string last_reason;
+};
+
+struct node_waiter {
+  std::string name;
+  node_state state;
+  caf::response_promise promise;
+};
+
+struct state {
+  caf::actor store;
+  coordinator_config config;
+  std::map<std::string, job_entry> jobs;        // by id; ids sort in submission order
+  std::map<std::string, node_entry> nodes;      // by name
+  sched::cluster_view view;
+  sched::scheduler scheduler;
+  std::map<std::string, request_owner> owners;  // placement request id -> who asked
+  std::map<uint64_t, node_waiter> waiters;
+  uint64_t next_waiter = 1;
+  uint64_t next_job_number = 1;
+  uint64_t next_session = 1;
+  bool schedule_pending = false;
+  static inline const char* name = "gantry.cluster";
+};
+
+using actor_t = caf::stateful_actor<state>;
+
+struct run_schedule {};
+
+// cluster_placement.cpp
+void request_schedule(actor_t* self);
+void schedule_now(actor_t* self);
+void on_node_changed(actor_t* self, msg::node_changed& m);
+void recover(actor_t* self, recovered_state&& rs);
+caf::actor node_actor_for(actor_t* self, const node_inventory& inv);
+void answer_waiters(actor_t* self, const std::string& name);
+
+std::string job_id_of_task(const std::string& task_id);
+
+}  // namespace gantry::cluster_detail
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(gantry::cluster_detail::run_schedule)

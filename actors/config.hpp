@@ -1,0 +1,19 @@
+#pragma once
+// Coordinator tunables, set from the command line (cli/) or by tests.
+#include <cstdint>
+
+namespace gantry {
+
+struct coordinator_config {
+  // Workers heartbeat this often; a node that misses heartbeats for heartbeat_timeout_ms
+  // is lost. A worker process that dies is noticed sooner, through its connection.
+  uint32_t heartbeat_interval_ms = 200;
+  uint32_t heartbeat_timeout_ms = 1000;
+  // After a coordinator restart, how long known nodes have to reconnect before they are
+  // declared lost (covers the workers' reconnect backoff).
+  uint32_t reconnect_grace_ms = 5000;
+  // SIGTERM -> SIGKILL grace when tasks are cancelled or their gang is stopped.
+  uint32_t kill_grace_ms = 3000;
+};
+
+}  // namespace gantry

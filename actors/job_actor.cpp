@@ -1,0 +1,199 @@
+#include "actors/job_actor.hpp"
+
+#include <map>
+
+#include "actors/job_machine.hpp"
+#include "actors/messages.hpp"
+#include "actors/unexpected.hpp"
+#include "core/log.hpp"
+
+namespace gantry {
+namespace {
+
+struct job_actor_state {
+  caf::actor cluster;
+  caf::actor store;
+  coordinator_config config;
+  std::unique_ptr<job_machine> machine;
+  std::map<std::string, caf::actor> nodes;        // node name -> node actor
+  std::vector<job_event> events;                  // every event of the job, in seq order
+  uint64_t published_seq = 0;                     // persisted and sent to watchers
+  size_t unflushed_from = 0;                      // index in events of the first unpersisted
+  bool flushing = false;
+  bool dirty = false;
+  std::vector<std::shared_ptr<event_sink>> watchers;
+  static inline const char* name = "gantry.job";
+};
+
+using job_actor_t = caf::stateful_actor<job_actor_state>;
+
+void flush(job_actor_t* self);
+
+void publish(job_actor_t* self, uint64_t up_to) {
+  auto& st = self->state;
+  std::vector<job_event> fresh;
+  for (const auto& e : st.events)
+    if (e.seq > st.published_seq && e.seq <= up_to) fresh.push_back(e);
+  st.published_seq = std::max(st.published_seq, up_to);
+  if (fresh.empty()) return;
+  std::erase_if(st.watchers, [](const auto& w) { return w->closed(); });
+  for (auto& w : st.watchers) w->push(fresh);
+}
+
+void maybe_finish(job_actor_t* self) {
+  auto& st = self->state;
+  if (!st.machine->finished() || st.flushing || st.dirty) return;
+  self->send(st.cluster, msg::job_changed{summarize(st.machine->record()), true});
+  self->quit();
+}
+
+// Carries out what the state machine decided, then persists.
+void apply(job_actor_t* self, job_effects& fx) {
+  auto& st = self->state;
+  const job_record& rec = st.machine->record();
+  for (size_t i = 0; i < fx.place.size(); ++i)
+    self->send(st.cluster, msg::place{fx.place[i], self, fx.place_stage[i], fx.place_ranks[i]});
+  for (auto& id : fx.withdraw) self->send(st.cluster, msg::withdraw{id});
+  for (auto& a : fx.releases) self->send(st.cluster, msg::release{a});
+  for (auto& l : fx.launches) {
+    auto it = st.nodes.find(l.node);
+    if (it == st.nodes.end()) {
+      job_effects more;
+      st.machine->on_launched(l.task.task_id,
+                              fail(errc::unavailable, "node " + l.node + " is unknown"), more);
+      fx.events.insert(fx.events.end(), more.events.begin(), more.events.end());
+      continue;
+    }
+    self->send(it->second, msg::launch{std::move(l.task), self});
+  }
+  for (auto& k : fx.kills) {
+    if (auto it = st.nodes.find(k.node); it != st.nodes.end())
+      self->send(it->second, msg::kill_task{k.task_id, st.config.kill_grace_ms});
+  }
+  if (!fx.events.empty()) {
+    st.events.insert(st.events.end(), fx.events.begin(), fx.events.end());
+    st.dirty = true;
+  }
+  if (fx.summary_changed) self->send(st.cluster, msg::job_changed{summarize(rec), false});
+  flush(self);
+}
+
+void flush(job_actor_t* self) {
+  auto& st = self->state;
+  if (st.flushing || !st.dirty) return maybe_finish(self);
+  auto batch = std::make_shared<storage::state_store::batch>();
+  batch->put_job(st.machine->record());
+  for (size_t i = st.unflushed_from; i < st.events.size(); ++i) batch->put_event(st.events[i]);
+  uint64_t up_to = st.events.empty() ? 0 : st.events.back().seq;
+  st.unflushed_from = st.events.size();
+  st.flushing = true;
+  st.dirty = false;
+  self->request(st.store, caf::infinite, msg::persist{batch})
+      .then([self, up_to](result<void>& r) {
+        auto& st = self->state;
+        st.flushing = false;
+        if (!r) {
+          // Keep going in memory; the next change rewrites the whole record.
+          log_error("job " + st.machine->record().id + ": persisting failed: " + r.error().message);
+        }
+        publish(self, up_to);
+        flush(self);
+      });
+}
+
+caf::behavior job_behavior(job_actor_t* self, caf::actor cluster, caf::actor store,
+                           job_record record, std::vector<job_event> events,
+                           coordinator_config config) {
+  log_unexpected_messages(self);
+  auto& st = self->state;
+  st.cluster = std::move(cluster);
+  st.store = std::move(store);
+  st.config = config;
+  st.events = std::move(events);
+  st.published_seq = st.events.empty() ? 0 : st.events.back().seq;
+  st.unflushed_from = st.events.size();
+  st.machine = std::make_unique<job_machine>(std::move(record));
+  return {
+      [self](msg::start_job& m) {
+        auto& st = self->state;
+        st.nodes.insert(m.nodes.begin(), m.nodes.end());
+        for (auto& [task, a] : m.held) st.machine->restore_assignment(task, a);
+        job_effects fx;
+        st.machine->start(fx);
+        apply(self, fx);
+      },
+      [self](msg::placed& m) {
+        auto& st = self->state;
+        for (size_t i = 0; i < m.tasks.size() && i < m.nodes.size(); ++i)
+          st.nodes[m.tasks[i].node] = m.nodes[i];
+        job_effects fx;
+        st.machine->on_placed(m.stage, m.ranks, m.tasks, m.hostnames, fx);
+        apply(self, fx);
+      },
+      [self](msg::unschedulable& m) {
+        job_effects fx;
+        self->state.machine->on_unschedulable(m.stage, m.reason, fx);
+        apply(self, fx);
+      },
+      [self](msg::task_launched& m) {
+        job_effects fx;
+        self->state.machine->on_launched(m.task_id, m.pid, fx);
+        apply(self, fx);
+      },
+      [self](msg::task_exit& m) {
+        job_effects fx;
+        self->state.machine->on_exit(m.task_id, m.exit_code, m.message, fx);
+        apply(self, fx);
+      },
+      [self](msg::task_lost& m) {
+        job_effects fx;
+        self->state.machine->on_lost(m.task_id, m.reason, fx);
+        apply(self, fx);
+      },
+      [self](msg::task_adopt& m) {
+        auto& st = self->state;
+        st.nodes[m.node] = m.node_actor;
+        job_effects fx;
+        if (st.machine->on_adopt(m.report, m.node, fx)) {
+          self->send(m.node_actor, msg::expect_task{m.report.task_id, self});
+        } else {
+          log_warn("killing stale task " + m.report.task_id + " on " + m.node);
+          self->send(m.node_actor, msg::kill_task{m.report.task_id, 0});
+        }
+        apply(self, fx);
+      },
+      [self](msg::checkpoint& m) {
+        job_effects fx;
+        self->state.machine->on_checkpoint(m.task_id, m.step, fx);
+        apply(self, fx);
+      },
+      [self](msg::subscribe& m) -> result<watch_reply> {
+        auto& st = self->state;
+        std::vector<job_event> past;
+        for (const auto& e : st.events)
+          if (e.seq >= m.from_seq && e.seq <= st.published_seq) past.push_back(e);
+        if (!past.empty()) m.sink->push(std::move(past));
+        st.watchers.push_back(m.sink);
+        const job_record& rec = st.machine->record();
+        return watch_reply{rec.state, rec.last_event_seq};
+      },
+      [self](msg::cancel_job) -> result<void> {
+        job_effects fx;
+        auto r = self->state.machine->cancel(fx);
+        apply(self, fx);
+        return r;
+      },
+      [self](msg::describe_job) -> result<job_record> { return self->state.machine->record(); },
+  };
+}
+
+}  // namespace
+
+caf::actor spawn_job_actor(caf::actor_system& sys, caf::actor cluster, caf::actor store,
+                           job_record record, std::vector<job_event> events,
+                           coordinator_config config) {
+  return sys.spawn(job_behavior, std::move(cluster), std::move(store), std::move(record),
+                   std::move(events), config);
+}
+
+}  // namespace gantry

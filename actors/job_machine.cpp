@@ -1,0 +1,434 @@
+#include "actors/job_machine.hpp"
+
+#include <algorithm>
+#include <functional>
+
+#include "core/log.hpp"
+
+namespace gantry {
+
+bool is_active(rank_state s) { return s == rank_state::starting || s == rank_state::running; }
+
+job_machine::job_machine(job_record record) : rec_(std::move(record)) {
+  for (size_t s = 0; s < rec_.stages.size(); ++s)
+    for (size_t r = 0; r < rec_.stages[s].ranks.size(); ++r) {
+      const auto& rk = rec_.stages[s].ranks[r];
+      if (!rk.task_id.empty()) tasks_[rk.task_id] = {s, r};
+    }
+  if (is_terminal(rec_.state)) finishing_ = rec_.state;
+}
+
+bool job_machine::finished() const {
+  if (!is_terminal(rec_.state)) return false;
+  for (const auto& st : rec_.stages)
+    for (const auto& rk : st.ranks)
+      if (is_active(rk.state)) return false;
+  return true;
+}
+
+std::string job_machine::request_id(const std::string& job, const std::string& stage,
+                                    int32_t rank, bool gang) {
+  return gang ? job + "/" + stage : job + "/" + stage + "/" + std::to_string(rank);
+}
+
+stage_record& job_machine::stage_rec(const std::string& name) {
+  for (auto& s : rec_.stages)
+    if (s.name == name) return s;
+  static stage_record none;
+  none = {};
+  return none;
+}
+
+rank_record* job_machine::find_task(const std::string& task_id, rank_ref* where) {
+  auto it = tasks_.find(task_id);
+  if (it == tasks_.end()) return nullptr;
+  rank_record& rk = rec_.stages[it->second.stage].ranks[it->second.rank];
+  if (rk.task_id != task_id) return nullptr;  // an older attempt's task
+  if (where) *where = it->second;
+  return &rk;
+}
+
+void job_machine::emit_job(job_state s, const std::string& message, job_effects& fx) {
+  rec_.state = s;
+  rec_.reason = message;
+  if (is_terminal(s)) rec_.finished_ms = now_ms();
+  job_event e;
+  e.job_id = rec_.id;
+  e.seq = ++rec_.last_event_seq;
+  e.time_ms = now_ms();
+  e.kind = event_kind::job;
+  e.state = to_string(s);
+  e.message = message;
+  fx.events.push_back(std::move(e));
+  fx.summary_changed = true;
+}
+
+void job_machine::emit_stage(size_t stage, stage_state s, const std::string& message,
+                             job_effects& fx) {
+  stage_record& st = rec_.stages[stage];
+  st.state = s;
+  st.reason = message;
+  job_event e;
+  e.job_id = rec_.id;
+  e.seq = ++rec_.last_event_seq;
+  e.time_ms = now_ms();
+  e.kind = event_kind::stage;
+  e.stage = st.name;
+  e.state = to_string(s);
+  e.message = message;
+  fx.events.push_back(std::move(e));
+}
+
+void job_machine::emit_rank(size_t stage, size_t rank, const std::string& message,
+                            job_effects& fx) {
+  const stage_record& st = rec_.stages[stage];
+  const rank_record& rk = st.ranks[rank];
+  job_event e;
+  e.job_id = rec_.id;
+  e.seq = ++rec_.last_event_seq;
+  e.time_ms = now_ms();
+  e.kind = event_kind::rank;
+  e.stage = st.name;
+  e.rank = rk.rank;
+  e.state = to_string(rk.state);
+  e.node = rk.node;
+  e.pid = rk.pid;
+  e.exit_code = rk.exit_code;
+  e.attempt = rk.attempt;
+  e.message = message;
+  fx.events.push_back(std::move(e));
+}
+
+void job_machine::start(job_effects& fx) {
+  if (rec_.last_event_seq == 0) emit_job(job_state::pending, "", fx);
+  for (size_t s = 0; s < rec_.stages.size(); ++s) {
+    stage_state state = rec_.stages[s].state;
+    if (state == stage_state::pending || state == stage_state::running) request_placement(s, fx);
+  }
+  evaluate(fx);
+}
+
+void job_machine::restore_assignment(const std::string& task_id, sched::task_assignment a) {
+  held_[task_id] = std::move(a);
+}
+
+void job_machine::request_placement(size_t stage, job_effects& fx) {
+  const stage_spec& spec = spec_of(stage);
+  stage_record& st = rec_.stages[stage];
+  std::vector<int32_t> waiting;
+  for (const auto& rk : st.ranks)
+    if (rk.state == rank_state::pending) waiting.push_back(rk.rank);
+  if (waiting.empty()) return;
+  auto base = [&](int32_t count) {
+    sched::placement_request req;
+    req.priority = rec_.spec.priority;
+    req.submit_seq = rec_.submit_seq;
+    req.per_task = spec.resources;
+    req.count = count;
+    req.gang = spec.is_gang();
+    req.placement = spec.placement;
+    req.node_selector = spec.node_selector;
+    req.fabric = spec.fabric;
+    if (!spec.colocate_with.empty()) {
+      for (const auto& other : rec_.stages)
+        if (other.name == spec.colocate_with)
+          for (const auto& rk : other.ranks)
+            if (!rk.node.empty()) req.colocate_nodes.push_back(rk.node);
+    }
+    return req;
+  };
+  if (spec.is_gang()) {
+    auto req = base(static_cast<int32_t>(waiting.size()));
+    req.id = request_id(rec_.id, st.name, 0, true);
+    fx.place.push_back(std::move(req));
+    fx.place_ranks.push_back(waiting);
+    fx.place_stage.push_back(st.name);
+    return;
+  }
+  for (int32_t r : waiting) {
+    auto req = base(1);
+    req.id = request_id(rec_.id, st.name, r, false);
+    fx.place.push_back(std::move(req));
+    fx.place_ranks.push_back({r});
+    fx.place_stage.push_back(st.name);
+  }
+}
+
+namespace {
+
+// CUDA_VISIBLE_DEVICES for every GPU task; MPS limits for a fraction of a GPU.
+void add_gpu_env(const sched::task_assignment& a, std::vector<std::pair<std::string, std::string>>& env) {
+  if (a.gpus.empty()) return;
+  std::string devices;
+  for (size_t i = 0; i < a.gpus.size(); ++i) devices += (i ? "," : "") + std::to_string(a.gpus[i]);
+  env.emplace_back("CUDA_VISIBLE_DEVICES", devices);
+  if (a.gpu_milli < kGpuMilliWhole) {
+    env.emplace_back("CUDA_MPS_ACTIVE_THREAD_PERCENTAGE", std::to_string(std::max(1, a.gpu_milli / 10)));
+    if (a.gpu_memory_bytes > 0)
+      env.emplace_back("CUDA_MPS_PINNED_DEVICE_MEM_LIMIT",
+                       std::to_string(a.gpus[0]) + "=" + std::to_string(a.gpu_memory_bytes >> 20) + "M");
+  }
+}
+
+}  // namespace
+
+task_spec job_machine::make_task(size_t stage, size_t rank, const sched::task_assignment& a,
+                                 const std::string& master_addr) const {
+  const stage_spec& spec = spec_of(stage);
+  const stage_record& st = rec_.stages[stage];
+  const rank_record& rk = st.ranks[rank];
+  task_spec t;
+  t.task_id = rk.task_id;
+  t.job_id = rec_.id;
+  t.stage = st.name;
+  t.rank = rk.rank;
+  t.attempt = rk.attempt;
+  t.command = spec.command;
+  t.gpus = a.gpus;
+  auto& env = t.env;
+  for (const auto& [k, v] : spec.env) env.emplace_back(k, v);
+  env.emplace_back("GANTRY_JOB_ID", rec_.id);
+  env.emplace_back("GANTRY_JOB_NAME", rec_.spec.name);
+  env.emplace_back("GANTRY_STAGE", st.name);
+  env.emplace_back("GANTRY_RANK", std::to_string(rk.rank));
+  env.emplace_back("GANTRY_WORLD_SIZE", std::to_string(spec.replicas));
+  env.emplace_back("GANTRY_ATTEMPT", std::to_string(rk.attempt));
+  env.emplace_back("GANTRY_TASK_ID", rk.task_id);
+  env.emplace_back("GANTRY_NODE", a.node);
+  if (spec.is_gang()) {
+    int32_t local_rank = 0, local_world = 0;
+    for (const auto& other : st.ranks) {
+      if (other.node != rk.node) continue;
+      if (other.rank < rk.rank) ++local_rank;
+      ++local_world;
+    }
+    env.emplace_back("RANK", std::to_string(rk.rank));
+    env.emplace_back("WORLD_SIZE", std::to_string(spec.replicas));
+    env.emplace_back("LOCAL_RANK", std::to_string(local_rank));
+    env.emplace_back("LOCAL_WORLD_SIZE", std::to_string(local_world));
+    env.emplace_back("MASTER_ADDR", master_addr);
+    // A stable port per gang attempt in the dynamic range used by torchrun.
+    size_t h = std::hash<std::string>{}(rec_.id + "/" + st.name + "/" + std::to_string(rk.attempt));
+    env.emplace_back("MASTER_PORT", std::to_string(29500 + h % 2000));
+  }
+  if (spec.checkpoint) {
+    t.checkpoint_dir = spec.checkpoint->dir;
+    env.emplace_back("GANTRY_CHECKPOINT_DIR", spec.checkpoint->dir);
+    if (st.checkpoint_step >= 0)
+      env.emplace_back("GANTRY_RESTORE_STEP", std::to_string(st.checkpoint_step));
+  }
+  add_gpu_env(a, env);
+  return t;
+}
+
+void job_machine::on_placed(const std::string& stage, const std::vector<int32_t>& ranks,
+                            const std::vector<sched::task_assignment>& tasks,
+                            const std::vector<std::string>& hostnames, job_effects& fx) {
+  size_t s = 0;
+  while (s < rec_.stages.size() && rec_.stages[s].name != stage) ++s;
+  bool usable = s < rec_.stages.size() && !finishing_;
+  if (usable) {
+    for (int32_t r : ranks)
+      if (r < 0 || static_cast<size_t>(r) >= rec_.stages[s].ranks.size() ||
+          rec_.stages[s].ranks[r].state != rank_state::pending)
+        usable = false;
+  }
+  if (!usable) {  // cancelled or failed meanwhile: give it all back
+    for (const auto& a : tasks) fx.releases.push_back(a);
+    return;
+  }
+  stage_record& st = rec_.stages[s];
+  if (!st.reason.empty()) st.reason.clear();
+  // Assign first, so that LOCAL_RANK and MASTER_ADDR see every rank's node.
+  for (size_t i = 0; i < ranks.size(); ++i) {
+    rank_record& rk = st.ranks[ranks[i]];
+    rk.node = tasks[i].node;
+    rk.gpus = tasks[i].gpus;
+    rk.gpu_milli = tasks[i].gpu_milli;
+    rk.task_id = make_task_id(rec_.id, st.name, rk.rank, rk.attempt);
+    rk.state = rank_state::starting;
+    rk.pid = 0;
+    rk.exit_code = -1;
+    rk.reason.clear();
+    tasks_[rk.task_id] = {s, static_cast<size_t>(ranks[i])};
+    held_[rk.task_id] = tasks[i];
+  }
+  std::string master = hostnames.empty() ? "" : hostnames[0];
+  for (size_t i = 0; i < ranks.size(); ++i) {
+    if (ranks[i] == 0) master = hostnames[i];
+  }
+  for (size_t i = 0; i < ranks.size(); ++i) {
+    size_t r = static_cast<size_t>(ranks[i]);
+    fx.launches.push_back({make_task(s, r, tasks[i], master), tasks[i].node});
+    emit_rank(s, r, "placed on " + tasks[i].node, fx);
+  }
+}
+
+void job_machine::on_unschedulable(const std::string& stage, const std::string& reason,
+                                   job_effects& fx) {
+  stage_record& st = stage_rec(stage);
+  if (st.reason == reason || st.state != stage_state::pending) return;
+  st.reason = reason;
+  size_t s = &st - rec_.stages.data();
+  emit_stage(s, stage_state::pending, reason, fx);
+}
+
+void job_machine::on_launched(const std::string& task_id, const result<int64_t>& pid,
+                              job_effects& fx) {
+  rank_ref where{};
+  rank_record* rk = find_task(task_id, &where);
+  if (!rk) return;
+  if (!pid) {
+    if (is_active(rk->state))
+      rank_ended(where, rank_state::failed, -1, "launch failed: " + pid.error().message, fx);
+    return;
+  }
+  if (rk->pid == 0) rk->pid = *pid;
+  if (rk->state != rank_state::starting) return;  // already exited (reports can overtake)
+  rk->state = rank_state::running;
+  emit_rank(where.stage, where.rank, "", fx);
+  stage_record& st = rec_.stages[where.stage];
+  if (st.state == stage_state::pending) emit_stage(where.stage, stage_state::running, "", fx);
+  if (rec_.state == job_state::pending) emit_job(job_state::running, "", fx);
+}
+
+void job_machine::on_exit(const std::string& task_id, int32_t exit_code,
+                          const std::string& message, job_effects& fx) {
+  rank_ref where{};
+  rank_record* rk = find_task(task_id, &where);
+  if (!rk || !is_active(rk->state)) return;
+  if (finishing_) {
+    rank_ended(where, rank_state::cancelled, exit_code, message, fx);
+    return;
+  }
+  std::string reason = exit_code == 0 ? "" : (message.empty() ? "exited with code " + std::to_string(exit_code) : message);
+  rank_ended(where, exit_code == 0 ? rank_state::succeeded : rank_state::failed, exit_code, reason, fx);
+}
+
+void job_machine::on_lost(const std::string& task_id, const std::string& reason,
+                          job_effects& fx) {
+  rank_ref where{};
+  rank_record* rk = find_task(task_id, &where);
+  if (!rk || !is_active(rk->state)) return;
+  rank_ended(where, finishing_ ? rank_state::cancelled : rank_state::failed, -1, reason, fx);
+}
+
+bool job_machine::on_adopt(const task_report& report, const std::string& node, job_effects& fx) {
+  rank_ref where{};
+  rank_record* rk = find_task(report.task_id, &where);
+  if (!rk || !is_active(rk->state) || rk->node != node) return false;
+  if (rk->pid == 0) rk->pid = report.pid;
+  if (rk->state == rank_state::starting) {
+    on_launched(report.task_id, report.pid, fx);
+  }
+  if (finishing_) fx.kills.push_back({report.task_id, node});
+  return true;
+}
+
+void job_machine::on_checkpoint(const std::string& task_id, int64_t step, job_effects& fx) {
+  // Checkpoint bookkeeping comes with the failure-recovery work; reports are accepted.
+  (void)task_id;
+  (void)step;
+  (void)fx;
+}
+
+result<void> job_machine::cancel(job_effects& fx) {
+  if (is_terminal(rec_.state))
+    return fail(errc::failed_precondition,
+                "job " + rec_.id + " already " + to_string(rec_.state));
+  if (finishing_ == job_state::cancelled) return {};
+  finishing_ = job_state::cancelled;
+  rec_.reason = "cancel requested";
+  stop_all(fx);
+  evaluate(fx);
+  return {};
+}
+
+void job_machine::rank_ended(rank_ref where, rank_state state, int32_t exit_code,
+                             const std::string& reason, job_effects& fx) {
+  stage_record& st = rec_.stages[where.stage];
+  rank_record& rk = st.ranks[where.rank];
+  rk.state = state;
+  rk.exit_code = exit_code;
+  rk.reason = reason;
+  if (auto it = held_.find(rk.task_id); it != held_.end()) {
+    fx.releases.push_back(it->second);
+    held_.erase(it);
+  }
+  emit_rank(where.stage, where.rank, reason, fx);
+  if (state == rank_state::failed && !finishing_) {
+    std::string why = "stage " + st.name + " rank " + std::to_string(rk.rank) + " failed" +
+                      (reason.empty() ? "" : ": " + reason);
+    emit_stage(where.stage, stage_state::failed, why, fx);
+    finishing_ = job_state::failed;
+    rec_.reason = why;
+    stop_all(fx);
+  }
+  evaluate(fx);
+}
+
+void job_machine::stop_all(job_effects& fx) {
+  for (size_t s = 0; s < rec_.stages.size(); ++s) {
+    stage_record& st = rec_.stages[s];
+    const stage_spec& spec = spec_of(s);
+    for (size_t r = 0; r < st.ranks.size(); ++r) {
+      rank_record& rk = st.ranks[r];
+      if (rk.state == rank_state::pending) {
+        if (st.state == stage_state::pending)
+          fx.withdraw.push_back(request_id(rec_.id, st.name, rk.rank, spec.is_gang()));
+        rk.state = rank_state::cancelled;
+      } else if (is_active(rk.state)) {
+        fx.kills.push_back({rk.task_id, rk.node});
+      }
+    }
+  }
+  // One withdraw per gang is enough.
+  std::sort(fx.withdraw.begin(), fx.withdraw.end());
+  fx.withdraw.erase(std::unique(fx.withdraw.begin(), fx.withdraw.end()), fx.withdraw.end());
+}
+
+void job_machine::evaluate(job_effects& fx) {
+  // Stages whose ranks all ended.
+  for (size_t s = 0; s < rec_.stages.size(); ++s) {
+    stage_record& st = rec_.stages[s];
+    if (is_terminal(st.state) || st.state == stage_state::waiting) continue;
+    bool all_done = true, all_ok = true;
+    for (const auto& rk : st.ranks) {
+      if (!is_terminal(rk.state)) all_done = false;
+      if (rk.state != rank_state::succeeded) all_ok = false;
+    }
+    if (all_done && all_ok) emit_stage(s, stage_state::succeeded, "", fx);
+  }
+  if (!finishing_) {
+    // Stages whose dependencies all succeeded start now.
+    for (size_t s = 0; s < rec_.stages.size(); ++s) {
+      if (rec_.stages[s].state != stage_state::waiting) continue;
+      bool ready = true;
+      for (const auto& dep : spec_of(s).after)
+        if (stage_rec(dep).state != stage_state::succeeded) ready = false;
+      if (!ready) continue;
+      emit_stage(s, stage_state::pending, "", fx);
+      request_placement(s, fx);
+    }
+    bool all_ok = std::all_of(rec_.stages.begin(), rec_.stages.end(), [](const stage_record& st) {
+      return st.state == stage_state::succeeded;
+    });
+    if (all_ok && !rec_.stages.empty()) {
+      finishing_ = job_state::succeeded;
+    }
+  }
+  if (!finishing_ || is_terminal(rec_.state)) return;
+  for (const auto& st : rec_.stages)
+    for (const auto& rk : st.ranks)
+      if (is_active(rk.state)) return;  // wait until everything stopped
+  for (size_t s = 0; s < rec_.stages.size(); ++s) {
+    if (is_terminal(rec_.stages[s].state)) continue;
+    emit_stage(s, stage_state::cancelled, *finishing_ == job_state::cancelled ? "cancelled" : "", fx);
+  }
+  std::string reason = *finishing_ == job_state::succeeded   ? ""
+                       : *finishing_ == job_state::cancelled ? "cancelled by request"
+                                                             : rec_.reason;
+  emit_job(*finishing_, reason, fx);
+}
+
+}  // namespace gantry

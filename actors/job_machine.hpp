@@ -1,0 +1,104 @@
+#pragma once
+// The state machine of one job, as plain C++ (no CAF): the job actor feeds it what
+// happened and carries out the effects it returns. Rules:
+//   - a stage starts (pending) when every stage in its `after` succeeded;
+//   - a plain stage asks for one placement per rank, a collective stage one for the gang;
+//   - a stage succeeds when all its ranks exited 0; the job when all stages succeeded;
+//   - the first failed rank fails its stage and the job: everything still active is
+//     stopped, and the job turns `failed` only once no rank of it runs any more;
+//   - cancel stops everything the same way and ends `cancelled`.
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/records.hpp"
+#include "scheduler/scheduler.hpp"
+
+namespace gantry {
+
+struct launch_effect {
+  task_spec task;
+  std::string node;
+};
+
+struct kill_effect {
+  std::string task_id;
+  std::string node;
+};
+
+struct job_effects {
+  std::vector<job_event> events;
+  std::vector<sched::placement_request> place;  // with the ranks each is for
+  std::vector<std::vector<int32_t>> place_ranks;
+  std::vector<std::string> place_stage;
+  std::vector<std::string> withdraw;            // placement request ids
+  std::vector<launch_effect> launches;
+  std::vector<kill_effect> kills;
+  std::vector<sched::task_assignment> releases;
+  bool summary_changed = false;
+};
+
+class job_machine {
+ public:
+  // `record` is a new job (from make_job_record) or one recovered from the store.
+  explicit job_machine(job_record record);
+
+  const job_record& record() const { return rec_; }
+  // Terminal, and no rank of it is starting or running any more.
+  bool finished() const;
+
+  // New job: stages without `after` become pending. Recovered job: pending stages ask for
+  // placement again; starting/running ranks keep their assignment (`assignments` gives it).
+  void start(job_effects& fx);
+  // Recovery: the assignment a running rank holds (so it is released when it ends).
+  void restore_assignment(const std::string& task_id, sched::task_assignment a);
+
+  // `hostnames[i]` is the hostname of tasks[i].node.
+  void on_placed(const std::string& stage, const std::vector<int32_t>& ranks,
+                 const std::vector<sched::task_assignment>& tasks,
+                 const std::vector<std::string>& hostnames, job_effects& fx);
+  void on_unschedulable(const std::string& stage, const std::string& reason, job_effects& fx);
+  void on_launched(const std::string& task_id, const result<int64_t>& pid, job_effects& fx);
+  void on_exit(const std::string& task_id, int32_t exit_code, const std::string& message,
+               job_effects& fx);
+  void on_lost(const std::string& task_id, const std::string& reason, job_effects& fx);
+  // A reconnecting worker runs this task: true if it is this job's current task (adopted).
+  bool on_adopt(const task_report& report, const std::string& node, job_effects& fx);
+  void on_checkpoint(const std::string& task_id, int64_t step, job_effects& fx);
+  result<void> cancel(job_effects& fx);
+
+  // Placement request ids currently outstanding, by stage and rank.
+  static std::string request_id(const std::string& job, const std::string& stage, int32_t rank,
+                                bool gang);
+
+ private:
+  struct rank_ref {
+    size_t stage;
+    size_t rank;
+  };
+  stage_record& stage_rec(const std::string& name);
+  const stage_spec& spec_of(size_t stage) const { return rec_.spec.stages[stage]; }
+  rank_record* find_task(const std::string& task_id, rank_ref* where = nullptr);
+
+  void emit_job(job_state s, const std::string& message, job_effects& fx);
+  void emit_stage(size_t stage, stage_state s, const std::string& message, job_effects& fx);
+  void emit_rank(size_t stage, size_t rank, const std::string& message, job_effects& fx);
+
+  void request_placement(size_t stage, job_effects& fx);
+  void rank_ended(rank_ref where, rank_state state, int32_t exit_code, const std::string& reason,
+                  job_effects& fx);
+  void stop_all(job_effects& fx);
+  void evaluate(job_effects& fx);
+  task_spec make_task(size_t stage, size_t rank, const sched::task_assignment& a,
+                      const std::string& master_addr) const;
+
+  job_record rec_;
+  std::optional<job_state> finishing_;  // the terminal state once nothing runs
+  std::map<std::string, rank_ref> tasks_;                  // task id -> rank
+  std::map<std::string, sched::task_assignment> held_;     // task id -> what it holds
+};
+
+bool is_active(rank_state s);
+
+}  // namespace gantry

@@ -1,0 +1,150 @@
+#pragma once
+// Every message the coordinator's actors exchange. Each message is a plain struct, so the
+// type itself names the message (no atoms); the actor headers list which they accept.
+// They never leave the process, so they are not serialized (CAF_ALLOW_UNSAFE_MESSAGE_TYPE).
+#include <caf/all.hpp>
+
+#include "core/ports.hpp"
+#include "core/records.hpp"
+#include "core/coordinator_api.hpp"
+#include "scheduler/scheduler.hpp"
+#include "storage/state_store.hpp"
+
+namespace gantry::msg {
+
+// --- store actor ------------------------------------------------------------------------
+struct persist { std::shared_ptr<storage::state_store::batch> batch; };   // -> result<void>
+struct load_job { std::string id; };                          // -> result<std::optional<job_record>>
+struct load_events { std::string job_id; uint64_t from_seq; };  // -> result<std::vector<job_event>>
+struct flush_now {};
+
+// --- cluster actor: client API -----------------------------------------------------------
+struct submit { std::string manifest; };                      // -> result<submit_reply>
+struct list_jobs {};                                          // -> result<std::vector<job_summary>>
+struct describe { std::string job_id; };                      // -> result<job_record>
+struct list_nodes {};                                         // -> result<std::vector<node_status>>
+struct cancel { std::string job_id; };                        // -> result<void>
+struct watch { std::string job_id; uint64_t from_seq; std::shared_ptr<event_sink> sink; };  // -> result<watch_reply>
+// Answered through `done` (the answer comes from the worker, not from an actor).
+struct read_logs { std::string job_id; std::string stage; int32_t rank; uint64_t offset; uint32_t max_bytes; callback<log_chunk> done; };
+struct wait_node { std::string name; node_state state; uint32_t timeout_ms; };  // -> result<node_status>
+struct wait_node_timeout { uint64_t waiter; };
+struct set_node_state { std::string name; node_action action; };  // -> result<void>
+struct register_worker {
+  node_inventory inventory;
+  std::vector<task_report> tasks;
+  std::shared_ptr<task_agent> agent;
+};                                                            // -> result<worker_registration>
+
+// --- cluster actor: from job and node actors ---------------------------------------------
+struct place { sched::placement_request request; caf::actor job; std::string stage; std::vector<int32_t> ranks; };
+struct withdraw { std::string request_id; };
+struct release { sched::task_assignment assignment; };
+struct job_changed { job_summary summary; bool finished; };   // finished: the job actor exits
+struct node_changed { std::string name; node_state state; std::string reason; node_inventory inventory; };
+// A worker reported a task the node actor does not expect; the job decides (adopt or kill).
+struct route_report { task_report report; std::string node; caf::actor node_actor; };
+
+// --- job actor ---------------------------------------------------------------------------
+// Recovery fills nodes (where recovered ranks run) and held (what each task id holds).
+struct start_job {
+  std::map<std::string, caf::actor> nodes;
+  std::map<std::string, sched::task_assignment> held;
+};
+struct placed {
+  std::string stage;
+  std::vector<int32_t> ranks;                    // ranks[i] gets tasks[i]
+  std::vector<sched::task_assignment> tasks;
+  std::vector<caf::actor> nodes;                 // node actor of each task
+  std::vector<std::string> hostnames;            // hostname of each task's node
+};
+struct unschedulable { std::string stage; std::string reason; };
+struct task_launched { std::string task_id; result<int64_t> pid; };
+struct task_exit { std::string task_id; int32_t exit_code; std::string message; };
+struct task_lost { std::string task_id; std::string reason; };
+// A reconnecting worker still runs this task: adopt it (reply true) or have it killed.
+struct task_adopt { task_report report; std::string node; caf::actor node_actor; };  // -> bool
+struct subscribe { uint64_t from_seq; std::shared_ptr<event_sink> sink; };  // -> result<watch_reply>
+struct cancel_job {};                                         // -> result<void>
+struct describe_job {};                                       // -> result<job_record>
+struct checkpoint { std::string task_id; int64_t step; };
+
+// --- node actor --------------------------------------------------------------------------
+struct attach {
+  uint64_t session;
+  std::shared_ptr<task_agent> agent;
+  node_inventory inventory;
+  std::vector<task_report> tasks;
+};
+struct detach { uint64_t session; std::string reason; };
+struct heartbeat { uint64_t session; };                       // -> result<void>
+struct check_liveness {};
+struct launch { task_spec task; caf::actor job; };
+struct kill_task { std::string task_id; uint32_t grace_ms; };
+struct expect_task { std::string task_id; caf::actor job; };  // recovery: a task that should run there
+struct forget_task { std::string task_id; };
+struct exited { uint64_t session; task_report report; };
+struct checkpoint_report { uint64_t session; std::string task_id; int64_t step; };
+struct read_task_log { std::string task_id; uint64_t offset; uint32_t max_bytes; callback<log_chunk> done; };
+struct set_cordon { bool cordoned; };
+
+}  // namespace gantry::msg
+
+#define GANTRY_LOCAL_MESSAGE(T) CAF_ALLOW_UNSAFE_MESSAGE_TYPE(T)
+GANTRY_LOCAL_MESSAGE(gantry::msg::persist)
+GANTRY_LOCAL_MESSAGE(gantry::msg::load_job)
+GANTRY_LOCAL_MESSAGE(gantry::msg::load_events)
+GANTRY_LOCAL_MESSAGE(gantry::msg::flush_now)
+GANTRY_LOCAL_MESSAGE(gantry::msg::submit)
+GANTRY_LOCAL_MESSAGE(gantry::msg::list_jobs)
+GANTRY_LOCAL_MESSAGE(gantry::msg::describe)
+GANTRY_LOCAL_MESSAGE(gantry::msg::list_nodes)
+GANTRY_LOCAL_MESSAGE(gantry::msg::cancel)
+GANTRY_LOCAL_MESSAGE(gantry::msg::watch)
+GANTRY_LOCAL_MESSAGE(gantry::msg::read_logs)
+GANTRY_LOCAL_MESSAGE(gantry::msg::wait_node)
+GANTRY_LOCAL_MESSAGE(gantry::msg::wait_node_timeout)
+GANTRY_LOCAL_MESSAGE(gantry::msg::set_node_state)
+GANTRY_LOCAL_MESSAGE(gantry::msg::register_worker)
+GANTRY_LOCAL_MESSAGE(gantry::msg::place)
+GANTRY_LOCAL_MESSAGE(gantry::msg::withdraw)
+GANTRY_LOCAL_MESSAGE(gantry::msg::release)
+GANTRY_LOCAL_MESSAGE(gantry::msg::job_changed)
+GANTRY_LOCAL_MESSAGE(gantry::msg::node_changed)
+GANTRY_LOCAL_MESSAGE(gantry::msg::route_report)
+GANTRY_LOCAL_MESSAGE(gantry::msg::start_job)
+GANTRY_LOCAL_MESSAGE(gantry::msg::placed)
+GANTRY_LOCAL_MESSAGE(gantry::msg::unschedulable)
+GANTRY_LOCAL_MESSAGE(gantry::msg::task_launched)
+GANTRY_LOCAL_MESSAGE(gantry::msg::task_exit)
+GANTRY_LOCAL_MESSAGE(gantry::msg::task_lost)
+GANTRY_LOCAL_MESSAGE(gantry::msg::task_adopt)
+GANTRY_LOCAL_MESSAGE(gantry::msg::subscribe)
+GANTRY_LOCAL_MESSAGE(gantry::msg::cancel_job)
+GANTRY_LOCAL_MESSAGE(gantry::msg::describe_job)
+GANTRY_LOCAL_MESSAGE(gantry::msg::checkpoint)
+GANTRY_LOCAL_MESSAGE(gantry::msg::attach)
+GANTRY_LOCAL_MESSAGE(gantry::msg::detach)
+GANTRY_LOCAL_MESSAGE(gantry::msg::heartbeat)
+GANTRY_LOCAL_MESSAGE(gantry::msg::check_liveness)
+GANTRY_LOCAL_MESSAGE(gantry::msg::launch)
+GANTRY_LOCAL_MESSAGE(gantry::msg::kill_task)
+GANTRY_LOCAL_MESSAGE(gantry::msg::expect_task)
+GANTRY_LOCAL_MESSAGE(gantry::msg::forget_task)
+GANTRY_LOCAL_MESSAGE(gantry::msg::exited)
+GANTRY_LOCAL_MESSAGE(gantry::msg::checkpoint_report)
+GANTRY_LOCAL_MESSAGE(gantry::msg::read_task_log)
+GANTRY_LOCAL_MESSAGE(gantry::msg::set_cordon)
+// Replies.
+GANTRY_LOCAL_MESSAGE(gantry::result<void>)
+GANTRY_LOCAL_MESSAGE(gantry::result<gantry::watch_reply>)
+GANTRY_LOCAL_MESSAGE(gantry::result<int64_t>)
+GANTRY_LOCAL_MESSAGE(gantry::result<gantry::submit_reply>)
+GANTRY_LOCAL_MESSAGE(gantry::result<std::vector<gantry::job_summary>>)
+GANTRY_LOCAL_MESSAGE(gantry::result<gantry::job_record>)
+GANTRY_LOCAL_MESSAGE(gantry::result<std::optional<gantry::job_record>>)
+GANTRY_LOCAL_MESSAGE(gantry::result<std::vector<gantry::job_event>>)
+GANTRY_LOCAL_MESSAGE(gantry::result<std::vector<gantry::node_status>>)
+GANTRY_LOCAL_MESSAGE(gantry::result<gantry::log_chunk>)
+GANTRY_LOCAL_MESSAGE(gantry::result<gantry::node_status>)
+GANTRY_LOCAL_MESSAGE(gantry::result<gantry::worker_registration>)

@@ -1,0 +1,204 @@
+#include "actors/node_actor.hpp"
+
+#include <map>
+#include <set>
+
+#include "actors/messages.hpp"
+#include "actors/unexpected.hpp"
+#include "core/log.hpp"
+
+namespace gantry {
+namespace {
+
+using clock_type = caf::actor_clock::clock_type;
+
+struct node_state_data {
+  caf::actor cluster;
+  coordinator_config config;
+  node_inventory inventory;
+  node_state state = node_state::unknown;
+  bool cordoned = false;
+  uint64_t session = 0;  // 0: no worker attached
+  std::shared_ptr<task_agent> agent;
+  clock_type::time_point last_seen;
+  clock_type::time_point unknown_since;
+  std::map<std::string, caf::actor> tasks;  // task id -> its job actor
+  static inline const char* name = "gantry.node";
+};
+
+using node_actor_t = caf::stateful_actor<node_state_data>;
+
+void announce(node_actor_t* self, const std::string& reason) {
+  auto& st = self->state;
+  self->send(st.cluster, msg::node_changed{st.inventory.name, st.state, reason, st.inventory});
+}
+
+void mark_lost(node_actor_t* self, const std::string& reason) {
+  auto& st = self->state;
+  if (st.state == node_state::lost) return;
+  log_warn("node " + st.inventory.name + " lost: " + reason);
+  st.state = node_state::lost;
+  st.session = 0;  // late heartbeats are refused: the worker must register again
+  st.agent.reset();
+  for (auto& [task_id, job] : st.tasks)
+    self->send(job, msg::task_lost{task_id, "node " + st.inventory.name + " lost: " + reason});
+  st.tasks.clear();
+  announce(self, reason);
+}
+
+void schedule_check(node_actor_t* self) {
+  auto& cfg = self->state.config;
+  auto period = std::max<uint32_t>(cfg.heartbeat_timeout_ms / 4, 10);
+  self->delayed_send(self, std::chrono::milliseconds(period), msg::check_liveness{});
+}
+
+// Settles what the worker says it runs against what this node expects to run there.
+void reconcile(node_actor_t* self, const std::vector<task_report>& reports) {
+  auto& st = self->state;
+  std::set<std::string> seen;
+  for (const auto& r : reports) {
+    seen.insert(r.task_id);
+    auto it = st.tasks.find(r.task_id);
+    if (it == st.tasks.end()) {
+      // Unknown here: a restarted coordinator's job, or a leftover of a lost node.
+      self->send(st.cluster, msg::route_report{r, st.inventory.name, caf::actor_cast<caf::actor>(self)});
+      continue;
+    }
+    if (r.running) {
+      self->send(it->second, msg::task_adopt{r, st.inventory.name, caf::actor_cast<caf::actor>(self)});
+    } else {
+      self->send(it->second, msg::task_exit{r.task_id, r.exit_code, r.message});
+      st.tasks.erase(it);
+    }
+  }
+  for (auto it = st.tasks.begin(); it != st.tasks.end();) {
+    if (seen.count(it->first) != 0) {
+      ++it;
+      continue;
+    }
+    self->send(it->second, msg::task_lost{it->first, "worker " + st.inventory.name +
+                                                         " reconnected without this task"});
+    it = st.tasks.erase(it);
+  }
+}
+
+caf::behavior node_behavior(node_actor_t* self, caf::actor cluster, node_inventory inventory,
+                            bool cordoned, coordinator_config config) {
+  log_unexpected_messages(self);
+  auto& st = self->state;
+  st.cluster = std::move(cluster);
+  st.inventory = std::move(inventory);
+  st.cordoned = cordoned;
+  st.config = config;
+  st.unknown_since = self->clock().now();
+  schedule_check(self);
+  return {
+      [self](msg::attach& m) {
+        auto& st = self->state;
+        bool rejoin = st.session != 0;
+        st.session = m.session;
+        st.agent = std::move(m.agent);
+        st.inventory = std::move(m.inventory);
+        st.last_seen = self->clock().now();
+        st.state = st.cordoned ? node_state::cordoned : node_state::ready;
+        log_info("node " + st.inventory.name + (rejoin ? " re-attached" : " attached") +
+                 " (session " + std::to_string(m.session) + ", " + std::to_string(m.tasks.size()) +
+                 " tasks reported)");
+        reconcile(self, m.tasks);
+        announce(self, "");
+      },
+      [self](msg::detach& m) {
+        if (m.session == self->state.session) mark_lost(self, m.reason);
+      },
+      [self](msg::heartbeat& m) -> result<void> {
+        auto& st = self->state;
+        if (m.session != st.session || st.session == 0)
+          return fail(errc::failed_precondition, "session " + std::to_string(m.session) +
+                                                     " is no longer current; register again");
+        st.last_seen = self->clock().now();
+        return {};
+      },
+      [self](msg::check_liveness) {
+        auto& st = self->state;
+        auto now = self->clock().now();
+        using std::chrono::duration_cast;
+        using std::chrono::milliseconds;
+        if (st.state == node_state::unknown && st.session == 0) {
+          auto waited = duration_cast<milliseconds>(now - st.unknown_since).count();
+          if (waited > st.config.reconnect_grace_ms)
+            mark_lost(self, "did not reconnect within " + std::to_string(waited) +
+                                " ms of the coordinator starting");
+        } else if (st.session != 0 && st.state != node_state::lost) {
+          auto silent = duration_cast<milliseconds>(now - st.last_seen).count();
+          if (silent > st.config.heartbeat_timeout_ms)
+            mark_lost(self, "no heartbeat for " + std::to_string(silent) + " ms");
+        }
+        schedule_check(self);
+      },
+      [self](msg::launch& m) {
+        auto& st = self->state;
+        if (!st.agent) {
+          self->send(m.job, msg::task_launched{m.task.task_id,
+                                               fail(errc::unavailable, "node " + st.inventory.name +
+                                                                           " is not connected")});
+          return;
+        }
+        st.tasks[m.task.task_id] = m.job;
+        std::string id = m.task.task_id;
+        caf::actor job = m.job;
+        st.agent->launch(std::move(m.task), [job, id](result<int64_t> pid) {
+          caf::anon_send(job, msg::task_launched{id, std::move(pid)});
+        });
+      },
+      [self](msg::kill_task& m) {
+        auto& st = self->state;
+        if (!st.agent) return;
+        std::string node = st.inventory.name;
+        st.agent->kill(m.task_id, m.grace_ms, [node, id = m.task_id](result<void> r) {
+          if (!r && r.error().code != errc::not_found)
+            log_warn("kill " + id + " on " + node + ": " + r.error().message);
+        });
+      },
+      [self](msg::expect_task& m) { self->state.tasks[m.task_id] = m.job; },
+      [self](msg::forget_task& m) { self->state.tasks.erase(m.task_id); },
+      [self](msg::exited& m) {
+        auto& st = self->state;
+        auto it = st.tasks.find(m.report.task_id);
+        if (it == st.tasks.end()) {
+          self->send(st.cluster, msg::route_report{m.report, st.inventory.name,
+                                                   caf::actor_cast<caf::actor>(self)});
+          return;
+        }
+        self->send(it->second, msg::task_exit{m.report.task_id, m.report.exit_code, m.report.message});
+        st.tasks.erase(it);
+      },
+      [self](msg::checkpoint_report& m) {
+        auto& st = self->state;
+        if (auto it = st.tasks.find(m.task_id); it != st.tasks.end())
+          self->send(it->second, msg::checkpoint{m.task_id, m.step});
+      },
+      [self](msg::read_task_log& m) {
+        auto& st = self->state;
+        if (!st.agent)
+          return m.done(fail(errc::unavailable, "node " + st.inventory.name + " is not connected"));
+        st.agent->read_log(m.task_id, m.offset, m.max_bytes, std::move(m.done));
+      },
+      [self](msg::set_cordon& m) {
+        auto& st = self->state;
+        st.cordoned = m.cordoned;
+        if (st.state == node_state::ready || st.state == node_state::cordoned) {
+          st.state = m.cordoned ? node_state::cordoned : node_state::ready;
+          announce(self, m.cordoned ? "cordoned" : "");
+        }
+      },
+  };
+}
+
+}  // namespace
+
+caf::actor spawn_node_actor(caf::actor_system& sys, caf::actor cluster, node_inventory inventory,
+                            bool cordoned, coordinator_config config) {
+  return sys.spawn(node_behavior, std::move(cluster), std::move(inventory), cordoned, config);
+}
+
+}  // namespace gantry

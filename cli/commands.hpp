@@ -1,0 +1,81 @@
+#pragma once
+// The gantry subcommands. main.cpp parses flags (CLI11) into these option structs; each
+// run_* returns the process exit code:
+//   0 ok, 1 the job failed or was cancelled, 2 bad usage or an invalid manifest,
+//   3 the coordinator cannot be reached.
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace gantry::cli {
+
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitJobFailed = 1;
+inline constexpr int kExitUsage = 2;
+inline constexpr int kExitUnreachable = 3;
+
+// --coordinator, else $GANTRY_COORDINATOR, else 127.0.0.1:7070.
+std::string coordinator_address(const std::string& flag);
+
+struct coordinator_options {
+  std::string listen = "127.0.0.1:7070";
+  std::string data_dir;
+  uint32_t heartbeat_interval_ms = 200;
+  uint32_t heartbeat_timeout_ms = 1000;
+  uint32_t reconnect_grace_ms = 5000;
+  uint32_t kill_grace_ms = 3000;
+};
+int run_coordinator(const coordinator_options& o);
+
+struct worker_options {
+  std::string coordinator;
+  std::string name;
+  std::string data_dir;
+  std::string shared_dir;          // default <data_dir>/shared
+  std::optional<double> cpus;
+  std::string memory;              // "16GiB"
+  std::string simulate_gpus;       // "4xH100:80GiB"
+  int simulate_dpus = 0;
+  std::map<std::string, std::string> labels;
+};
+int run_worker(const worker_options& o);
+
+struct client_options {
+  std::string coordinator;
+  bool json = false;
+};
+
+int run_submit(const client_options& c, const std::string& file, bool watch);
+int run_watch(const client_options& c, const std::string& job, uint64_t from_seq);
+int run_jobs(const client_options& c);
+int run_nodes(const client_options& c);
+int run_describe(const client_options& c, const std::string& job);
+int run_cancel(const client_options& c, const std::string& job);
+int run_logs(const client_options& c, const std::string& job, const std::string& stage,
+             std::optional<int32_t> rank, bool follow);
+int run_wait_node(const client_options& c, const std::string& node, const std::string& state,
+                  uint32_t timeout_ms);
+int run_node_action(const client_options& c, const std::string& node, const std::string& action);
+
+struct dev_options {
+  int workers = 2;
+  std::string simulate_gpus = "4xH100:80GiB";
+  std::string data_dir;           // default: a new temp dir, removed at exit
+  std::string run_file;           // --run FILE: submit, watch to the end, stop
+  uint16_t port = 0;              // 0 = any free port
+};
+int run_dev(const dev_options& o, const std::string& self_exe);
+
+struct sim_cli_options {
+  std::string nodes_csv;
+  std::string pods_csv;
+  std::string policy = "fgd";
+  std::string seeds = "42";
+  double load = 1.3;
+  bool json = false;
+};
+int run_sim(const sim_cli_options& o);
+
+}  // namespace gantry::cli

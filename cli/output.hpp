@@ -1,0 +1,28 @@
+#pragma once
+// Human tables and the `--json` documents of the client commands (keys in
+// docs/cli.md; the ones scripts rely on are fixed by the user contract).
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/coordinator_api.hpp"
+#include "core/records.hpp"
+
+namespace gantry::cli {
+
+nlohmann::json jobs_json(const std::vector<job_summary>& jobs);
+nlohmann::json job_json(const job_record& job);
+nlohmann::json nodes_json(const std::vector<node_status>& nodes);
+nlohmann::json event_json(const job_event& e);
+
+std::string jobs_table(const std::vector<job_summary>& jobs, int64_t now_ms);
+std::string job_text(const job_record& job);
+std::string nodes_table(const std::vector<node_status>& nodes);
+// One line per event: "06:50:01.123  #4  greet/0  running on dev-1 (pid 1234)".
+std::string event_line(const job_event& e);
+
+// Left-aligned columns separated by two spaces; the first row is the header.
+std::string render_table(const std::vector<std::vector<std::string>>& rows);
+
+}  // namespace gantry::cli

@@ -1,0 +1,128 @@
+// `gantry worker`: probes the machine, dials the coordinator, runs the tasks it is given.
+#include <limits.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+#include <mutex>
+
+#include "cli/commands.hpp"
+#include "cli/runtime.hpp"
+#include "core/log.hpp"
+#include "core/quantity.hpp"
+#include "protocol/worker_link.hpp"
+#include "worker/inventory/probe.hpp"
+#include "worker/supervisor.hpp"
+
+namespace gantry::cli {
+namespace {
+
+// Lets the supervisor exist before the link it reports to.
+class forwarding_sink final : public report_sink {
+ public:
+  void set(std::shared_ptr<report_sink> target) {
+    std::lock_guard lock(mu_);
+    target_ = std::move(target);
+  }
+  void task_exited(task_report r) override {
+    if (auto t = get()) t->task_exited(std::move(r));
+  }
+  void checkpoint_committed(std::string task_id, int64_t step) override {
+    if (auto t = get()) t->checkpoint_committed(std::move(task_id), step);
+  }
+
+ private:
+  std::shared_ptr<report_sink> get() {
+    std::lock_guard lock(mu_);
+    return target_;
+  }
+  std::mutex mu_;
+  std::shared_ptr<report_sink> target_;
+};
+
+// Tasks find gantry's own programs (examples, `gantry` itself) before anything else.
+void put_own_dir_on_path() {
+  char exe[PATH_MAX];
+  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  if (n <= 0) return;
+  exe[n] = '\0';
+  std::string dir = std::filesystem::path(exe).parent_path().string();
+  const char* path = std::getenv("PATH");
+  std::string value = dir + ":" + (path ? path : "/usr/local/bin:/usr/bin:/bin");
+  setenv("PATH", value.c_str(), 1);
+}
+
+}  // namespace
+
+int run_worker(const worker_options& o) {
+  inventory::probe_options popts;
+  popts.name = o.name;
+  if (o.cpus) {
+    if (*o.cpus <= 0) {
+      std::cerr << "gantry worker: --cpus must be above 0, got " << *o.cpus << "\n";
+      return kExitUsage;
+    }
+    popts.cpu_milli = static_cast<int64_t>(std::llround(*o.cpus * 1000));
+  }
+  if (!o.memory.empty()) {
+    auto mem = parse_bytes(o.memory);
+    if (!mem) {
+      std::cerr << "gantry worker: --memory: " << mem.error().message << "\n";
+      return kExitUsage;
+    }
+    popts.memory_bytes = *mem;
+  }
+  popts.simulate_gpus = o.simulate_gpus;
+  popts.simulate_dpus = o.simulate_dpus;
+  popts.labels = o.labels;
+  std::string notes;
+  auto inv = inventory::probe(popts, &notes);
+  if (!inv) {
+    std::cerr << "gantry worker: " << inv.error().message << "\n";
+    return kExitUsage;
+  }
+  if (o.data_dir.empty()) {
+    std::cerr << "gantry worker: --data-dir is required (task logs and scratch space live there)\n";
+    return kExitUsage;
+  }
+  set_log_identity("worker[" + inv->name + "]");
+  for (size_t start = 0; start < notes.size();) {
+    size_t end = notes.find('\n', start);
+    if (end == std::string::npos) end = notes.size();
+    if (end > start) log_info(notes.substr(start, end - start));
+    start = end + 1;
+  }
+  put_own_dir_on_path();
+
+  capture_stop_signals();  // before any thread exists
+  auto io = kj::setupAsyncIo();
+  auto sys = make_actor_system();
+  auto mailbox = std::make_shared<kj_mailbox>();
+  auto reports = std::make_shared<forwarding_sink>();
+  supervisor_options sopts{o.data_dir,
+                           o.shared_dir.empty() ? o.data_dir + "/shared" : o.shared_dir,
+                           coordinator_address(o.coordinator)};
+  supervisor sup(*sys, sopts, reports);
+  worker_link link(io, mailbox, sup.agent(), {coordinator_address(o.coordinator), *inv});
+  reports->set(link.reports());
+
+  auto mail = mailbox->run().eagerlyEvaluate(nullptr);
+  auto running = link.run().eagerlyEvaluate(
+      [](kj::Exception&& e) { log_error(std::string("link stopped: ") + e.getDescription().cStr()); });
+  int sig = wait_for_stop_signal(io);
+  log_info(std::string("stopping on ") + strsignal(sig) + ": terminating tasks");
+  // Let the loop run while tasks stop, so their exits still reach the coordinator.
+  auto b = to_promise<void>();
+  sup.stop_all(3000, std::move(b.fn));
+  b.promise.exclusiveJoin(io.provider->getTimer().afterDelay(5 * kj::SECONDS).then([] {
+     return result<void>{};
+   })).wait(io.waitScope);
+  io.provider->getTimer().afterDelay(100 * kj::MILLISECONDS).wait(io.waitScope);
+  mailbox->close();
+  std::fflush(nullptr);
+  _exit(0);
+}
+
+}  // namespace gantry::cli

@@ -1,0 +1,45 @@
+#include "protocol/agent_service.hpp"
+
+#include "protocol/convert.hpp"
+#include "protocol/kj_bridge.hpp"
+
+namespace gantry {
+namespace wc = wire_convert;
+
+kj::Promise<void> agent_service::launch(LaunchContext context) {
+  auto b = to_promise<int64_t>();
+  agent_.launch(wc::from_wire(context.getParams().getTask()), std::move(b.fn));
+  return b.promise.then([context](result<int64_t> r) mutable {
+    auto results = context.getResults();
+    if (!r) return wc::to_wire(results.initStatus(), r.error());
+    wc::set_ok(results.initStatus());
+    results.setPid(*r);
+  });
+}
+
+kj::Promise<void> agent_service::kill(KillContext context) {
+  auto p = context.getParams();
+  auto b = to_promise<void>();
+  agent_.kill(std::string(p.getTaskId().cStr()), p.getGraceMs(), std::move(b.fn));
+  return b.promise.then([context](result<void> r) mutable {
+    if (r) wc::set_ok(context.getResults().initStatus());
+    else wc::to_wire(context.getResults().initStatus(), r.error());
+  });
+}
+
+kj::Promise<void> agent_service::readLog(ReadLogContext context) {
+  auto p = context.getParams();
+  auto b = to_promise<log_chunk>();
+  agent_.read_log(std::string(p.getTaskId().cStr()), p.getOffset(), p.getMaxBytes(),
+                  std::move(b.fn));
+  return b.promise.then([context](result<log_chunk> r) mutable {
+    auto results = context.getResults();
+    if (!r) return wc::to_wire(results.initStatus(), r.error());
+    wc::set_ok(results.initStatus());
+    results.setData(kj::arrayPtr(reinterpret_cast<const kj::byte*>(r->data.data()), r->data.size()));
+    results.setNextOffset(r->next_offset);
+    results.setFinished(r->finished);
+  });
+}
+
+}  // namespace gantry

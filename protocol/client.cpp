@@ -1,0 +1,228 @@
+#include "protocol/client.hpp"
+
+#include <capnp/rpc-twoparty.h>
+#include <kj/async-io.h>
+#include <kj/debug.h>
+
+#include "protocol/convert.hpp"
+
+namespace gantry {
+namespace wc = wire_convert;
+
+struct client::impl {
+  std::string address;
+  kj::AsyncIoContext io = kj::setupAsyncIo();
+  kj::Own<kj::AsyncIoStream> stream;
+  kj::Own<capnp::TwoPartyClient> rpc;
+  kj::Maybe<wire::Coordinator::Client> coordinator;
+  kj::Maybe<kj::ForkedPromise<void>> disconnected;
+
+  wire::Coordinator::Client& cap() { return KJ_ASSERT_NONNULL(coordinator); }
+
+  // Waits for `p` unless the connection drops first; exceptions become `unavailable`.
+  template <class T>
+  result<T> wait(kj::Promise<T>&& p) {
+    auto guard = KJ_ASSERT_NONNULL(disconnected).addBranch().then([]() -> T {
+      kj::throwFatalException(KJ_EXCEPTION(DISCONNECTED, "connection to coordinator closed"));
+    });
+    result<T> out = fail(errc::internal, "no result");
+    KJ_IF_MAYBE(e, kj::runCatchingExceptions([&] {
+      out = p.exclusiveJoin(kj::mv(guard)).wait(io.waitScope);
+    })) {
+      return fail(errc::unavailable, "coordinator " + address + ": " + e->getDescription().cStr());
+    }
+    return out;
+  }
+};
+
+client::client(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
+client::~client() = default;
+
+const std::string& client::address() const { return impl_->address; }
+
+result<std::unique_ptr<client>> client::connect(const std::string& address, uint32_t timeout_ms) {
+  auto p = std::make_unique<impl>();
+  p->address = address;
+  auto& io = p->io;
+  KJ_IF_MAYBE(e, kj::runCatchingExceptions([&] {
+    auto addr = io.provider->getNetwork().parseAddress(address).wait(io.waitScope);
+    auto timeout = io.provider->getTimer().afterDelay(timeout_ms * kj::MILLISECONDS).then(
+        []() -> kj::Own<kj::AsyncIoStream> {
+          kj::throwFatalException(KJ_EXCEPTION(DISCONNECTED, "connect timed out"));
+        });
+    p->stream = addr->connect().exclusiveJoin(kj::mv(timeout)).wait(io.waitScope);
+  })) {
+    return fail(errc::unavailable, "cannot reach the coordinator at " + address + ": " +
+                                       e->getDescription().cStr());
+  }
+  p->rpc = kj::heap<capnp::TwoPartyClient>(*p->stream);
+  p->coordinator = p->rpc->bootstrap().castAs<wire::Coordinator>();
+  p->disconnected = p->rpc->onDisconnect().fork();
+  auto req = p->cap().helloRequest();
+  req.setClientVersion(wire::PROTOCOL_VERSION);
+  auto hello = p->wait(req.send().then([](auto resp) { return wc::from_wire(resp.getStatus()); }));
+  if (!hello) return fail(hello.error());
+  if (!*hello) return fail(hello->error());
+  return std::unique_ptr<client>(new client(std::move(p)));
+}
+
+result<submit_reply> client::submit(const std::string& manifest_text,
+                                    const std::string& source_name) {
+  auto req = impl_->cap().submitRequest();
+  req.setManifest(manifest_text);
+  req.setSourceName(source_name);
+  auto r = impl_->wait(req.send().then([](auto resp) -> result<submit_reply> {
+    submit_reply out;
+    for (auto e : resp.getErrors()) out.errors.push_back({e.getPath().cStr(), e.getMessage().cStr()});
+    auto st = wc::from_wire(resp.getStatus());
+    if (!st && out.errors.empty()) return fail(st.error());
+    out.job_id = resp.getJobId().cStr();
+    return out;
+  }));
+  if (!r) return fail(r.error());
+  return *r;
+}
+
+result<std::vector<job_summary>> client::list_jobs() {
+  auto r = impl_->wait(impl_->cap().listJobsRequest().send().then([](auto resp) {
+    std::vector<job_summary> out;
+    for (auto j : resp.getJobs()) out.push_back(wc::from_wire(j));
+    return out;
+  }));
+  return r;
+}
+
+result<job_record> client::describe(const std::string& job_id) {
+  auto req = impl_->cap().describeJobRequest();
+  req.setJobId(job_id);
+  auto r = impl_->wait(req.send().then([](auto resp) -> result<job_record> {
+    auto st = wc::from_wire(resp.getStatus());
+    if (!st) return fail(st.error());
+    return wc::from_wire(resp.getJob());
+  }));
+  if (!r) return fail(r.error());
+  return *r;
+}
+
+result<std::vector<node_status>> client::list_nodes() {
+  return impl_->wait(impl_->cap().listNodesRequest().send().then([](auto resp) {
+    std::vector<node_status> out;
+    for (auto n : resp.getNodes()) out.push_back(wc::from_wire(n));
+    return out;
+  }));
+}
+
+result<void> client::cancel(const std::string& job_id) {
+  auto req = impl_->cap().cancelRequest();
+  req.setJobId(job_id);
+  auto r = impl_->wait(req.send().then([](auto resp) { return wc::from_wire(resp.getStatus()); }));
+  if (!r) return fail(r.error());
+  return *r;
+}
+
+namespace {
+
+// Receives events; resolves `done` at the job's terminal event.
+class watcher_impl final : public wire::JobWatcher::Server {
+ public:
+  watcher_impl(const std::function<void(const job_event&)>& on_event,
+               kj::Own<kj::PromiseFulfiller<job_state>> done)
+      : on_event_(on_event), done_(kj::mv(done)) {}
+
+ protected:
+  kj::Promise<void> events(EventsContext context) override {
+    for (auto e : context.getParams().getEvents()) {
+      job_event ev = wc::from_wire(e);
+      on_event_(ev);
+      if (ev.kind == event_kind::job) {
+        auto st = parse_job_state(ev.state);
+        if (st && is_terminal(*st) && done_->isWaiting()) done_->fulfill(job_state(*st));
+      }
+    }
+    return kj::READY_NOW;
+  }
+
+ private:
+  const std::function<void(const job_event&)>& on_event_;
+  kj::Own<kj::PromiseFulfiller<job_state>> done_;
+};
+
+}  // namespace
+
+result<job_state> client::watch(const std::string& job_id, uint64_t from_seq,
+                                const std::function<void(const job_event&)>& on_event) {
+  auto paf = kj::newPromiseAndFulfiller<job_state>();
+  auto req = impl_->cap().watchRequest();
+  req.setJobId(job_id);
+  req.setFromSeq(from_seq);
+  req.setWatcher(kj::heap<watcher_impl>(on_event, kj::mv(paf.fulfiller)));
+  // Keep the subscription alive while waiting; dropping it ends the watch.
+  struct started {
+    wire::Subscription::Client subscription;
+    job_state state;
+    uint64_t last_seq;
+  };
+  auto sub = impl_->wait(req.send().then([](auto resp) -> result<started> {
+    auto st = wc::from_wire(resp.getStatus());
+    if (!st) return fail(st.error());
+    return started{resp.getSubscription(),
+                   parse_job_state(resp.getState().cStr()).value_or(job_state::pending),
+                   resp.getLastSeq()};
+  }));
+  if (!sub) return fail(sub.error());
+  if (!*sub) return fail(sub->error());
+  // Nothing at or after from_seq will ever come for a finished job.
+  if (is_terminal((*sub)->state) && (*sub)->last_seq < from_seq) return (*sub)->state;
+  return impl_->wait(kj::mv(paf.promise));
+}
+
+result<log_chunk> client::read_logs(const std::string& job_id, const std::string& stage,
+                                    int32_t rank, uint64_t offset, uint32_t max_bytes) {
+  auto req = impl_->cap().readLogsRequest();
+  req.setJobId(job_id);
+  req.setStage(stage);
+  req.setRank(rank);
+  req.setOffset(offset);
+  req.setMaxBytes(max_bytes);
+  auto r = impl_->wait(req.send().then([](auto resp) -> result<log_chunk> {
+    auto st = wc::from_wire(resp.getStatus());
+    if (!st) return fail(st.error());
+    auto d = resp.getData();
+    return log_chunk{std::string(reinterpret_cast<const char*>(d.begin()), d.size()),
+                     resp.getNextOffset(), resp.getFinished()};
+  }));
+  if (!r) return fail(r.error());
+  return *r;
+}
+
+result<node_status> client::wait_node(const std::string& name, const std::string& state,
+                                      uint32_t timeout_ms) {
+  auto req = impl_->cap().waitNodeRequest();
+  req.setName(name);
+  req.setState(state);
+  req.setTimeoutMs(timeout_ms);
+  auto r = impl_->wait(req.send().then([](auto resp) -> result<node_status> {
+    auto st = wc::from_wire(resp.getStatus());
+    if (!st) return fail(st.error());
+    return wc::from_wire(resp.getNode());
+  }));
+  if (!r) return fail(r.error());
+  return *r;
+}
+
+result<void> client::set_node_state(const std::string& name, node_action action) {
+  auto req = impl_->cap().setNodeStateRequest();
+  req.setName(name);
+  req.setAction(action == node_action::cordon     ? wire::Coordinator::NodeAction::CORDON
+                : action == node_action::uncordon ? wire::Coordinator::NodeAction::UNCORDON
+                                                  : wire::Coordinator::NodeAction::DRAIN);
+  auto r = impl_->wait(req.send().then([](auto resp) { return wc::from_wire(resp.getStatus()); }));
+  if (!r) return fail(r.error());
+  return *r;
+}
+
+void client::pause(uint32_t ms) {
+  impl_->io.provider->getTimer().afterDelay(ms * kj::MILLISECONDS).wait(impl_->io.waitScope);
+}
+
+}  // namespace gantry

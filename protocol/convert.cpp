@@ -1,0 +1,329 @@
+#include "protocol/convert.hpp"
+
+#include <string>
+
+namespace gantry::wire_convert {
+namespace {
+
+std::string text(capnp::Text::Reader t) { return std::string(t.cStr(), t.size()); }
+
+template <class List, class Fn>
+void fill_list(List builder, const auto& items, Fn fn) {
+  for (unsigned i = 0; i < items.size(); ++i) fn(builder[i], items[i]);
+}
+
+wire::Status::Code to_code(errc c) {
+  switch (c) {
+    case errc::ok: return wire::Status::Code::OK;
+    case errc::invalid_argument: return wire::Status::Code::INVALID_ARGUMENT;
+    case errc::not_found: return wire::Status::Code::NOT_FOUND;
+    case errc::already_exists: return wire::Status::Code::ALREADY_EXISTS;
+    case errc::unavailable: return wire::Status::Code::UNAVAILABLE;
+    case errc::io_error: return wire::Status::Code::IO_ERROR;
+    case errc::timeout: return wire::Status::Code::TIMEOUT;
+    case errc::internal: return wire::Status::Code::INTERNAL;
+    case errc::version_mismatch: return wire::Status::Code::VERSION_MISMATCH;
+    case errc::failed_precondition: return wire::Status::Code::FAILED_PRECONDITION;
+  }
+  return wire::Status::Code::INTERNAL;
+}
+
+}  // namespace
+
+errc to_errc(wire::Status::Code c) {
+  switch (c) {
+    case wire::Status::Code::OK: return errc::ok;
+    case wire::Status::Code::INVALID_ARGUMENT: return errc::invalid_argument;
+    case wire::Status::Code::NOT_FOUND: return errc::not_found;
+    case wire::Status::Code::ALREADY_EXISTS: return errc::already_exists;
+    case wire::Status::Code::UNAVAILABLE: return errc::unavailable;
+    case wire::Status::Code::IO_ERROR: return errc::io_error;
+    case wire::Status::Code::TIMEOUT: return errc::timeout;
+    case wire::Status::Code::INTERNAL: return errc::internal;
+    case wire::Status::Code::VERSION_MISMATCH: return errc::version_mismatch;
+    case wire::Status::Code::FAILED_PRECONDITION: return errc::failed_precondition;
+  }
+  return errc::internal;  // a newer peer's code we do not know
+}
+
+void to_wire(wire::Status::Builder b, const error& e) {
+  b.setCode(to_code(e.code));
+  b.setMessage(e.message);
+}
+
+void set_ok(wire::Status::Builder b) { b.setCode(wire::Status::Code::OK); }
+
+result<void> from_wire(wire::Status::Reader r) {
+  if (r.getCode() == wire::Status::Code::OK) return {};
+  return fail(to_errc(r.getCode()), text(r.getMessage()));
+}
+
+void to_wire(wire::Inventory::Builder b, const node_inventory& inv) {
+  b.setName(inv.name);
+  b.setHostname(inv.hostname);
+  b.setCpuMilli(inv.cpu_milli);
+  b.setMemoryBytes(inv.memory_bytes);
+  fill_list(b.initGpus(inv.gpus.size()), inv.gpus, [](auto g, const gpu_info& v) {
+    g.setIndex(v.index);
+    g.setModel(v.model);
+    g.setMemoryBytes(v.memory_bytes);
+    g.setNvlinkGroup(v.nvlink_group);
+    g.setNumaNode(v.numa_node);
+    g.setUuid(v.uuid);
+    g.setSimulated(v.simulated);
+  });
+  fill_list(b.initDpus(inv.dpus.size()), inv.dpus, [](auto d, const dpu_info& v) {
+    d.setIndex(v.index);
+    d.setModel(v.model);
+    d.setSimulated(v.simulated);
+  });
+  auto fabrics = b.initFabrics(inv.fabrics.size());
+  for (unsigned i = 0; i < inv.fabrics.size(); ++i) fabrics.set(i, inv.fabrics[i]);
+  auto labels = b.initLabels(inv.labels.size());
+  unsigned i = 0;
+  for (const auto& [k, v] : inv.labels) {
+    labels[i].setKey(k);
+    labels[i].setValue(v);
+    ++i;
+  }
+}
+
+node_inventory from_wire(wire::Inventory::Reader r) {
+  node_inventory inv;
+  inv.name = text(r.getName());
+  inv.hostname = text(r.getHostname());
+  inv.cpu_milli = r.getCpuMilli();
+  inv.memory_bytes = r.getMemoryBytes();
+  for (auto g : r.getGpus()) {
+    inv.gpus.push_back({g.getIndex(), text(g.getModel()), g.getMemoryBytes(), g.getNvlinkGroup(),
+                        g.getNumaNode(), text(g.getUuid()), g.getSimulated()});
+  }
+  for (auto d : r.getDpus()) inv.dpus.push_back({d.getIndex(), text(d.getModel()), d.getSimulated()});
+  for (auto f : r.getFabrics()) inv.fabrics.push_back(text(f));
+  for (auto kv : r.getLabels()) inv.labels[text(kv.getKey())] = text(kv.getValue());
+  return inv;
+}
+
+void to_wire(wire::TaskSpec::Builder b, const task_spec& t) {
+  b.setTaskId(t.task_id);
+  b.setJobId(t.job_id);
+  b.setStage(t.stage);
+  b.setRank(t.rank);
+  b.setAttempt(t.attempt);
+  auto cmd = b.initCommand(t.command.size());
+  for (unsigned i = 0; i < t.command.size(); ++i) cmd.set(i, t.command[i]);
+  fill_list(b.initEnv(t.env.size()), t.env, [](auto kv, const auto& p) {
+    kv.setKey(p.first);
+    kv.setValue(p.second);
+  });
+  auto gpus = b.initGpus(t.gpus.size());
+  for (unsigned i = 0; i < t.gpus.size(); ++i) gpus.set(i, t.gpus[i]);
+  b.setCheckpointDir(t.checkpoint_dir);
+}
+
+task_spec from_wire(wire::TaskSpec::Reader r) {
+  task_spec t;
+  t.task_id = text(r.getTaskId());
+  t.job_id = text(r.getJobId());
+  t.stage = text(r.getStage());
+  t.rank = r.getRank();
+  t.attempt = r.getAttempt();
+  for (auto c : r.getCommand()) t.command.push_back(text(c));
+  for (auto kv : r.getEnv()) t.env.emplace_back(text(kv.getKey()), text(kv.getValue()));
+  for (auto g : r.getGpus()) t.gpus.push_back(g);
+  t.checkpoint_dir = text(r.getCheckpointDir());
+  return t;
+}
+
+void to_wire(wire::TaskReport::Builder b, const task_report& t) {
+  b.setTaskId(t.task_id);
+  b.setPid(t.pid);
+  b.setRunning(t.running);
+  b.setExitCode(t.exit_code);
+  b.setMessage(t.message);
+}
+
+task_report from_wire(wire::TaskReport::Reader r) {
+  return {text(r.getTaskId()), r.getPid(), r.getRunning(), r.getExitCode(), text(r.getMessage())};
+}
+
+void to_wire(wire::JobEvent::Builder b, const job_event& e) {
+  b.setJobId(e.job_id);
+  b.setSeq(e.seq);
+  b.setTimeMs(e.time_ms);
+  b.setKind(e.kind == event_kind::job     ? wire::JobEvent::Kind::JOB
+            : e.kind == event_kind::stage ? wire::JobEvent::Kind::STAGE
+                                          : wire::JobEvent::Kind::RANK);
+  b.setStage(e.stage);
+  b.setRank(e.rank);
+  b.setState(e.state);
+  b.setNode(e.node);
+  b.setPid(e.pid);
+  b.setExitCode(e.exit_code);
+  b.setAttempt(e.attempt);
+  b.setMessage(e.message);
+}
+
+job_event from_wire(wire::JobEvent::Reader r) {
+  job_event e;
+  e.job_id = text(r.getJobId());
+  e.seq = r.getSeq();
+  e.time_ms = r.getTimeMs();
+  e.kind = r.getKind() == wire::JobEvent::Kind::JOB     ? event_kind::job
+           : r.getKind() == wire::JobEvent::Kind::STAGE ? event_kind::stage
+                                                        : event_kind::rank;
+  e.stage = text(r.getStage());
+  e.rank = r.getRank();
+  e.state = text(r.getState());
+  e.node = text(r.getNode());
+  e.pid = r.getPid();
+  e.exit_code = r.getExitCode();
+  e.attempt = r.getAttempt();
+  e.message = text(r.getMessage());
+  return e;
+}
+
+void to_wire(wire::JobSummary::Builder b, const job_summary& s) {
+  b.setId(s.id);
+  b.setName(s.name);
+  b.setState(to_string(s.state));
+  b.setPriority(s.priority);
+  b.setRestarts(s.restarts);
+  b.setSubmittedMs(s.submitted_ms);
+  b.setFinishedMs(s.finished_ms);
+  b.setReason(s.reason);
+}
+
+job_summary from_wire(wire::JobSummary::Reader r) {
+  job_summary s;
+  s.id = text(r.getId());
+  s.name = text(r.getName());
+  s.state = parse_job_state(text(r.getState())).value_or(job_state::pending);
+  s.priority = r.getPriority();
+  s.restarts = r.getRestarts();
+  s.submitted_ms = r.getSubmittedMs();
+  s.finished_ms = r.getFinishedMs();
+  s.reason = text(r.getReason());
+  return s;
+}
+
+void to_wire(wire::JobDetail::Builder b, const job_record& job) {
+  to_wire(b.initSummary(), summarize(job));
+  b.setLastEventSeq(job.last_event_seq);
+  auto stages = b.initStages(job.stages.size());
+  for (unsigned i = 0; i < job.stages.size(); ++i) {
+    const stage_record& st = job.stages[i];
+    auto sb = stages[i];
+    sb.setName(st.name);
+    sb.setState(to_string(st.state));
+    sb.setReason(st.reason);
+    sb.setCheckpointStep(st.checkpoint_step);
+    sb.setRestarts(st.restarts);
+    if (const stage_spec* spec = job.spec.find_stage(st.name)) {
+      sb.setDevice(to_string(spec->device));
+      auto after = sb.initAfter(spec->after.size());
+      for (unsigned a = 0; a < spec->after.size(); ++a) after.set(a, spec->after[a]);
+    }
+    fill_list(sb.initRanks(st.ranks.size()), st.ranks, [](auto rb, const rank_record& rk) {
+      rb.setRank(rk.rank);
+      rb.setState(to_string(rk.state));
+      rb.setNode(rk.node);
+      rb.setPid(rk.pid);
+      rb.setAttempt(rk.attempt);
+      auto gpus = rb.initGpus(rk.gpus.size());
+      for (unsigned g = 0; g < rk.gpus.size(); ++g) gpus.set(g, rk.gpus[g]);
+      rb.setGpuMilli(rk.gpu_milli);
+      rb.setExitCode(rk.exit_code);
+      rb.setReason(rk.reason);
+      rb.setTaskId(rk.task_id);
+    });
+  }
+}
+
+namespace {
+template <class E>
+E parse_enum(const std::string& s, std::initializer_list<E> all, E fallback) {
+  for (E v : all)
+    if (s == to_string(v)) return v;
+  return fallback;
+}
+}  // namespace
+
+job_record from_wire(wire::JobDetail::Reader r) {
+  job_summary s = from_wire(r.getSummary());
+  job_record job;
+  job.id = s.id;
+  job.spec.name = s.name;
+  job.spec.priority = s.priority;
+  job.state = s.state;
+  job.reason = s.reason;
+  job.restarts = s.restarts;
+  job.submitted_ms = s.submitted_ms;
+  job.finished_ms = s.finished_ms;
+  job.last_event_seq = r.getLastEventSeq();
+  for (auto sr : r.getStages()) {
+    stage_spec spec;
+    spec.name = text(sr.getName());
+    spec.device = parse_enum(text(sr.getDevice()),
+                             {device_kind::cpu, device_kind::gpu, device_kind::dpu}, device_kind::cpu);
+    for (auto a : sr.getAfter()) spec.after.push_back(text(a));
+    stage_record st;
+    st.name = spec.name;
+    st.state = parse_enum(text(sr.getState()),
+                          {stage_state::waiting, stage_state::pending, stage_state::running,
+                           stage_state::succeeded, stage_state::failed, stage_state::cancelled},
+                          stage_state::waiting);
+    st.reason = text(sr.getReason());
+    st.checkpoint_step = sr.getCheckpointStep();
+    st.restarts = sr.getRestarts();
+    for (auto rr : sr.getRanks()) {
+      rank_record rk;
+      rk.rank = rr.getRank();
+      rk.state = parse_enum(text(rr.getState()),
+                            {rank_state::pending, rank_state::starting, rank_state::running,
+                             rank_state::succeeded, rank_state::failed, rank_state::cancelled},
+                            rank_state::pending);
+      rk.node = text(rr.getNode());
+      rk.pid = rr.getPid();
+      rk.attempt = rr.getAttempt();
+      for (auto g : rr.getGpus()) rk.gpus.push_back(g);
+      rk.gpu_milli = rr.getGpuMilli();
+      rk.exit_code = rr.getExitCode();
+      rk.reason = text(rr.getReason());
+      rk.task_id = text(rr.getTaskId());
+      st.ranks.push_back(std::move(rk));
+    }
+    spec.replicas = static_cast<int32_t>(st.ranks.size());
+    job.spec.stages.push_back(std::move(spec));
+    job.stages.push_back(std::move(st));
+  }
+  return job;
+}
+
+void to_wire(wire::NodeInfo::Builder b, const node_status& n) {
+  to_wire(b.initInventory(), n.inventory);
+  auto gpus = b.getInventory().getGpus();
+  for (unsigned i = 0; i < gpus.size() && i < n.gpu_allocated_milli.size(); ++i)
+    gpus[i].setAllocatedMilli(n.gpu_allocated_milli[i]);
+  b.setState(to_string(n.state));
+  b.setAllocatedCpuMilli(n.allocated_cpu_milli);
+  b.setAllocatedMemoryBytes(n.allocated_memory_bytes);
+  b.setTasks(n.tasks);
+  b.setLastSeenMsAgo(n.last_seen_ms_ago);
+  b.setReason(n.reason);
+}
+
+node_status from_wire(wire::NodeInfo::Reader r) {
+  node_status n;
+  n.inventory = from_wire(r.getInventory());
+  for (auto g : r.getInventory().getGpus()) n.gpu_allocated_milli.push_back(g.getAllocatedMilli());
+  n.state = parse_node_state(text(r.getState())).value_or(node_state::unknown);
+  n.allocated_cpu_milli = r.getAllocatedCpuMilli();
+  n.allocated_memory_bytes = r.getAllocatedMemoryBytes();
+  n.tasks = r.getTasks();
+  n.last_seen_ms_ago = r.getLastSeenMsAgo();
+  n.reason = text(r.getReason());
+  return n;
+}
+
+}  // namespace gantry::wire_convert

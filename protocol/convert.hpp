@@ -1,0 +1,39 @@
+#pragma once
+// Conversions between core types and the generated Cap'n Proto types. Generated types stay
+// inside protocol/; everything above it sees core types only.
+#include "core/records.hpp"
+#include "core/result.hpp"
+#include "core/coordinator_api.hpp"
+#include "protocol/gantry.capnp.h"
+
+namespace gantry::wire_convert {
+
+void to_wire(wire::Status::Builder b, const error& e);
+void set_ok(wire::Status::Builder b);
+// ok -> {}; anything else -> the error it carries.
+result<void> from_wire(wire::Status::Reader r);
+errc to_errc(wire::Status::Code c);
+
+void to_wire(wire::Inventory::Builder b, const node_inventory& inv);
+node_inventory from_wire(wire::Inventory::Reader r);
+
+void to_wire(wire::TaskSpec::Builder b, const task_spec& t);
+task_spec from_wire(wire::TaskSpec::Reader r);
+
+void to_wire(wire::TaskReport::Builder b, const task_report& t);
+task_report from_wire(wire::TaskReport::Reader r);
+
+void to_wire(wire::JobEvent::Builder b, const job_event& e);
+job_event from_wire(wire::JobEvent::Reader r);
+
+void to_wire(wire::JobSummary::Builder b, const job_summary& s);
+job_summary from_wire(wire::JobSummary::Reader r);
+
+// The detail carries the summary, every stage with its device and `after`, and every rank.
+void to_wire(wire::JobDetail::Builder b, const job_record& job);
+job_record from_wire(wire::JobDetail::Reader r);
+
+void to_wire(wire::NodeInfo::Builder b, const node_status& n);
+node_status from_wire(wire::NodeInfo::Reader r);
+
+}  // namespace gantry::wire_convert

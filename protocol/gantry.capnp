@@ -1,0 +1,220 @@
+@0xaae3ee60071db5ca;
+# gantry's wire protocol: the client API (Coordinator), the worker API (registerWorker,
+# WorkerSession) and the worker's NodeAgent that the coordinator calls back.
+#
+# Versioning: `protocolVersion` is exchanged in `hello` and `registerWorker`. Within a major
+# version fields and methods are only added (new ordinals), never renumbered or retyped;
+# a peer with another major version is refused with Status.Code.versionMismatch.
+
+using Cxx = import "/capnp/c++.capnp";
+$Cxx.namespace("gantry::wire");
+
+const protocolVersion :UInt32 = 1;
+
+struct Status {
+  code @0 :Code;
+  message @1 :Text;
+  enum Code {
+    ok @0;
+    invalidArgument @1;
+    notFound @2;
+    alreadyExists @3;
+    unavailable @4;
+    ioError @5;
+    timeout @6;
+    internal @7;
+    versionMismatch @8;
+    failedPrecondition @9;
+  }
+}
+
+struct KeyValue {
+  key @0 :Text;
+  value @1 :Text;
+}
+
+# A manifest error: `path` like "stages[1].resources.gpu", `message` what was expected.
+struct FieldError {
+  path @0 :Text;
+  message @1 :Text;
+}
+
+struct GpuInfo {
+  index @0 :Int32;
+  model @1 :Text;
+  memoryBytes @2 :Int64;
+  nvlinkGroup @3 :Int32;
+  numaNode @4 :Int32;
+  uuid @5 :Text;
+  simulated @6 :Bool;
+  allocatedMilli @7 :Int32;   # in NodeInfo: share of this GPU reserved by tasks
+}
+
+struct DpuInfo {
+  index @0 :Int32;
+  model @1 :Text;
+  simulated @2 :Bool;
+}
+
+struct Inventory {
+  name @0 :Text;
+  hostname @1 :Text;
+  cpuMilli @2 :Int64;
+  memoryBytes @3 :Int64;
+  gpus @4 :List(GpuInfo);
+  dpus @5 :List(DpuInfo);
+  fabrics @6 :List(Text);
+  labels @7 :List(KeyValue);
+}
+
+struct NodeInfo {
+  inventory @0 :Inventory;
+  state @1 :Text;              # ready | lost | cordoned | draining | unknown
+  allocatedCpuMilli @2 :Int64;
+  allocatedMemoryBytes @3 :Int64;
+  tasks @4 :UInt32;            # tasks running there
+  lastSeenMsAgo @5 :Int64;     # since the last heartbeat; -1 never
+  reason @6 :Text;
+}
+
+struct JobSummary {
+  id @0 :Text;
+  name @1 :Text;
+  state @2 :Text;              # pending | running | succeeded | failed | cancelled
+  priority @3 :Int32;
+  restarts @4 :Int32;
+  submittedMs @5 :Int64;
+  finishedMs @6 :Int64;
+  reason @7 :Text;
+}
+
+struct RankInfo {
+  rank @0 :Int32;
+  state @1 :Text;
+  node @2 :Text;
+  pid @3 :Int64;
+  attempt @4 :Int32;
+  gpus @5 :List(Int32);
+  gpuMilli @6 :Int32;
+  exitCode @7 :Int32;
+  reason @8 :Text;
+  taskId @9 :Text;
+}
+
+struct StageInfo {
+  name @0 :Text;
+  state @1 :Text;
+  reason @2 :Text;
+  checkpointStep @3 :Int64;
+  restarts @4 :Int32;
+  ranks @5 :List(RankInfo);
+  device @6 :Text;
+  after @7 :List(Text);
+}
+
+struct JobDetail {
+  summary @0 :JobSummary;
+  stages @1 :List(StageInfo);
+  lastEventSeq @2 :UInt64;
+}
+
+struct JobEvent {
+  jobId @0 :Text;
+  seq @1 :UInt64;
+  timeMs @2 :Int64;
+  kind @3 :Kind;
+  stage @4 :Text;
+  rank @5 :Int32;
+  state @6 :Text;
+  node @7 :Text;
+  pid @8 :Int64;
+  exitCode @9 :Int32;
+  attempt @10 :Int32;
+  message @11 :Text;
+  enum Kind {
+    job @0;
+    stage @1;
+    rank @2;
+  }
+}
+
+struct TaskSpec {
+  taskId @0 :Text;
+  jobId @1 :Text;
+  stage @2 :Text;
+  rank @3 :Int32;
+  attempt @4 :Int32;
+  command @5 :List(Text);
+  env @6 :List(KeyValue);
+  gpus @7 :List(Int32);
+  checkpointDir @8 :Text;
+}
+
+# What a worker knows about one of its tasks: sent at registration (so a restarted
+# coordinator can adopt running tasks and settle ended ones) and on every exit.
+struct TaskReport {
+  taskId @0 :Text;
+  pid @1 :Int64;
+  running @2 :Bool;
+  exitCode @3 :Int32;          # when not running: exit status, or 128+signal
+  message @4 :Text;            # e.g. "killed by signal 9"
+}
+
+interface Coordinator {
+  hello @0 (clientVersion :UInt32) -> (serverVersion :UInt32, status :Status);
+
+  # Validates and durably stores a job; returns only after the write is synced.
+  submit @1 (manifest :Text, sourceName :Text) -> (status :Status, jobId :Text, errors :List(FieldError));
+  listJobs @2 () -> (jobs :List(JobSummary));
+  describeJob @3 (jobId :Text) -> (status :Status, job :JobDetail);
+  listNodes @4 () -> (nodes :List(NodeInfo));
+  cancel @5 (jobId :Text) -> (status :Status);
+
+  # Streams the job's events with seq >= fromSeq to `watcher`, in order, first the stored
+  # ones then live ones, until the job ends or `subscription` is dropped.
+  # `state` and `lastSeq` are the job's at subscription time: a terminal job with
+  # lastSeq < fromSeq has nothing more to send.
+  watch @6 (jobId :Text, fromSeq :UInt64, watcher :JobWatcher)
+      -> (status :Status, subscription :Subscription, state :Text, lastSeq :UInt64);
+
+  # Reads one rank's output (stdout and stderr, one file) from its worker.
+  readLogs @7 (jobId :Text, stage :Text, rank :Int32, offset :UInt64, maxBytes :UInt32)
+      -> (status :Status, data :Data, nextOffset :UInt64, finished :Bool);
+
+  # Completes when node `name` is in `state` (ready, lost, ...) or after timeoutMs.
+  waitNode @8 (name :Text, state :Text, timeoutMs :UInt32) -> (status :Status, node :NodeInfo);
+
+  setNodeState @9 (name :Text, action :NodeAction) -> (status :Status);
+  enum NodeAction {
+    cordon @0;
+    uncordon @1;
+    drain @2;
+  }
+
+  # A worker joins (or rejoins) the cluster and hands over its agent.
+  registerWorker @10 (version :UInt32, inventory :Inventory, agent :NodeAgent, tasks :List(TaskReport))
+      -> (status :Status, session :WorkerSession, heartbeatIntervalMs :UInt32);
+}
+
+interface JobWatcher {
+  events @0 (events :List(JobEvent)) -> ();
+}
+
+# Held by a watching client; dropping it ends the watch.
+interface Subscription {}
+
+interface WorkerSession {
+  # failedPrecondition: this session was replaced or the node was declared lost; the
+  # worker must register again.
+  heartbeat @0 () -> (status :Status);
+  taskExited @1 (report :TaskReport) -> ();
+  checkpointCommitted @2 (taskId :Text, step :Int64) -> ();
+}
+
+interface NodeAgent {
+  launch @0 (task :TaskSpec) -> (status :Status, pid :Int64);
+  # SIGTERM to the task's process group, SIGKILL after graceMs; exits come as taskExited.
+  kill @1 (taskId :Text, graceMs :UInt32) -> (status :Status);
+  readLog @2 (taskId :Text, offset :UInt64, maxBytes :UInt32)
+      -> (status :Status, data :Data, nextOffset :UInt64, finished :Bool);
+}

@@ -1,0 +1,74 @@
+#pragma once
+// Typed access to the coordinator's durable state (jobs, events, nodes, meta) over a
+// kv_store; used by the store actor, its one owner (not thread-safe itself). Records are
+// stored as JSON (core/codec.hpp); docs/storage.md has the layout and the figures.
+//   jobs:   <job id>                        -> job_record
+//   events: <job id>/<seq, 20 digits>       -> job_event   (one job's events in seq order)
+//   nodes:  <node name>                     -> node_record
+//   meta:   <key>                           -> string      ("schema_version" = "1")
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/records.hpp"
+#include "core/result.hpp"
+#include "storage/kv_store.hpp"
+
+namespace gantry::storage {
+
+inline constexpr int kSchemaVersion = 1;
+inline constexpr const char* kSchemaVersionKey = "schema_version";
+
+// "j-000042/00000000000000000007". REQUIRES: job_id contains no '/'.
+std::string event_key(std::string_view job_id, uint64_t seq);
+
+class state_store {
+ public:
+  // A set of changes committed together. Encoding happens when an op is added.
+  class batch {
+   public:
+    void put_job(const job_record& job);
+    // REQUIRES: event.job_id is not empty and contains no '/'.
+    void put_event(const job_event& event);
+    void put_node(const node_record& node);  // keyed by node.inventory.name
+    void erase_node(const std::string& name);
+    void put_meta(std::string key, std::string value);
+    // Appends other's ops after this batch's (later ops win on the same key).
+    void merge(batch&& other);
+    bool empty() const { return ops_.empty(); }
+    size_t size() const { return ops_.size(); }
+
+   private:
+    friend class state_store;
+    std::vector<write_op> ops_;
+  };
+
+  // kv must outlive this object.
+  explicit state_store(kv_store& kv);
+
+  // One atomic, synced write. An empty batch writes nothing.
+  result<void> commit(const batch& b);
+  // Group commit: all batches in one atomic, synced write, applied in order.
+  result<void> commit(const std::vector<const batch*>& group);
+
+  // Every job, in submission order (job_record::submit_seq). A record that does not decode
+  // fails the whole load with an error naming its key.
+  result<std::vector<job_record>> load_jobs();
+  result<std::optional<job_record>> get_job(const std::string& id);
+  // Every node, in name order.
+  result<std::vector<node_record>> load_nodes();
+  // The job's events with seq >= from_seq, ascending.
+  result<std::vector<job_event>> load_events(const std::string& job_id, uint64_t from_seq);
+  result<std::optional<std::string>> get_meta(const std::string& key);
+
+  // Writes the schema version into a store that has none; accepts kSchemaVersion; any other
+  // version gives errc::version_mismatch naming both.
+  result<void> check_schema();
+
+ private:
+  kv_store& kv_;
+};
+
+}  // namespace gantry::storage

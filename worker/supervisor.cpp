@@ -1,0 +1,315 @@
+#include "worker/supervisor.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <condition_variable>
+#include <filesystem>
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "core/log.hpp"
+#include "worker/launcher.hpp"
+
+namespace gantry {
+namespace {
+
+struct launch_req { task_spec task; };
+struct kill_req { std::string task_id; uint32_t grace_ms; };
+struct escalate { std::string task_id; };
+struct child_exited { pid_t pid; int status; };
+struct read_log_req { std::string task_id; uint64_t offset; uint32_t max_bytes; };
+struct list_req {};
+struct stop_req { uint32_t grace_ms; };
+struct count_req {};
+
+}  // namespace
+}  // namespace gantry
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(gantry::launch_req)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(gantry::kill_req)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(gantry::escalate)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(gantry::child_exited)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(gantry::read_log_req)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(gantry::list_req)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(gantry::stop_req)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(gantry::count_req)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(gantry::result<int64_t>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(gantry::result<void>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(gantry::result<gantry::log_chunk>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(gantry::result<std::vector<gantry::task_report>>)
+
+namespace gantry {
+namespace {
+
+// Waits for any child to exit and tells the supervisor. Sleeps while there are none. The
+// thread owns its state, so it may outlive this handle (it can sit in waitpid()).
+class reaper {
+ public:
+  explicit reaper(caf::actor target) : shared_(std::make_shared<shared>()) {
+    shared_->target = std::move(target);
+    std::thread([s = shared_] { loop(s); }).detach();
+  }
+  ~reaper() {
+    {
+      std::lock_guard lock(shared_->mu);
+      shared_->stop = true;
+    }
+    shared_->cv.notify_all();
+  }
+  void child_started() {
+    {
+      std::lock_guard lock(shared_->mu);
+      ++shared_->children;
+    }
+    shared_->cv.notify_all();
+  }
+
+ private:
+  struct shared {
+    caf::actor target;
+    std::mutex mu;
+    std::condition_variable cv;
+    int children = 0;
+    bool stop = false;
+  };
+  static void loop(std::shared_ptr<shared> s) {
+    for (;;) {
+      {
+        std::unique_lock lock(s->mu);
+        s->cv.wait(lock, [&] { return s->stop || s->children > 0; });
+        if (s->stop) return;
+      }
+      int status = 0;
+      pid_t pid = waitpid(-1, &status, 0);
+      std::lock_guard lock(s->mu);
+      if (pid > 0) {
+        --s->children;
+        if (!s->stop) caf::anon_send(s->target, child_exited{pid, status});
+      } else if (errno == ECHILD) {
+        s->children = 0;
+      }
+    }
+  }
+  std::shared_ptr<shared> shared_;
+};
+
+struct task_entry {
+  task_spec spec;
+  pid_t pid = 0;
+  bool running = false;
+  int32_t exit_code = -1;
+  std::string message;
+  std::string log_path;
+};
+
+struct sup_state {
+  supervisor_options opts;
+  std::shared_ptr<report_sink> reports;
+  std::shared_ptr<reaper> reap;
+  std::map<std::string, task_entry> tasks;
+  std::map<pid_t, std::string> by_pid;
+  std::set<std::string> tombstones;  // killed before their launch arrived
+  std::vector<std::pair<caf::response_promise, uint32_t>> stop_waiters;
+  static inline const char* name = "gantry.supervisor";
+};
+
+using sup_t = caf::stateful_actor<sup_state>;
+
+size_t running_count(sup_t* self) {
+  size_t n = 0;
+  for (const auto& [id, t] : self->state.tasks) n += t.running ? 1 : 0;
+  return n;
+}
+
+result<int64_t> do_launch(sup_t* self, task_spec& task) {
+  auto& st = self->state;
+  if (st.tombstones.count(task.task_id))
+    return fail(errc::failed_precondition, "task " + task.task_id + " was cancelled before it started");
+  if (auto it = st.tasks.find(task.task_id); it != st.tasks.end()) {
+    if (it->second.running) return it->second.pid;  // a repeated launch: same process
+    return fail(errc::already_exists, "task " + task.task_id + " already ran");
+  }
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::path dir = fs::path(st.opts.data_dir) / "tasks" / task.task_id;
+  fs::path out = fs::path(st.opts.shared_dir) / task.job_id;
+  fs::create_directories(dir, ec);
+  if (!ec) fs::create_directories(out, ec);
+  if (ec) return fail(errc::io_error, "cannot create task directories: " + ec.message());
+  task_entry entry;
+  entry.log_path = (dir / "output.log").string();
+  auto env = task.env;
+  env.emplace_back("GANTRY_OUTPUT_DIR", out.string());
+  env.emplace_back("GANTRY_TASK_DIR", dir.string());
+  if (!st.opts.coordinator.empty()) env.emplace_back("GANTRY_COORDINATOR", st.opts.coordinator);
+  process_spec ps{task.command, merged_environment(env), dir.string(), entry.log_path};
+  auto pid = spawn_process(ps);
+  if (!pid) return fail(pid.error());
+  st.reap->child_started();
+  entry.pid = *pid;
+  entry.running = true;
+  entry.spec = std::move(task);
+  st.by_pid[*pid] = entry.spec.task_id;
+  log_info("started " + entry.spec.task_id + " (pid " + std::to_string(*pid) + ")");
+  std::string id = entry.spec.task_id;
+  st.tasks.emplace(id, std::move(entry));
+  return static_cast<int64_t>(*pid);
+}
+
+void on_exit(sup_t* self, child_exited& m) {
+  auto& st = self->state;
+  auto id = st.by_pid.find(m.pid);
+  if (id == st.by_pid.end()) return;
+  auto it = st.tasks.find(id->second);
+  st.by_pid.erase(id);
+  if (it == st.tasks.end()) return;
+  task_entry& t = it->second;
+  t.running = false;
+  if (WIFEXITED(m.status)) {
+    t.exit_code = WEXITSTATUS(m.status);
+    t.message = t.exit_code == 0 ? "" : "exited with code " + std::to_string(t.exit_code);
+  } else if (WIFSIGNALED(m.status)) {
+    t.exit_code = 128 + WTERMSIG(m.status);
+    t.message = std::string("killed by signal ") + std::to_string(WTERMSIG(m.status)) + " (" +
+                strsignal(WTERMSIG(m.status)) + ")";
+  }
+  ::kill(-t.pid, SIGKILL);  // whatever the task left behind in its group goes too
+  log_info("task " + t.spec.task_id + " ended: " + (t.message.empty() ? "exit 0" : t.message));
+  st.reports->task_exited(task_report{t.spec.task_id, t.pid, false, t.exit_code, t.message});
+  if (running_count(self) == 0) {
+    for (auto& [rp, grace] : st.stop_waiters) rp.deliver(result<void>{});
+    st.stop_waiters.clear();
+  }
+}
+
+result<log_chunk> read_log(sup_t* self, const read_log_req& m) {
+  auto it = self->state.tasks.find(m.task_id);
+  if (it == self->state.tasks.end())
+    return fail(errc::not_found, "task " + m.task_id + " is not known on this worker");
+  int fd = ::open(it->second.log_path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return log_chunk{"", m.offset, !it->second.running};
+  struct stat sb{};
+  fstat(fd, &sb);
+  uint64_t size = static_cast<uint64_t>(sb.st_size);
+  uint64_t want = std::min<uint64_t>(m.max_bytes, size > m.offset ? size - m.offset : 0);
+  std::string data(want, '\0');
+  ssize_t n = want ? ::pread(fd, data.data(), want, static_cast<off_t>(m.offset)) : 0;
+  ::close(fd);
+  data.resize(n > 0 ? static_cast<size_t>(n) : 0);
+  uint64_t next = m.offset + data.size();
+  return log_chunk{std::move(data), next, !it->second.running && next >= size};
+}
+
+caf::behavior sup_behavior(sup_t* self, supervisor_options opts, std::shared_ptr<report_sink> reports) {
+  auto& st = self->state;
+  st.opts = std::move(opts);
+  st.reports = std::move(reports);
+  st.reap = std::make_shared<reaper>(caf::actor_cast<caf::actor>(self));
+  return {
+      [self](launch_req& m) -> result<int64_t> { return do_launch(self, m.task); },
+      [self](kill_req& m) -> result<void> {
+        auto& st = self->state;
+        auto it = st.tasks.find(m.task_id);
+        if (it == st.tasks.end()) {
+          st.tombstones.insert(m.task_id);
+          return {};
+        }
+        if (!it->second.running) return {};
+        pid_t pgid = it->second.pid;
+        if (m.grace_ms == 0) {
+          ::kill(-pgid, SIGKILL);
+        } else {
+          ::kill(-pgid, SIGTERM);
+          self->delayed_send(self, std::chrono::milliseconds(m.grace_ms), escalate{m.task_id});
+        }
+        return {};
+      },
+      [self](escalate& m) {
+        auto it = self->state.tasks.find(m.task_id);
+        if (it != self->state.tasks.end() && it->second.running) {
+          log_warn("task " + m.task_id + " ignored SIGTERM; sending SIGKILL");
+          ::kill(-it->second.pid, SIGKILL);
+        }
+      },
+      [self](child_exited& m) { on_exit(self, m); },
+      [self](read_log_req& m) -> result<log_chunk> { return read_log(self, m); },
+      [self](list_req) -> result<std::vector<task_report>> {
+        std::vector<task_report> out;
+        for (const auto& [id, t] : self->state.tasks)
+          if (t.running) out.push_back({id, t.pid, true, -1, ""});
+        return out;
+      },
+      [self](stop_req& m) {
+        auto rp = self->make_response_promise();
+        for (auto& [id, t] : self->state.tasks) {
+          if (!t.running) continue;
+          ::kill(-t.pid, SIGTERM);
+          self->delayed_send(self, std::chrono::milliseconds(m.grace_ms), escalate{id});
+        }
+        if (running_count(self) == 0) rp.deliver(result<void>{});
+        else self->state.stop_waiters.emplace_back(rp, m.grace_ms);
+        return rp;
+      },
+  };
+}
+
+template <class R, class Msg>
+void ask_sup(caf::actor_system& sys, const caf::actor& sup, Msg m, callback<R> done) {
+  sys.spawn([sup, m = std::move(m), done = std::move(done)](caf::event_based_actor* self) mutable {
+    self->request(sup, caf::infinite, std::move(m))
+        .then([done](result<R>& r) { done(std::move(r)); },
+              [done](caf::error& e) { done(fail(errc::unavailable, caf::to_string(e))); });
+  });
+}
+
+class supervisor_agent final : public task_agent {
+ public:
+  supervisor_agent(caf::actor_system& sys, caf::actor sup) : sys_(sys), sup_(std::move(sup)) {}
+  void launch(task_spec task, callback<int64_t> done) override {
+    ask_sup<int64_t>(sys_, sup_, launch_req{std::move(task)}, std::move(done));
+  }
+  void kill(std::string task_id, uint32_t grace_ms, callback<void> done) override {
+    ask_sup<void>(sys_, sup_, kill_req{std::move(task_id), grace_ms}, std::move(done));
+  }
+  void read_log(std::string task_id, uint64_t offset, uint32_t max_bytes,
+                callback<log_chunk> done) override {
+    ask_sup<log_chunk>(sys_, sup_, read_log_req{std::move(task_id), offset, max_bytes}, std::move(done));
+  }
+  void list_running(callback<std::vector<task_report>> done) override {
+    ask_sup<std::vector<task_report>>(sys_, sup_, list_req{}, std::move(done));
+  }
+
+ private:
+  caf::actor_system& sys_;
+  caf::actor sup_;
+};
+
+}  // namespace
+
+struct supervisor::impl {
+  caf::actor_system& sys;
+  caf::actor actor;
+  supervisor_agent agent;
+};
+
+supervisor::supervisor(caf::actor_system& sys, supervisor_options opts,
+                       std::shared_ptr<report_sink> reports) {
+  caf::actor a = sys.spawn(sup_behavior, std::move(opts), std::move(reports));
+  impl_.reset(new impl{sys, a, supervisor_agent(sys, a)});
+}
+
+supervisor::~supervisor() { caf::anon_send_exit(impl_->actor, caf::exit_reason::user_shutdown); }
+
+task_agent& supervisor::agent() { return impl_->agent; }
+
+void supervisor::stop_all(uint32_t grace_ms, callback<void> done) {
+  ask_sup<void>(impl_->sys, impl_->actor, stop_req{grace_ms}, std::move(done));
+}
+
+}  // namespace gantry

@@ -1,0 +1,41 @@
+#pragma once
+// The worker's supervisor actor owns the tasks running on this machine: it launches them
+// (worker/launcher.hpp), kills them (SIGTERM to the process group, SIGKILL after the
+// grace period), learns of their exits from a reaper thread, reports exits to the
+// coordinator link, and serves their log files.
+#include <memory>
+#include <string>
+
+#include <caf/all.hpp>
+
+#include "core/ports.hpp"
+
+namespace gantry {
+
+struct supervisor_options {
+  std::string data_dir;    // tasks live in <data_dir>/tasks/<task id>/ (log: output.log)
+  std::string shared_dir;  // jobs share <shared_dir>/<job id>/ (GANTRY_OUTPUT_DIR)
+  std::string coordinator; // passed to tasks as GANTRY_COORDINATOR
+};
+
+class supervisor {
+ public:
+  // Spawns the supervisor actor and its reaper thread. `reports` receives exits.
+  supervisor(caf::actor_system& sys, supervisor_options opts, std::shared_ptr<report_sink> reports);
+  ~supervisor();
+  supervisor(const supervisor&) = delete;
+  supervisor& operator=(const supervisor&) = delete;
+
+  // The supervisor as a task_agent (what the coordinator's NodeAgent calls reach).
+  task_agent& agent();
+
+  // SIGTERM to every task, SIGKILL after grace_ms; `done` runs once all have exited.
+  void stop_all(uint32_t grace_ms, callback<void> done);
+
+  struct impl;
+
+ private:
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace gantry
