@@ -39,8 +39,19 @@ void schedule_now(actor_t* self) {
                                                                      : node.status.inventory.hostname);
       ++node.status.tasks;
     }
-    out.tasks = std::move(p.tasks);
-    self->send(owner->second.job, std::move(out));
+    out.tasks = p.tasks;
+    // A job that no longer wants it (or that ended meanwhile) hands the placement back.
+    auto give_back = [self, tasks = std::move(p.tasks)]() {
+      for (const auto& a : tasks) {
+        self->state.view.release(a);
+        if (auto n = self->state.nodes.find(a.node); n != self->state.nodes.end() && n->second.status.tasks > 0)
+          --n->second.status.tasks;
+      }
+      request_schedule(self);
+    };
+    self->request(owner->second.job, caf::infinite, std::move(out))
+        .then([give_back](bool used) { if (!used) give_back(); },
+              [give_back](caf::error&) { give_back(); });
     st.owners.erase(owner);
   }
   for (auto& u : res.pending) {

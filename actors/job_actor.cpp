@@ -122,13 +122,14 @@ caf::behavior job_behavior(job_actor_t* self, caf::actor cluster, caf::actor sto
         st.machine->start(fx);
         apply(self, fx);
       },
-      [self](msg::placed& m) {
+      [self](msg::placed& m) -> bool {
         auto& st = self->state;
         for (size_t i = 0; i < m.tasks.size() && i < m.nodes.size(); ++i)
           st.nodes[m.tasks[i].node] = m.nodes[i];
         job_effects fx;
-        st.machine->on_placed(m.stage, m.ranks, m.tasks, m.hostnames, fx);
+        bool used = st.machine->on_placed(m.stage, m.ranks, m.tasks, m.hostnames, fx);
         apply(self, fx);
+        return used;
       },
       [self](msg::unschedulable& m) {
         job_effects fx;

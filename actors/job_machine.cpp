@@ -221,7 +221,7 @@ task_spec job_machine::make_task(size_t stage, size_t rank, const sched::task_as
   return t;
 }
 
-void job_machine::on_placed(const std::string& stage, const std::vector<int32_t>& ranks,
+bool job_machine::on_placed(const std::string& stage, const std::vector<int32_t>& ranks,
                             const std::vector<sched::task_assignment>& tasks,
                             const std::vector<std::string>& hostnames, job_effects& fx) {
   size_t s = 0;
@@ -233,10 +233,7 @@ void job_machine::on_placed(const std::string& stage, const std::vector<int32_t>
           rec_.stages[s].ranks[r].state != rank_state::pending)
         usable = false;
   }
-  if (!usable) {  // cancelled or failed meanwhile: give it all back
-    for (const auto& a : tasks) fx.releases.push_back(a);
-    return;
-  }
+  if (!usable) return false;
   stage_record& st = rec_.stages[s];
   if (!st.reason.empty()) st.reason.clear();
   // Assign first, so that LOCAL_RANK and MASTER_ADDR see every rank's node.
@@ -262,6 +259,7 @@ void job_machine::on_placed(const std::string& stage, const std::vector<int32_t>
     fx.launches.push_back({make_task(s, r, tasks[i], master), tasks[i].node});
     emit_rank(s, r, "placed on " + tasks[i].node, fx);
   }
+  return true;
 }
 
 void job_machine::on_unschedulable(const std::string& stage, const std::string& reason,
@@ -374,7 +372,7 @@ void job_machine::stop_all(job_effects& fx) {
     for (size_t r = 0; r < st.ranks.size(); ++r) {
       rank_record& rk = st.ranks[r];
       if (rk.state == rank_state::pending) {
-        if (st.state == stage_state::pending)
+        if (st.state != stage_state::waiting)  // its placement request is queued
           fx.withdraw.push_back(request_id(rec_.id, st.name, rk.rank, spec.is_gang()));
         rk.state = rank_state::cancelled;
       } else if (is_active(rk.state)) {

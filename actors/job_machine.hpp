@@ -54,8 +54,9 @@ class job_machine {
   // Recovery: the assignment a running rank holds (so it is released when it ends).
   void restore_assignment(const std::string& task_id, sched::task_assignment a);
 
-  // `hostnames[i]` is the hostname of tasks[i].node.
-  void on_placed(const std::string& stage, const std::vector<int32_t>& ranks,
+  // `hostnames[i]` is the hostname of tasks[i].node. Returns false when the placement is of
+  // no use any more (cancelled or failed meanwhile): the caller gives it back.
+  bool on_placed(const std::string& stage, const std::vector<int32_t>& ranks,
                  const std::vector<sched::task_assignment>& tasks,
                  const std::vector<std::string>& hostnames, job_effects& fx);
   void on_unschedulable(const std::string& stage, const std::string& reason, job_effects& fx);

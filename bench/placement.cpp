@@ -1,1 +1,236 @@
-int main(){return 0;}
+// bench_placement: placement throughput and per-decision latency of the scheduler at 1,000 /
+// 5,000 / 10,000 nodes (8 GPUs each), for single CPU tasks, fractional GPU tasks and 8- and
+// 64-rank gangs, plus the bytes per node of the scheduler's snapshot (cluster_view).
+// A measurement, not a test: prints figures and writes JSON (BENCHMARKS.md #1).
+//   bench_placement [--nodes 1000,5000,10000] [--policy FGD] [--seed 1] [--out FILE]
+//                   [--quick]
+#include <malloc.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "scheduler/random.hpp"
+#include "scheduler/scheduler.hpp"
+
+using namespace gantry;
+using namespace gantry::sched;
+
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+
+node_inventory make_node(int i) {
+  node_inventory n;
+  char name[32];
+  std::snprintf(name, sizeof(name), "node-%05d", i);
+  n.name = n.hostname = name;
+  n.cpu_milli = 128000;
+  n.memory_bytes = int64_t{1024} << 30;
+  for (int g = 0; g < 8; ++g) {
+    gpu_info info;
+    info.index = g;
+    info.model = "H100";
+    info.memory_bytes = int64_t{80} << 30;
+    info.nvlink_group = 0;
+    info.numa_node = g / 4;
+    info.uuid = "GPU-" + n.name + "-" + std::to_string(g);
+    n.gpus.push_back(info);
+  }
+  n.dpus.push_back({0, "BF3", false});
+  n.fabrics = {"tcp", "verbs"};
+  n.labels = {{"zone", i % 2 ? "a" : "b"}};
+  return n;
+}
+
+placement_request request(const std::string& id, int64_t cpu, int32_t gpus, int32_t milli,
+                          int32_t count) {
+  placement_request r;
+  r.id = id;
+  r.per_task.cpu_milli = cpu;
+  r.per_task.memory_bytes = int64_t{4} << 30;
+  r.per_task.gpu_count = gpus;
+  r.per_task.gpu_milli = gpus > 0 ? milli : 0;
+  if (gpus > 0 && milli < kGpuMilliWhole) r.per_task.gpu_memory_bytes = int64_t{16} << 30;
+  r.count = count;
+  r.gang = count > 1;
+  r.placement = count > 1 ? placement_pref::pack : placement_pref::none;
+  return r;
+}
+
+// Fills the cluster to about half its GPUs with a mix of task shapes, so that scores differ.
+void prefill(cluster_view& view, scheduler& s, uint64_t seed) {
+  rng gen(seed);
+  const int64_t target = static_cast<int64_t>(view.nodes().size()) * 8 * kGpuMilliWhole / 2;
+  int64_t used = 0;
+  placement p;
+  std::string reason;
+  for (int i = 0; used < target; ++i) {
+    const uint64_t k = gen.below(10);
+    placement_request r;
+    if (k < 4) {
+      r = request("fill", 4000, 1, gen.below(2) ? 250 : 500, 1);
+    } else if (k < 8) {
+      r = request("fill", 8000, 1, kGpuMilliWhole, 1);
+    } else if (k < 9) {
+      r = request("fill", 16000, 1 << gen.below(4), kGpuMilliWhole, 1);
+    } else {
+      r = request("fill", 8000, 0, 0, 1);
+    }
+    if (!s.place_now(view, r, p, reason)) break;
+    used += static_cast<int64_t>(r.per_task.gpu_count) * r.per_task.gpu_milli;
+  }
+}
+
+struct figures {
+  std::string scenario;
+  int64_t nodes = 0;
+  int64_t decisions = 0;
+  int64_t placed_tasks = 0;
+  double seconds = 0;
+  double p50_us = 0, p99_us = 0, max_us = 0;
+};
+
+double pct(std::vector<double>& v, double q) {
+  if (v.empty()) return 0;
+  const auto k = static_cast<size_t>(q * static_cast<double>(v.size() - 1));
+  std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(k), v.end());
+  return v[k];
+}
+
+// Enqueue one request and run one scheduling round, `decisions` times; gangs are released
+// after each round so the cluster stays at its prefilled level.
+figures run(const std::string& name, const cluster_view& base, policy_kind policy, uint64_t seed,
+            const placement_request& shape, int decisions, bool release) {
+  cluster_view view = base;
+  scheduler s(policy, seed);
+  std::vector<double> lat;
+  lat.reserve(decisions);
+  figures f;
+  f.scenario = name;
+  f.nodes = static_cast<int64_t>(view.nodes().size());
+  const auto start = clock_type::now();
+  for (int i = 0; i < decisions; ++i) {
+    placement_request r = shape;
+    r.id = name + "/" + std::to_string(i);
+    r.submit_seq = static_cast<uint64_t>(i);
+    s.enqueue(std::move(r));
+    const auto t0 = clock_type::now();
+    schedule_result res = s.schedule(view);
+    const auto t1 = clock_type::now();
+    lat.push_back(std::chrono::duration<double, std::micro>(t1 - t0).count());
+    ++f.decisions;
+    for (const auto& p : res.placed) f.placed_tasks += static_cast<int64_t>(p.tasks.size());
+    if (res.placed.empty()) {
+      s.withdraw(name + "/" + std::to_string(i));
+      break;  // full
+    }
+    if (release) {
+      for (const auto& p : res.placed) {
+        for (const auto& a : p.tasks) view.release(a);
+      }
+    }
+  }
+  f.seconds = std::chrono::duration<double>(clock_type::now() - start).count();
+  f.p50_us = pct(lat, 0.50);
+  f.p99_us = pct(lat, 0.99);
+  f.max_us = lat.empty() ? 0 : *std::max_element(lat.begin(), lat.end());
+  return f;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<int> sizes = {1000, 5000, 10000};
+  policy_kind policy = policy_kind::fgd;
+  uint64_t seed = 1;
+  std::string out_path = "bench_placement.json";
+  bool quick = false;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    auto value = [&]() -> std::string { return i + 1 < argc ? argv[++i] : ""; };
+    if (arg == "--nodes") {
+      sizes.clear();
+      std::string v = value();
+      for (size_t pos = 0; pos < v.size();) {
+        const size_t comma = v.find(',', pos);
+        sizes.push_back(std::stoi(v.substr(pos, comma - pos)));
+        pos = comma == std::string::npos ? v.size() : comma + 1;
+      }
+    } else if (arg == "--policy") {
+      auto p = parse_policy(value());
+      if (!p) {
+        std::cerr << p.error().message << "\n";
+        return 2;
+      }
+      policy = *p;
+    } else if (arg == "--seed") {
+      seed = std::stoull(value());
+    } else if (arg == "--out") {
+      out_path = value();
+    } else if (arg == "--quick") {
+      quick = true;
+    } else {
+      std::cerr << "usage: bench_placement [--nodes 1000,5000,10000] [--policy FGD] [--seed 1] "
+                   "[--out FILE] [--quick]\n";
+      return 2;
+    }
+  }
+  const int singles = quick ? 2000 : 20000;
+  const int gangs8 = quick ? 100 : 1000;
+  const int gangs64 = quick ? 50 : 300;
+  nlohmann::json results = nlohmann::json::array();
+  std::printf("bench_placement: policy %s, seed %llu; clusters half full before measuring\n",
+              to_string(policy), static_cast<unsigned long long>(seed));
+  std::printf("%-7s %-16s %10s %12s %10s %10s %10s\n", "nodes", "scenario", "decisions",
+              "placements/s", "p50 us", "p99 us", "max us");
+  for (int n : sizes) {
+    const size_t heap_before = mallinfo2().uordblks;
+    cluster_view base;
+    for (int i = 0; i < n; ++i) base.upsert_node(make_node(i));
+    const size_t heap_after = mallinfo2().uordblks;
+    const double bytes_per_node =
+        static_cast<double>(heap_after - heap_before) / static_cast<double>(n);
+    {
+      scheduler filler(policy, seed);
+      prefill(base, filler, seed);
+    }
+    std::vector<figures> rows;
+    rows.push_back(run("single_cpu", base, policy, seed, request("", 1000, 0, 0, 1), singles,
+                       false));
+    rows.push_back(run("fractional_gpu", base, policy, seed, request("", 2000, 1, 250, 1),
+                       singles, false));
+    rows.push_back(run("gang_8x1gpu", base, policy, seed,
+                       request("", 8000, 1, kGpuMilliWhole, 8), gangs8, true));
+    rows.push_back(run("gang_64x1gpu", base, policy, seed,
+                       request("", 8000, 1, kGpuMilliWhole, 64), gangs64, true));
+    for (const auto& f : rows) {
+      const double rate = f.seconds > 0 ? static_cast<double>(f.decisions) / f.seconds : 0;
+      std::printf("%-7d %-16s %10lld %12.0f %10.1f %10.1f %10.1f\n", n, f.scenario.c_str(),
+                  static_cast<long long>(f.decisions), rate, f.p50_us, f.p99_us, f.max_us);
+      results.push_back({{"nodes", n},
+                         {"scenario", f.scenario},
+                         {"policy", to_string(policy)},
+                         {"decisions", f.decisions},
+                         {"tasks_placed", f.placed_tasks},
+                         {"seconds", f.seconds},
+                         {"decisions_per_s", rate},
+                         {"tasks_per_s", f.seconds > 0 ? f.placed_tasks / f.seconds : 0},
+                         {"p50_us", f.p50_us},
+                         {"p99_us", f.p99_us},
+                         {"max_us", f.max_us},
+                         {"snapshot_bytes_per_node", bytes_per_node}});
+    }
+    std::printf("%-7d snapshot: %.0f bytes per node (cluster_view: records + dense state)\n", n,
+                bytes_per_node);
+  }
+  std::ofstream out(out_path);
+  out << results.dump(2) << "\n";
+  std::printf("wrote %s\n", out_path.c_str());
+  return 0;
+}

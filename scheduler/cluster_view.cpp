@@ -18,10 +18,17 @@ int32_t gpu_group(const gpu_info& g) {
   return -1;
 }
 
+uint64_t fnv1a(std::string_view s) {
+  uint64_t h = 0xcbf29ce484222325ULL;
+  for (unsigned char ch : s) h = (h ^ ch) * 0x100000001b3ULL;
+  return h;
+}
+
 // Rebuilds `s` from `v`, keeping s.affinity (the view does not know its tasks).
 void load_state(node_state& s, const node_view& v) {
   s.view = &v;
   s.version = next_node_version();
+  s.name_hash = fnv1a(v.inventory.name);
   s.schedulable = v.schedulable;
   s.cpu_free = v.free_cpu_milli;
   s.mem_free = v.free_memory_bytes;

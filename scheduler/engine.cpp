@@ -19,7 +19,7 @@ bool better(int32_t score_a, uint64_t tie_a, int32_t score_b, uint64_t tie_b) {
 
 }  // namespace
 
-engine::engine(policy_kind policy, uint64_t seed) : policy_(policy), gen_(seed) {}
+engine::engine(policy_kind policy, uint64_t seed) : policy_(policy), seed_(seed), gen_(seed) {}
 
 void engine::observe(const placement_request& req) {
   if (policy_ == policy_kind::fgd && learning_) learner_.observe(req);
@@ -69,16 +69,24 @@ int32_t engine::cached_score(const cluster_view& view, const task_shape& s, shap
   const uint64_t version = view.versions()[i];
   if (c.version[i] != version) {
     const node_state& n = view.dense()[i];
-    c.score[i] = static_cast<int16_t>(check_fit(n, s) == fit_code::ok ? node_score(n, s, ctx)
+    c.score[i] = static_cast<int32_t>(check_fit(n, s) == fit_code::ok ? node_score(n, s, ctx)
                                                                        : -1);
     c.version[i] = version;
   }
   return c.score[i];
 }
 
-uint64_t engine::tie_key(int32_t node) {
-  if (policy_ == policy_kind::first_fit) return std::numeric_limits<uint64_t>::max() - node;
-  return gen_.next();
+uint64_t engine::tie_key(const cluster_view& view, int32_t node) {
+  switch (policy_) {
+    case policy_kind::first_fit: return std::numeric_limits<uint64_t>::max() - node;
+    case policy_kind::random: return gen_.next();
+    default: {
+      uint64_t z = view.dense()[node].name_hash ^ (seed_ * 0x9e3779b97f4a7c15ULL);
+      z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+      z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+      return z ^ (z >> 31);
+    }
+  }
 }
 
 void engine::collect(const cluster_view& view, const task_shape& s, shape_cache& c,
@@ -88,7 +96,7 @@ void engine::collect(const cluster_view& view, const task_shape& s, shape_cache&
   for (int32_t i = 0; i < n; ++i) {
     if (excluded != nullptr && excluded->mask[i]) continue;
     const int32_t sc = cached_score(view, s, c, i, ctx);
-    if (sc >= 0) cands_.push_back({sc, tie_key(i), i, 0});
+    if (sc >= 0) cands_.push_back({sc, tie_key(view, i), i, 0});
   }
 }
 
@@ -141,7 +149,7 @@ bool engine::plan_greedy(const cluster_view& view, const task_shape& s, shape_ca
     if (!place_rank(view, s, ctx, i, tasks)) continue;
     const node_state& st = state(view, i);
     if (check_fit(st, s) == fit_code::ok) {
-      cands_.push_back({node_score(st, s, ctx), tie_key(i), i, 0});
+      cands_.push_back({node_score(st, s, ctx), tie_key(view, i), i, 0});
       std::push_heap(cands_.begin(), cands_.end(), less);
     }
   }
@@ -235,22 +243,28 @@ bool engine::plan(const cluster_view& view, const placement_request& req,
 
   bool ok = false;
   if (count == 1) {
-    int32_t best = -1;
+    int32_t best = -1, pick = -1;
+    uint64_t best_tie = 0;
     ties_.clear();
+    const bool uniform = policy_ == policy_kind::random;
     for (int32_t i = 0; i < static_cast<int32_t>(n); ++i) {
       if (excluded != nullptr && excluded->mask[i]) continue;
       const int32_t sc = cached_score(view, s, c, i, ctx);
-      if (sc < best) continue;
-      if (sc > best) {
+      if (sc < 0 || sc < best) continue;
+      if (uniform) {
+        ties_.push_back(i);  // Random scores every node 0: all feasible nodes tie
         best = sc;
-        ties_.clear();
+        continue;
       }
-      ties_.push_back(i);
+      const uint64_t tie = tie_key(view, i);
+      if (sc > best || tie > best_tie) {
+        best = sc;
+        best_tie = tie;
+        pick = i;
+      }
     }
-    if (best >= 0) {
-      const int32_t pick = policy_ == policy_kind::first_fit
-                               ? ties_.front()
-                               : ties_[gen_.below(ties_.size())];
+    if (uniform && !ties_.empty()) pick = ties_[gen_.below(ties_.size())];
+    if (pick >= 0) {
       const node_state& st = view.dense()[pick];
       if (choose_gpus(st, s, ctx, gen_, -1, slots_)) {
         out.tasks.push_back(make_assignment(st, s, slots_));
@@ -297,7 +311,7 @@ std::string engine::explain(const cluster_view& view, const task_shape& s,
     sep = ", ";
   }
   if (count > 1 && fitted > 0) {
-    reason += " (" + std::to_string(fitted) + " of " + std::to_string(count) + " ranks fit)";
+    reason += "; " + std::to_string(fitted) + " of " + std::to_string(count) + " ranks fit";
   }
   return reason;
 }

@@ -49,7 +49,7 @@ class engine {
  private:
   struct shape_cache {
     std::vector<uint64_t> version;  // node version each score was computed at
-    std::vector<int16_t> score;     // -1: does not fit
+    std::vector<int32_t> score;     // -1: does not fit
     uint64_t context = 0;           // score_context it was computed with
     uint64_t last_use = 0;
   };
@@ -64,7 +64,10 @@ class engine {
   shape_cache& cache_for(const task_shape& s, uint64_t fingerprint);
   int32_t cached_score(const cluster_view& view, const task_shape& s, shape_cache& c, int32_t i,
                        const score_context& ctx);
-  uint64_t tie_key(int32_t node);
+  // Tie-break key of node i (higher wins): a random rank fixed per node for the
+  // scheduler's life (seeded), so ties keep going to the same nodes and pack; uniform
+  // per decision for the Random policy; name order for first-fit.
+  uint64_t tie_key(const cluster_view& view, int32_t node);
   void collect(const cluster_view& view, const task_shape& s, shape_cache& c,
                const score_context& ctx, const node_reservation* excluded);
 
@@ -87,6 +90,7 @@ class engine {
                       const node_reservation* excluded, int32_t count, int32_t fitted) const;
 
   policy_kind policy_;
+  uint64_t seed_;
   rng gen_;
   fgd_model fgd_;
   bool learning_ = true;

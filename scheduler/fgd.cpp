@@ -6,6 +6,7 @@
 namespace gantry::sched {
 
 void fgd_model::set(const std::vector<workload_type>& types) {
+  std::vector<type> old = std::move(types_);
   types_.clear();
   double total = 0;
   for (const auto& t : types) total += std::max(0.0, t.weight);
@@ -23,7 +24,20 @@ void fgd_model::set(const std::vector<workload_type>& types) {
     x.weight = t.weight / total;
     types_.push_back(x);
   }
-  ++epoch_;
+  // Scores cached against the old workload stay if nothing moved by a point or more.
+  bool same = !old.empty() && old.size() == types_.size();
+  for (size_t i = 0; same && i < old.size(); ++i) {
+    const type& a = old[i];
+    const type& b = types_[i];
+    same = a.cpu == b.cpu && a.mem == b.mem && a.gpus == b.gpus && a.milli == b.milli &&
+           a.any_model == b.any_model && a.models == b.models &&
+           std::abs(a.weight - b.weight) < 0.01;
+  }
+  if (same) {
+    types_ = std::move(old);
+  } else {
+    ++epoch_;
+  }
 }
 
 double fgd_model::frag(const node_state& n) const {

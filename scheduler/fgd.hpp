@@ -14,7 +14,9 @@ namespace gantry::sched {
 
 class fgd_model {
  public:
-  // Replaces the target workload; weights are renormalised to sum to 1.
+  // Replaces the target workload; weights are renormalised to sum to 1. A workload that
+  // differs from the current one by less than 0.01 in every weight is ignored, so that a
+  // learner's small drifts do not invalidate every cached score.
   void set(const std::vector<workload_type>& types);
   bool empty() const { return types_.empty(); }
   uint64_t epoch() const { return epoch_; }  // changes with every set()
@@ -58,8 +60,8 @@ class workload_learner {
   static constexpr double kHorizon = 4096;
 };
 
-// The FGD node score of putting one task of `s` on `n` with the given post-placement
-// state, from fragmentation before and after: sigmoid((before - after) / 1000) * 100.
+// FGD's node score from a node's fragmentation before and after placing a task:
+// sigmoid((before - after) / 1000) * 100, truncated to an integer as the paper does.
 int32_t fgd_score(double before, double after);
 
 }  // namespace gantry::sched

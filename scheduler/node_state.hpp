@@ -27,6 +27,7 @@ int affinity_slot(int32_t gpu_count, int32_t gpu_milli);
 struct node_state {
   const node_view* view = nullptr;  // the public record (name, labels, fabrics, inventory)
   uint64_t version = 0;             // a fresh process-wide value after every change
+  uint64_t name_hash = 0;           // of the node's name: seeds its tie-break rank
   bool schedulable = true;
   int64_t cpu_free = 0;
   int64_t mem_free = 0;

@@ -165,11 +165,14 @@ int32_t node_score(const node_state& n, const task_shape& s, const score_context
     case policy_kind::gpu_clustering: return gpu_clustering_score(n, s, ctx);
     case policy_kind::gpu_packing: return gpu_packing_score(n, s);
     case policy_kind::fgd: {
+      int32_t f;
       if (s.fractional() && s.gpus == 1) {
         int32_t slot = -1;
-        return std::max(0, fgd_fraction(n, s, *ctx.fgd, slot));
+        f = std::max(0, fgd_fraction(n, s, *ctx.fgd, slot));
+      } else {
+        f = fgd_other(n, s, *ctx.fgd);
       }
-      return fgd_other(n, s, *ctx.fgd);
+      return f;
     }
   }
   return 0;

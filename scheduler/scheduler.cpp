@@ -121,7 +121,7 @@ schedule_result scheduler::schedule(cluster_view& view) {
           r.nodes = std::move(nodes);
           held = refresh_mask(view, req, r);
         } else {
-          reason += " (exceeds cluster capacity)";
+          reason += "; exceeds cluster capacity";
         }
       }
       if (held) active = &r;

@@ -76,6 +76,9 @@ run_result run_once(const cluster_view& base, int64_t capacity,
       frag[next_frag++] = 100.0 * sched.fragmentation(view) / cap;
     }
   }
+  // Arrived demand stops just short of the load: the last points get the final state.
+  const double final_frag = 100.0 * sched.fragmentation(view) / cap;
+  while (next_frag <= max_pct) frag[next_frag++] = final_frag;
   r.tasks = order.size();
   r.alloc.assign(max_pct + 1, kNaN);
   for (int32_t x = 0; x <= max_pct; ++x) {

@@ -20,7 +20,7 @@ TEST_CASE("a gang that does not fit places nothing and says why") {
   cluster_view view;
   view.upsert_node(make_node("a", 4000, 1));
   view.upsert_node(make_node("b", 4000, 1));
-  scheduler s;
+  scheduler s(policy_kind::first_fit);
   placement_request req;
   req.id = "j/train";
   req.count = 3;
@@ -32,7 +32,8 @@ TEST_CASE("a gang that does not fit places nothing and says why") {
   auto res = s.schedule(view);
   CHECK(res.placed.empty());
   REQUIRE(res.pending.size() == 1);
-  CHECK(res.pending[0].reason == "0/2 nodes: 2 insufficient gpu");
+  CHECK(res.pending[0].reason ==
+        "0/2 nodes: 2 insufficient gpu; 2 of 3 ranks fit; exceeds cluster capacity");
   CHECK(view.find("a")->free_cpu_milli == 4000);
   CHECK(view.find("a")->gpus[0].free_milli == 1000);
 }

@@ -1,0 +1,90 @@
+#pragma once
+// Deterministic actor tests: CAF's test coordinator runs one message at a time on demand and
+// has a manual clock. Stub actors stand in for the cluster, the nodes and the store and
+// record what they receive.
+#include <caf/all.hpp>
+#include <caf/scheduler/test_coordinator.hpp>
+
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <vector>
+
+#include "actors/messages.hpp"
+
+namespace gantry::test {
+
+using inbox = std::shared_ptr<std::vector<caf::message>>;
+
+struct release_persists {};  // to the stub store: answer every held persist now
+
+// Collects what a job publishes to its watchers.
+class recording_sink final : public event_sink {
+ public:
+  void push(std::vector<job_event> events) override {
+    for (auto& e : events) received.push_back(std::move(e));
+  }
+  bool closed() const override { return false; }
+  std::vector<job_event> received;
+};
+
+// Answers launches with increasing pids and records kills (called on actor threads).
+class fake_agent final : public task_agent {
+ public:
+  void launch(task_spec task, callback<int64_t> done) override {
+    launched.push_back(task);
+    done(static_cast<int64_t>(1000 + launched.size()));
+  }
+  void kill(std::string task_id, uint32_t, callback<void> done) override {
+    killed.push_back(task_id);
+    done({});
+  }
+  void read_log(std::string, uint64_t, uint32_t, callback<log_chunk> done) override {
+    done(log_chunk{});
+  }
+  std::vector<task_spec> launched;
+  std::vector<std::string> killed;
+};
+
+struct actor_fixture {
+  actor_fixture();
+  ~actor_fixture();
+
+  // Runs every pending message (no time passes).
+  void run() { sched->run(); }
+  // All messages of type T that `box` received, in order.
+  template <class T>
+  std::vector<T> received(const inbox& box) const {
+    std::vector<T> out;
+    for (auto& m : *box)
+      if (m.match_elements<T>()) out.push_back(m.get_as<T>(0));
+    return out;
+  }
+
+  // Sends `m` as a request and runs until the reply; nullopt when the request failed.
+  template <class R, class Msg>
+  std::optional<R> ask(const caf::actor& target, Msg m) {
+    auto out = std::make_shared<std::optional<R>>();
+    sys->spawn([target, m = std::move(m), out](caf::event_based_actor* self) mutable {
+      self->request(target, caf::infinite, std::move(m))
+          .then([out](R& r) { *out = std::move(r); }, [](caf::error&) {});
+    });
+    run();
+    return *out;
+  }
+
+  caf::actor_system_config cfg;
+  std::unique_ptr<caf::actor_system> sys;
+  caf::scheduler::test_coordinator* sched = nullptr;
+  inbox to_cluster = std::make_shared<std::vector<caf::message>>();
+  inbox to_node = std::make_shared<std::vector<caf::message>>();
+  caf::actor cluster;  // records
+  caf::actor node;     // records
+  caf::actor store;    // holds persists while hold_persists is true
+  std::shared_ptr<bool> hold_persists = std::make_shared<bool>(false);
+  std::shared_ptr<size_t> persisted_events = std::make_shared<size_t>(0);
+};
+
+}  // namespace gantry::test
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(gantry::test::release_persists)

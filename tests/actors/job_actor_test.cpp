@@ -1,0 +1,207 @@
+// The job actor's state machine under CAF's deterministic test coordinator.
+#include <doctest/doctest.h>
+
+#include "actors/job_actor.hpp"
+#include "tests/actors/actor_fixture.hpp"
+
+using namespace gantry;
+using namespace gantry::test;
+
+namespace {
+
+stage_spec stage(const std::string& name, int replicas, std::vector<std::string> after = {}) {
+  stage_spec s;
+  s.name = name;
+  s.replicas = replicas;
+  s.resources.cpu_milli = 500;
+  s.resources.memory_bytes = 64 << 20;
+  s.command = {"true"};
+  s.after = std::move(after);
+  return s;
+}
+
+sched::task_assignment on(const std::string& node) {
+  sched::task_assignment a;
+  a.node = node;
+  a.cpu_milli = 500;
+  a.memory_bytes = 64 << 20;
+  return a;
+}
+
+struct job_fixture : actor_fixture {
+  caf::actor job;
+  std::shared_ptr<recording_sink> sink = std::make_shared<recording_sink>();
+
+  void start(job_spec spec) {
+    job_record rec = make_job_record("j-000001", std::move(spec), 1, 0);
+    job = spawn_job_actor(*sys, cluster, store, rec, {}, coordinator_config{});
+    caf::anon_send(job, msg::subscribe{1, sink});
+    caf::anon_send(job, msg::start_job{});
+    run();
+  }
+  ~job_fixture() {
+    caf::anon_send_exit(job, caf::exit_reason::user_shutdown);
+    run();
+  }
+  // Places the given ranks of `stage` on node n1, one message per call.
+  void place(const std::string& stage, std::vector<int32_t> ranks) {
+    msg::placed p;
+    p.stage = stage;
+    p.ranks = ranks;
+    for (size_t i = 0; i < ranks.size(); ++i) {
+      p.tasks.push_back(on("n1"));
+      p.nodes.push_back(node);
+      p.hostnames.push_back("host-n1");
+    }
+    caf::anon_send(job, std::move(p));
+    run();
+  }
+  std::vector<msg::launch> launches() { return received<msg::launch>(to_node); }
+  std::string task(const std::string& stage, int rank) {
+    for (auto& l : launches())
+      if (l.task.stage == stage && l.task.rank == rank) return l.task.task_id;
+    FAIL("no launch for " << stage << "/" << rank);
+    return "";
+  }
+  void started(const std::string& task_id, int64_t pid) {
+    caf::anon_send(job, msg::task_launched{task_id, pid});
+    run();
+  }
+  void exited(const std::string& task_id, int32_t code) {
+    caf::anon_send(job, msg::task_exit{task_id, code, code ? "exited with code " + std::to_string(code) : ""});
+    run();
+  }
+  // States of the job events published so far.
+  std::vector<std::string> job_states() {
+    std::vector<std::string> out;
+    for (auto& e : sink->received)
+      if (e.kind == event_kind::job) out.push_back(e.state);
+    return out;
+  }
+  std::vector<std::string> places_for() {
+    std::vector<std::string> out;
+    for (auto& p : received<msg::place>(to_cluster)) out.push_back(p.request.id);
+    return out;
+  }
+};
+
+}  // namespace
+
+TEST_CASE_FIXTURE(job_fixture, "a two-stage job runs its stages in DAG order and succeeds") {
+  job_spec spec;
+  spec.name = "dag";
+  spec.stages = {stage("a", 2), stage("b", 1, {"a"})};
+  start(spec);
+  // Only stage a asks for placement: one request per rank of a plain stage.
+  CHECK(places_for() == std::vector<std::string>{"j-000001/a/0", "j-000001/a/1"});
+  CHECK(job_states() == std::vector<std::string>{"pending"});
+
+  place("a", {0});
+  place("a", {1});
+  REQUIRE(launches().size() == 2);
+  auto env = launches()[0].task.env;
+  auto has = [&](const std::string& k, const std::string& v) {
+    for (auto& [key, val] : env)
+      if (key == k) return val == v;
+    return false;
+  };
+  CHECK(has("GANTRY_JOB_ID", "j-000001"));
+  CHECK(has("GANTRY_STAGE", "a"));
+  CHECK(has("GANTRY_WORLD_SIZE", "2"));
+  CHECK(has("GANTRY_ATTEMPT", "0"));
+
+  started(task("a", 0), 11);
+  started(task("a", 1), 12);
+  CHECK(job_states() == std::vector<std::string>{"pending", "running"});
+  exited(task("a", 0), 0);
+  CHECK(places_for().size() == 2);  // b waits for all of a
+  exited(task("a", 1), 0);
+  REQUIRE(places_for().size() == 3);
+  CHECK(places_for()[2] == "j-000001/b/0");
+
+  place("b", {0});
+  started(task("b", 0), 13);
+  exited(task("b", 0), 0);
+  CHECK(job_states() == std::vector<std::string>{"pending", "running", "succeeded"});
+  // Every event was published once, in seq order, without gaps.
+  for (size_t i = 0; i < sink->received.size(); ++i) CHECK(sink->received[i].seq == i + 1);
+  // The finished job tells the cluster and releases everything it held.
+  auto changes = received<msg::job_changed>(to_cluster);
+  REQUIRE_FALSE(changes.empty());
+  CHECK(changes.back().finished);
+  CHECK(changes.back().summary.state == job_state::succeeded);
+  CHECK(received<msg::release>(to_cluster).size() == 3);
+}
+
+TEST_CASE_FIXTURE(job_fixture, "a failed rank stops the others and the job fails once they exited") {
+  job_spec spec;
+  spec.name = "fails";
+  spec.stages = {stage("a", 2), stage("b", 1, {"a"})};
+  start(spec);
+  place("a", {0});
+  place("a", {1});
+  started(task("a", 0), 11);
+  started(task("a", 1), 12);
+  exited(task("a", 0), 3);
+  // The other rank is being stopped; the job is not failed while it still runs.
+  auto kills = received<msg::kill_task>(to_node);
+  REQUIRE(kills.size() == 1);
+  CHECK(kills[0].task_id == task("a", 1));
+  CHECK(job_states() == std::vector<std::string>{"pending", "running"});
+  exited(task("a", 1), 128 + 15);
+  REQUIRE(job_states().size() == 3);
+  CHECK(job_states()[2] == "failed");
+  CHECK(sink->received.back().message.find("stage a rank 0 failed: exited with code 3") != std::string::npos);
+  CHECK(places_for().size() == 2);  // b never started
+}
+
+TEST_CASE_FIXTURE(job_fixture, "cancel withdraws pending ranks, kills running ones, ends cancelled") {
+  job_spec spec;
+  spec.name = "cancel";
+  spec.stages = {stage("a", 3)};
+  start(spec);
+  place("a", {0});
+  place("a", {1});
+  started(task("a", 0), 11);
+  started(task("a", 1), 12);
+  caf::anon_send(job, msg::cancel_job{});
+  run();
+  auto withdrawn = received<msg::withdraw>(to_cluster);
+  REQUIRE(withdrawn.size() == 1);
+  CHECK(withdrawn[0].request_id == "j-000001/a/2");
+  CHECK(received<msg::kill_task>(to_node).size() == 2);
+  CHECK(job_states() == std::vector<std::string>{"pending", "running"});
+  // A placement that arrives after the cancel is refused, so the cluster takes it back.
+  msg::placed late{"a", {2}, {on("n1")}, {node}, {"host-n1"}};
+  CHECK(ask<bool>(job, std::move(late)) == false);
+  exited(task("a", 0), 143);
+  exited(task("a", 1), 143);
+  CHECK(job_states() == std::vector<std::string>{"pending", "running", "cancelled"});
+}
+
+TEST_CASE_FIXTURE(job_fixture, "events reach watchers only after the store synced them") {
+  *hold_persists = true;
+  job_spec spec;
+  spec.name = "durable";
+  spec.stages = {stage("a", 1)};
+  start(spec);
+  CHECK(sink->received.empty());  // "pending" is written but not yet acknowledged
+  CHECK(*persisted_events > 0);
+  caf::anon_send(store, release_persists{});
+  run();
+  REQUIRE(sink->received.size() == 1);
+  CHECK(sink->received[0].state == "pending");
+}
+
+TEST_CASE_FIXTURE(job_fixture, "stale reports from an older task are ignored") {
+  job_spec spec;
+  spec.name = "stale";
+  spec.stages = {stage("a", 1)};
+  start(spec);
+  place("a", {0});
+  started(task("a", 0), 11);
+  exited("j-000001.a.0.7", 1);  // not the current attempt's task
+  CHECK(job_states() == std::vector<std::string>{"pending", "running"});
+  exited(task("a", 0), 0);
+  CHECK(job_states().back() == "succeeded");
+}

@@ -1,0 +1,96 @@
+// The node actor's liveness under the test coordinator's manual clock.
+#include <doctest/doctest.h>
+
+#include "actors/node_actor.hpp"
+#include "tests/actors/actor_fixture.hpp"
+
+using namespace gantry;
+using namespace gantry::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct node_fixture : actor_fixture {
+  caf::actor node_actor;
+  std::shared_ptr<fake_agent> agent = std::make_shared<fake_agent>();
+  coordinator_config config;
+  node_inventory inv;
+
+  node_fixture() {
+    config.heartbeat_timeout_ms = 1000;
+    config.reconnect_grace_ms = 5000;
+    inv.name = "n1";
+    inv.cpu_milli = 4000;
+    node_actor = spawn_node_actor(*sys, cluster, inv, false, config);
+    run();
+  }
+  ~node_fixture() {
+    caf::anon_send_exit(node_actor, caf::exit_reason::user_shutdown);
+    run();
+  }
+  std::vector<node_state> states() {
+    std::vector<node_state> out;
+    for (auto& c : received<msg::node_changed>(to_cluster)) out.push_back(c.state);
+    return out;
+  }
+  void advance(caf::timespan t) {
+    sched->advance_time(t);
+    run();
+  }
+};
+
+}  // namespace
+
+TEST_CASE_FIXTURE(node_fixture, "a node that stops heartbeating is lost, and its tasks with it") {
+  caf::anon_send(node_actor, msg::attach{1, agent, inv, {}});
+  run();
+  CHECK(states() == std::vector<node_state>{node_state::ready});
+  task_spec t;
+  t.task_id = "j-000001.a.0.0";
+  caf::anon_send(node_actor, msg::launch{t, node});  // `node` records for the job
+  run();
+  CHECK(agent->launched.size() == 1);
+
+  // Heartbeats inside the timeout keep it ready.
+  for (int i = 0; i < 5; ++i) {
+    advance(400ms);
+    caf::anon_send(node_actor, msg::heartbeat{1});
+    run();
+  }
+  CHECK(states() == std::vector<node_state>{node_state::ready});
+  advance(1500ms);
+  CHECK(states() == std::vector<node_state>{node_state::ready, node_state::lost});
+  auto lost = received<msg::task_lost>(to_node);
+  REQUIRE(lost.size() == 1);
+  CHECK(lost[0].task_id == "j-000001.a.0.0");
+}
+
+TEST_CASE_FIXTURE(node_fixture, "a dropped connection makes the node lost at once; a new session revives it") {
+  caf::anon_send(node_actor, msg::attach{7, agent, inv, {}});
+  run();
+  caf::anon_send(node_actor, msg::detach{6, "an older session"});  // ignored
+  run();
+  CHECK(states() == std::vector<node_state>{node_state::ready});
+  caf::anon_send(node_actor, msg::detach{7, "connection closed"});
+  run();
+  CHECK(states().back() == node_state::lost);
+  caf::anon_send(node_actor, msg::attach{8, agent, inv, {}});
+  run();
+  CHECK(states().back() == node_state::ready);
+}
+
+TEST_CASE_FIXTURE(node_fixture, "a worker that reconnects with an unknown running task has it routed") {
+  task_report r{"j-000009.a.0.0", 4242, true, -1, ""};
+  caf::anon_send(node_actor, msg::attach{1, agent, inv, {r}});
+  run();
+  auto routed = received<msg::route_report>(to_cluster);
+  REQUIRE(routed.size() == 1);
+  CHECK(routed[0].report.task_id == "j-000009.a.0.0");
+}
+
+TEST_CASE_FIXTURE(node_fixture, "a known node that never reconnects after a restart is lost after the grace period") {
+  advance(4000ms);
+  CHECK(states().empty());
+  advance(2000ms);
+  CHECK(states() == std::vector<node_state>{node_state::lost});
+}
