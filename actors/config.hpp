@@ -14,6 +14,9 @@ struct coordinator_config {
   uint32_t reconnect_grace_ms = 5000;
   // SIGTERM -> SIGKILL grace when tasks are cancelled or their gang is stopped.
   uint32_t kill_grace_ms = 3000;
+  // Backoff before the second restart of a job's task or gang; doubles up to 16x. The
+  // first restart is immediate.
+  uint32_t restart_backoff_ms = 500;
 };
 
 }  // namespace gantry

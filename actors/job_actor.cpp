@@ -51,8 +51,12 @@ void maybe_finish(job_actor_t* self) {
 void apply(job_actor_t* self, job_effects& fx) {
   auto& st = self->state;
   const job_record& rec = st.machine->record();
-  for (size_t i = 0; i < fx.place.size(); ++i)
-    self->send(st.cluster, msg::place{fx.place[i], self, fx.place_stage[i], fx.place_ranks[i]});
+  for (size_t i = 0; i < fx.place.size(); ++i) {
+    msg::place m{fx.place[i], self, fx.place_stage[i], fx.place_ranks[i]};
+    uint32_t delay = i < fx.place_delay_ms.size() ? fx.place_delay_ms[i] : 0;
+    if (delay > 0) self->delayed_send(st.cluster, std::chrono::milliseconds(delay), std::move(m));
+    else self->send(st.cluster, std::move(m));
+  }
   for (auto& id : fx.withdraw) self->send(st.cluster, msg::withdraw{id});
   for (auto& a : fx.releases) self->send(st.cluster, msg::release{a});
   for (auto& l : fx.launches) {
@@ -112,7 +116,7 @@ caf::behavior job_behavior(job_actor_t* self, caf::actor cluster, caf::actor sto
   st.events = std::move(events);
   st.published_seq = st.events.empty() ? 0 : st.events.back().seq;
   st.unflushed_from = st.events.size();
-  st.machine = std::make_unique<job_machine>(std::move(record));
+  st.machine = std::make_unique<job_machine>(std::move(record), config.restart_backoff_ms);
   return {
       [self](msg::start_job& m) {
         auto& st = self->state;

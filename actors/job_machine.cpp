@@ -9,7 +9,8 @@ namespace gantry {
 
 bool is_active(rank_state s) { return s == rank_state::starting || s == rank_state::running; }
 
-job_machine::job_machine(job_record record) : rec_(std::move(record)) {
+job_machine::job_machine(job_record record, uint32_t restart_backoff_ms)
+    : rec_(std::move(record)), restart_backoff_ms_(restart_backoff_ms) {
   for (size_t s = 0; s < rec_.stages.size(); ++s)
     for (size_t r = 0; r < rec_.stages[s].ranks.size(); ++r) {
       const auto& rk = rec_.stages[s].ranks[r];
@@ -112,12 +113,17 @@ void job_machine::restore_assignment(const std::string& task_id, sched::task_ass
   held_[task_id] = std::move(a);
 }
 
-void job_machine::request_placement(size_t stage, job_effects& fx) {
+void job_machine::request_placement(size_t stage, job_effects& fx, uint32_t delay_ms) {
+  std::vector<int32_t> waiting;
+  for (const auto& rk : rec_.stages[stage].ranks)
+    if (rk.state == rank_state::pending) waiting.push_back(rk.rank);
+  request_ranks(stage, waiting, fx, delay_ms);
+}
+
+void job_machine::request_ranks(size_t stage, const std::vector<int32_t>& waiting,
+                                job_effects& fx, uint32_t delay_ms) {
   const stage_spec& spec = spec_of(stage);
   stage_record& st = rec_.stages[stage];
-  std::vector<int32_t> waiting;
-  for (const auto& rk : st.ranks)
-    if (rk.state == rank_state::pending) waiting.push_back(rk.rank);
   if (waiting.empty()) return;
   auto base = [&](int32_t count) {
     sched::placement_request req;
@@ -143,6 +149,7 @@ void job_machine::request_placement(size_t stage, job_effects& fx) {
     fx.place.push_back(std::move(req));
     fx.place_ranks.push_back(waiting);
     fx.place_stage.push_back(st.name);
+    fx.place_delay_ms.push_back(delay_ms);
     return;
   }
   for (int32_t r : waiting) {
@@ -151,6 +158,7 @@ void job_machine::request_placement(size_t stage, job_effects& fx) {
     fx.place.push_back(std::move(req));
     fx.place_ranks.push_back({r});
     fx.place_stage.push_back(st.name);
+    fx.place_delay_ms.push_back(delay_ms);
   }
 }
 
@@ -295,8 +303,9 @@ void job_machine::on_exit(const std::string& task_id, int32_t exit_code,
   rank_ref where{};
   rank_record* rk = find_task(task_id, &where);
   if (!rk || !is_active(rk->state)) return;
-  if (finishing_) {
-    rank_ended(where, rank_state::cancelled, exit_code, message, fx);
+  if (finishing_ || restarting_.count(where.stage)) {
+    std::string why = finishing_ ? message : "stopped for the gang's restart";
+    rank_ended(where, rank_state::cancelled, exit_code, why, fx);
     return;
   }
   std::string reason = exit_code == 0 ? "" : (message.empty() ? "exited with code " + std::to_string(exit_code) : message);
@@ -308,7 +317,8 @@ void job_machine::on_lost(const std::string& task_id, const std::string& reason,
   rank_ref where{};
   rank_record* rk = find_task(task_id, &where);
   if (!rk || !is_active(rk->state)) return;
-  rank_ended(where, finishing_ ? rank_state::cancelled : rank_state::failed, -1, reason, fx);
+  bool stopping = finishing_ || restarting_.count(where.stage);
+  rank_ended(where, stopping ? rank_state::cancelled : rank_state::failed, -1, reason, fx);
 }
 
 bool job_machine::on_adopt(const task_report& report, const std::string& node, job_effects& fx) {
@@ -324,10 +334,25 @@ bool job_machine::on_adopt(const task_report& report, const std::string& node, j
 }
 
 void job_machine::on_checkpoint(const std::string& task_id, int64_t step, job_effects& fx) {
-  // Checkpoint bookkeeping comes with the failure-recovery work; reports are accepted.
-  (void)task_id;
-  (void)step;
-  (void)fx;
+  auto it = tasks_.find(task_id);  // any attempt's commit counts: the files are what matter
+  if (it == tasks_.end()) return;
+  size_t s = it->second.stage;
+  stage_record& st = rec_.stages[s];
+  if (step <= st.checkpoint_step) return;
+  auto& steps = commits_[s];
+  steps[step].insert(st.ranks[it->second.rank].rank);
+  if (steps[step].size() < st.ranks.size()) return;
+  st.checkpoint_step = step;  // every rank committed it: the newest consistent step
+  steps.erase(steps.begin(), steps.upper_bound(step));
+  job_event e;
+  e.job_id = rec_.id;
+  e.seq = ++rec_.last_event_seq;
+  e.time_ms = now_ms();
+  e.kind = event_kind::stage;
+  e.stage = st.name;
+  e.state = to_string(st.state);
+  e.message = "checkpoint step " + std::to_string(step) + " is consistent";
+  fx.events.push_back(std::move(e));
 }
 
 result<void> job_machine::cancel(job_effects& fx) {
@@ -354,15 +379,77 @@ void job_machine::rank_ended(rank_ref where, rank_state state, int32_t exit_code
     held_.erase(it);
   }
   emit_rank(where.stage, where.rank, reason, fx);
-  if (state == rank_state::failed && !finishing_) {
+  if (state == rank_state::failed && !finishing_ && !try_restart(where, exit_code, reason, fx)) {
     std::string why = "stage " + st.name + " rank " + std::to_string(rk.rank) + " failed" +
                       (reason.empty() ? "" : ": " + reason);
+    const auto& codes = spec_of(where.stage).no_retry_exit_codes;
+    if (std::find(codes.begin(), codes.end(), exit_code) != codes.end())
+      why += " (exit code " + std::to_string(exit_code) + " is in no_retry_exit_codes)";
+    else if (rec_.spec.max_restarts > 0)
+      why += "; max_restarts (" + std::to_string(rec_.spec.max_restarts) + ") exhausted";
     emit_stage(where.stage, stage_state::failed, why, fx);
     finishing_ = job_state::failed;
     rec_.reason = why;
     stop_all(fx);
   }
   evaluate(fx);
+}
+
+uint32_t job_machine::backoff_ms() const {
+  if (rec_.restarts <= 1) return 0;  // the first restart is immediate
+  uint32_t shift = static_cast<uint32_t>(std::min(rec_.restarts - 2, 4));
+  return restart_backoff_ms_ << shift;
+}
+
+bool job_machine::try_restart(rank_ref where, int32_t exit_code, const std::string& reason,
+                              job_effects& fx) {
+  const stage_spec& spec = spec_of(where.stage);
+  const auto& codes = spec.no_retry_exit_codes;
+  if (std::find(codes.begin(), codes.end(), exit_code) != codes.end()) return false;
+  if (rec_.restarts >= rec_.spec.max_restarts) return false;
+  ++rec_.restarts;
+  stage_record& st = rec_.stages[where.stage];
+  ++st.restarts;
+  fx.summary_changed = true;
+  std::string what = "restart " + std::to_string(rec_.restarts) + "/" +
+                     std::to_string(rec_.spec.max_restarts) + " after rank " +
+                     std::to_string(st.ranks[where.rank].rank) + " failed" +
+                     (reason.empty() ? "" : ": " + reason);
+  if (spec.is_gang()) {
+    // Stop every rank of the gang; it is placed again as a whole once none runs.
+    restarting_[where.stage] = backoff_ms();
+    for (auto& rk : st.ranks)
+      if (is_active(rk.state)) fx.kills.push_back({rk.task_id, rk.node});
+    emit_stage(where.stage, st.state, what + "; stopping the gang", fx);
+    return true;
+  }
+  rank_record& rk = st.ranks[where.rank];
+  rk.state = rank_state::pending;
+  rk.attempt += 1;
+  rk.pid = 0;
+  rk.reason = what;
+  emit_rank(where.stage, where.rank, what, fx);
+  request_ranks(where.stage, {rk.rank}, fx, backoff_ms());
+  return true;
+}
+
+// Every rank of a stopped gang goes back to pending with the next attempt number.
+void job_machine::restart_gang(size_t stage, job_effects& fx) {
+  stage_record& st = rec_.stages[stage];
+  int32_t attempt = 0;
+  for (const auto& rk : st.ranks) attempt = std::max(attempt, rk.attempt + 1);
+  for (auto& rk : st.ranks) {
+    rk.state = rank_state::pending;
+    rk.attempt = attempt;
+    rk.pid = 0;
+    rk.exit_code = -1;
+  }
+  uint32_t delay = restarting_[stage];
+  restarting_.erase(stage);
+  std::string msg = "placing the gang again (attempt " + std::to_string(attempt) + ")";
+  if (st.checkpoint_step >= 0) msg += " from checkpoint step " + std::to_string(st.checkpoint_step);
+  emit_stage(stage, stage_state::pending, msg, fx);
+  request_placement(stage, fx, delay);
 }
 
 void job_machine::stop_all(job_effects& fx) {
@@ -386,6 +473,14 @@ void job_machine::stop_all(job_effects& fx) {
 }
 
 void job_machine::evaluate(job_effects& fx) {
+  // Gangs that finished stopping for a restart.
+  for (auto it = restarting_.begin(); it != restarting_.end();) {
+    size_t s = (it++)->first;
+    if (finishing_) continue;
+    bool active = false;
+    for (const auto& rk : rec_.stages[s].ranks) active = active || is_active(rk.state);
+    if (!active) restart_gang(s, fx);
+  }
   // Stages whose ranks all ended.
   for (size_t s = 0; s < rec_.stages.size(); ++s) {
     stage_record& st = rec_.stages[s];

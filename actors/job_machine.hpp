@@ -4,11 +4,18 @@
 //   - a stage starts (pending) when every stage in its `after` succeeded;
 //   - a plain stage asks for one placement per rank, a collective stage one for the gang;
 //   - a stage succeeds when all its ranks exited 0; the job when all stages succeeded;
-//   - the first failed rank fails its stage and the job: everything still active is
-//     stopped, and the job turns `failed` only once no rank of it runs any more;
-//   - cancel stops everything the same way and ends `cancelled`.
+//   - a failed rank (non-zero exit, launch failure, node lost) is restarted while the job
+//     has restarts left (`max_restarts`) and its exit code is not in
+//     `no_retry_exit_codes`: a plain rank alone, a collective stage as a whole gang (its
+//     other ranks are stopped first), with GANTRY_ATTEMPT + 1, after a backoff;
+//   - otherwise it fails its stage and the job: everything still active is stopped, and
+//     the job turns `failed` only once no rank of it runs any more;
+//   - cancel stops everything the same way and ends `cancelled`;
+//   - a checkpoint step is consistent once every rank of the stage committed it; restarts
+//     get the newest consistent step (GANTRY_RESTORE_STEP).
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -32,6 +39,7 @@ struct job_effects {
   std::vector<sched::placement_request> place;  // with the ranks each is for
   std::vector<std::vector<int32_t>> place_ranks;
   std::vector<std::string> place_stage;
+  std::vector<uint32_t> place_delay_ms;         // backoff before a restart's placement
   std::vector<std::string> withdraw;            // placement request ids
   std::vector<launch_effect> launches;
   std::vector<kill_effect> kills;
@@ -42,7 +50,9 @@ struct job_effects {
 class job_machine {
  public:
   // `record` is a new job (from make_job_record) or one recovered from the store.
-  explicit job_machine(job_record record);
+  // restart_backoff_ms: delay before the second restart; doubles each time up to 16x.
+  // The first restart is immediate.
+  explicit job_machine(job_record record, uint32_t restart_backoff_ms = 500);
 
   const job_record& record() const { return rec_; }
   // Terminal, and no rank of it is starting or running any more.
@@ -86,7 +96,13 @@ class job_machine {
   void emit_stage(size_t stage, stage_state s, const std::string& message, job_effects& fx);
   void emit_rank(size_t stage, size_t rank, const std::string& message, job_effects& fx);
 
-  void request_placement(size_t stage, job_effects& fx);
+  // Asks for every pending rank of the stage, or only `ranks`.
+  void request_placement(size_t stage, job_effects& fx, uint32_t delay_ms = 0);
+  void request_ranks(size_t stage, const std::vector<int32_t>& ranks, job_effects& fx,
+                     uint32_t delay_ms);
+  bool try_restart(rank_ref where, int32_t exit_code, const std::string& reason, job_effects& fx);
+  void restart_gang(size_t stage, job_effects& fx);
+  uint32_t backoff_ms() const;
   void rank_ended(rank_ref where, rank_state state, int32_t exit_code, const std::string& reason,
                   job_effects& fx);
   void stop_all(job_effects& fx);
@@ -96,6 +112,10 @@ class job_machine {
 
   job_record rec_;
   std::optional<job_state> finishing_;  // the terminal state once nothing runs
+  uint32_t restart_backoff_ms_;
+  std::map<size_t, uint32_t> restarting_;  // gang stages being stopped for a restart -> delay
+  // Checkpoint commits above the stage's consistent step: stage -> step -> ranks.
+  std::map<size_t, std::map<int64_t, std::set<int32_t>>> commits_;
   std::map<std::string, rank_ref> tasks_;                  // task id -> rank
   std::map<std::string, sched::task_assignment> held_;     // task id -> what it holds
 };

@@ -201,14 +201,14 @@ int main(int argc, char** argv) {
       prefill(base, filler, seed);
     }
     std::vector<figures> rows;
-    rows.push_back(run("single_cpu", base, policy, seed, request("", 1000, 0, 0, 1), singles,
-                       false));
-    rows.push_back(run("fractional_gpu", base, policy, seed, request("", 2000, 1, 250, 1),
-                       singles, false));
-    rows.push_back(run("gang_8x1gpu", base, policy, seed,
-                       request("", 8000, 1, kGpuMilliWhole, 8), gangs8, true));
-    rows.push_back(run("gang_64x1gpu", base, policy, seed,
-                       request("", 8000, 1, kGpuMilliWhole, 64), gangs64, true));
+    rows.push_back(
+        run("single_cpu", base, policy, seed, request("", 1000, 0, 0, 1), singles, false));
+    rows.push_back(
+        run("fractional_gpu", base, policy, seed, request("", 2000, 1, 250, 1), singles, false));
+    rows.push_back(run("gang_8x1gpu", base, policy, seed, request("", 8000, 1, kGpuMilliWhole, 8),
+                       gangs8, true));
+    rows.push_back(run("gang_64x1gpu", base, policy, seed, request("", 8000, 1, kGpuMilliWhole, 64),
+                       gangs64, true));
     for (const auto& f : rows) {
       const double rate = f.seconds > 0 ? static_cast<double>(f.decisions) / f.seconds : 0;
       std::printf("%-7d %-16s %10lld %12.0f %10.1f %10.1f %10.1f\n", n, f.scenario.c_str(),

@@ -42,7 +42,7 @@ int main(int argc, char** argv) {
   }
   double weight = 0.0;
   for (int s = 1; s <= steps; ++s) {
-    weight += (static_cast<double>(total % 1000) / 1000.0 - weight) * 0.5;
+    weight += (static_cast<double>(total % 997) / 997.0 - weight) * 0.5;
     if (s % 5 == 0 || s == steps) std::cout << "step " << s << "/" << steps << " weight " << weight << std::endl;
     usleep(step_ms * 1000);
   }

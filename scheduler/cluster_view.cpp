@@ -51,7 +51,9 @@ void load_state(node_state& s, const node_view& v) {
 
 }  // namespace
 
-uint64_t next_node_version() { return g_node_version.fetch_add(1) + 1; }
+uint64_t next_node_version() {
+  return g_node_version.fetch_add(1) + 1;
+}
 
 int16_t intern_gpu_model(std::string_view name) {
   static std::mutex mu;
@@ -100,10 +102,9 @@ void cluster_view::rebuild_dense() {
 }
 
 int32_t cluster_view::dense_index(std::string_view name) const {
-  auto it = std::lower_bound(dense_.begin(), dense_.end(), name,
-                             [](const node_state& s, std::string_view n) {
-                               return s.view->inventory.name < n;
-                             });
+  auto it = std::lower_bound(
+      dense_.begin(), dense_.end(), name,
+      [](const node_state& s, std::string_view n) { return s.view->inventory.name < n; });
   if (it == dense_.end() || it->view->inventory.name != name) return -1;
   return static_cast<int32_t>(it - dense_.begin());
 }
@@ -130,10 +131,9 @@ void cluster_view::upsert_node(const node_inventory& inv) {
     auto [pos, inserted] = nodes_.emplace(inv.name, std::move(v));
     node_state s;
     load_state(s, pos->second);
-    auto at = std::lower_bound(dense_.begin(), dense_.end(), inv.name,
-                               [](const node_state& d, const std::string& n) {
-                                 return d.view->inventory.name < n;
-                               });
+    auto at = std::lower_bound(
+        dense_.begin(), dense_.end(), inv.name,
+        [](const node_state& d, const std::string& n) { return d.view->inventory.name < n; });
     versions_.insert(versions_.begin() + (at - dense_.begin()), s.version);
     dense_.insert(at, std::move(s));
     max_cpu_milli_ = std::max(max_cpu_milli_, inv.cpu_milli);

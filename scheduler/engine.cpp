@@ -69,8 +69,7 @@ int32_t engine::cached_score(const cluster_view& view, const task_shape& s, shap
   const uint64_t version = view.versions()[i];
   if (c.version[i] != version) {
     const node_state& n = view.dense()[i];
-    c.score[i] = static_cast<int32_t>(check_fit(n, s) == fit_code::ok ? node_score(n, s, ctx)
-                                                                       : -1);
+    c.score[i] = static_cast<int32_t>(check_fit(n, s) == fit_code::ok ? node_score(n, s, ctx) : -1);
     c.version[i] = version;
   }
   return c.score[i];
@@ -78,8 +77,10 @@ int32_t engine::cached_score(const cluster_view& view, const task_shape& s, shap
 
 uint64_t engine::tie_key(const cluster_view& view, int32_t node) {
   switch (policy_) {
-    case policy_kind::first_fit: return std::numeric_limits<uint64_t>::max() - node;
-    case policy_kind::random: return gen_.next();
+    case policy_kind::first_fit:
+      return std::numeric_limits<uint64_t>::max() - node;
+    case policy_kind::random:
+      return gen_.next();
     default: {
       uint64_t z = view.dense()[node].name_hash ^ (seed_ * 0x9e3779b97f4a7c15ULL);
       z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
@@ -134,8 +135,8 @@ bool engine::place_rank(const cluster_view& view, const task_shape& s, const sco
 // Rank by rank, each on the best node given the ranks already planned (a heap holds one
 // entry per feasible node; only the node just used is re-scored).
 bool engine::plan_greedy(const cluster_view& view, const task_shape& s, shape_cache& c,
-                         const score_context& ctx, const node_reservation* excluded,
-                         int32_t count, std::vector<task_assignment>& tasks) {
+                         const score_context& ctx, const node_reservation* excluded, int32_t count,
+                         std::vector<task_assignment>& tasks) {
   collect(view, s, c, ctx, excluded);
   auto less = [](const candidate& a, const candidate& b) {
     return better(b.score, b.tie, a.score, a.tie);
@@ -159,8 +160,8 @@ bool engine::plan_greedy(const cluster_view& view, const task_shape& s, shape_ca
 // Fewest nodes: repeatedly the node that takes the most of the remaining ranks (then the
 // best score), filled with as many ranks as fit there.
 bool engine::plan_pack(const cluster_view& view, const task_shape& s, shape_cache& c,
-                       const score_context& ctx, const node_reservation* excluded,
-                       int32_t count, std::vector<task_assignment>& tasks) {
+                       const score_context& ctx, const node_reservation* excluded, int32_t count,
+                       std::vector<task_assignment>& tasks) {
   collect(view, s, c, ctx, excluded);
   for (candidate& cand : cands_) cand.cap = capacity(view.dense()[cand.node], s, count);
   while (static_cast<int32_t>(tasks.size()) < count) {
@@ -187,8 +188,8 @@ bool engine::plan_pack(const cluster_view& view, const task_shape& s, shape_cach
 
 // Most nodes: one rank per node in score order, then another round if ranks remain.
 bool engine::plan_spread(const cluster_view& view, const task_shape& s, shape_cache& c,
-                         const score_context& ctx, const node_reservation* excluded,
-                         int32_t count, std::vector<task_assignment>& tasks) {
+                         const score_context& ctx, const node_reservation* excluded, int32_t count,
+                         std::vector<task_assignment>& tasks) {
   collect(view, s, c, ctx, excluded);
   std::sort(cands_.begin(), cands_.end(), [](const candidate& a, const candidate& b) {
     return better(a.score, a.tie, b.score, b.tie);
@@ -218,8 +219,7 @@ bool engine::plan(const cluster_view& view, const placement_request& req,
 
   std::string failure_key;
   if (count > 1 || excluded != nullptr) {
-    failure_key = s.key + '#' + std::to_string(count) + '#' +
-                  to_string(req.placement) + '#' +
+    failure_key = s.key + '#' + std::to_string(count) + '#' + to_string(req.placement) + '#' +
                   (excluded ? std::to_string(excluded->generation) : std::string("-"));
   } else {
     failure_key = s.key;
@@ -287,8 +287,7 @@ bool engine::plan(const cluster_view& view, const placement_request& req,
 }
 
 std::string engine::explain(const cluster_view& view, const task_shape& s,
-                            const node_reservation* excluded, int32_t count,
-                            int32_t fitted) const {
+                            const node_reservation* excluded, int32_t count, int32_t fitted) const {
   std::map<std::string, int32_t> why;
   const auto n = static_cast<int32_t>(view.dense().size());
   for (int32_t i = 0; i < n; ++i) {
@@ -333,8 +332,8 @@ bool engine::reserve(const cluster_view& view, const placement_request& req,
     if (static_fit(st, s) != fit_code::ok) continue;
     const int32_t cap_total = capacity(empty_copy(st), s, count);
     if (cap_total == 0) continue;
-    options.push_back({i, cap_total, capacity(st, s, count), st.gpu_milli_free_total(),
-                       st.cpu_free});
+    options.push_back(
+        {i, cap_total, capacity(st, s, count), st.gpu_milli_free_total(), st.cpu_free});
     total += cap_total;
   }
   if (total < count) return false;

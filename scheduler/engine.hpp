@@ -29,7 +29,7 @@ class engine {
   engine(policy_kind policy, uint64_t seed);
 
   policy_kind policy() const { return policy_; }
-  node_reservation reservation;  // owned by scheduler::schedule()
+  node_reservation reservation;                // owned by scheduler::schedule()
   void observe(const placement_request& req);  // learns FGD's workload unless one is set
   void set_workload(const std::vector<workload_type>& types);
   const fgd_model& fgd() const { return fgd_; }
@@ -57,7 +57,7 @@ class engine {
     int32_t score;
     uint64_t tie;  // random, or for first-fit the inverted index
     int32_t node;
-    int32_t cap;   // pack: ranks that fit
+    int32_t cap;  // pack: ranks that fit
   };
 
   score_context context(const cluster_view& view, uint64_t& fingerprint);
@@ -78,14 +78,14 @@ class engine {
                   int32_t i, std::vector<task_assignment>& tasks);
 
   bool plan_greedy(const cluster_view& view, const task_shape& s, shape_cache& c,
-                   const score_context& ctx, const node_reservation* excluded,
-                   int32_t count, std::vector<task_assignment>& tasks);
+                   const score_context& ctx, const node_reservation* excluded, int32_t count,
+                   std::vector<task_assignment>& tasks);
   bool plan_pack(const cluster_view& view, const task_shape& s, shape_cache& c,
-                   const score_context& ctx, const node_reservation* excluded,
-                 int32_t count, std::vector<task_assignment>& tasks);
+                 const score_context& ctx, const node_reservation* excluded, int32_t count,
+                 std::vector<task_assignment>& tasks);
   bool plan_spread(const cluster_view& view, const task_shape& s, shape_cache& c,
-                   const score_context& ctx, const node_reservation* excluded,
-                   int32_t count, std::vector<task_assignment>& tasks);
+                   const score_context& ctx, const node_reservation* excluded, int32_t count,
+                   std::vector<task_assignment>& tasks);
   std::string explain(const cluster_view& view, const task_shape& s,
                       const node_reservation* excluded, int32_t count, int32_t fitted) const;
 

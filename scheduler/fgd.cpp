@@ -133,8 +133,8 @@ std::vector<workload_type> typical_workload(const std::vector<workload_type>& ta
     std::string joined;
     for (const auto& m : models) joined += (joined.empty() ? "" : "|") + m;
     const int32_t milli = t.gpu_count > 0 ? t.gpu_milli : 0;
-    auto [it, inserted] = merged.try_emplace({t.cpu_milli, milli, t.gpu_count, joined,
-                                              t.memory_bytes});
+    auto [it, inserted] =
+        merged.try_emplace({t.cpu_milli, milli, t.gpu_count, joined, t.memory_bytes});
     if (inserted) {
       it->second = t;
       it->second.gpu_milli = milli;
@@ -146,8 +146,7 @@ std::vector<workload_type> typical_workload(const std::vector<workload_type>& ta
   }
   // Most common first; ties by larger (cpu, gpu milli, gpu count, models), as the paper's
   // simulator sorts them.
-  std::vector<std::pair<std::tuple<int64_t, int32_t, int32_t, std::string, int64_t>,
-                        workload_type>>
+  std::vector<std::pair<std::tuple<int64_t, int32_t, int32_t, std::string, int64_t>, workload_type>>
       list(merged.begin(), merged.end());
   std::stable_sort(list.begin(), list.end(), [](const auto& a, const auto& b) {
     if (a.second.weight != b.second.weight) return a.second.weight > b.second.weight;

@@ -27,8 +27,7 @@ class fgd_model {
   // else the free share of the GPUs with less free than the type needs.
   double frag(const node_state& n) const;
   // The same for `n` with `cpu`/`mem` less free and `milli` as its per-GPU free share.
-  double frag(const node_state& n, int64_t cpu_free, int64_t mem_free,
-              const int32_t* milli) const;
+  double frag(const node_state& n, int64_t cpu_free, int64_t mem_free, const int32_t* milli) const;
 
  private:
   struct type {

@@ -79,8 +79,7 @@ fit_code static_fit(const node_state& n, const task_shape& s) {
     auto it = inv.labels.find(k);
     if (it == inv.labels.end() || it->second != v) return fit_code::selector;
   }
-  if (!req.colocate_nodes.empty() && std::find(req.colocate_nodes.begin(),
-                                               req.colocate_nodes.end(),
+  if (!req.colocate_nodes.empty() && std::find(req.colocate_nodes.begin(), req.colocate_nodes.end(),
                                                inv.name) == req.colocate_nodes.end())
     return fit_code::colocate;
   if (!req.fabric.empty() &&
@@ -119,21 +118,35 @@ fit_code dynamic_fit(const node_state& n, const task_shape& s) {
 
 std::string fit_text(fit_code c, const task_shape& s, std::string_view reserved_for) {
   switch (c) {
-    case fit_code::ok: return "fits";
-    case fit_code::unschedulable: return "unschedulable";
-    case fit_code::selector: return "node selector mismatch";
-    case fit_code::colocate: return "not colocated";
-    case fit_code::fabric: return "missing fabric " + s.req->fabric;
-    case fit_code::no_gpu: return "no gpu";
-    case fit_code::gpu_model: return "no " + s.models_text;
-    case fit_code::gpu_count: return "too few gpus";
+    case fit_code::ok:
+      return "fits";
+    case fit_code::unschedulable:
+      return "unschedulable";
+    case fit_code::selector:
+      return "node selector mismatch";
+    case fit_code::colocate:
+      return "not colocated";
+    case fit_code::fabric:
+      return "missing fabric " + s.req->fabric;
+    case fit_code::no_gpu:
+      return "no gpu";
+    case fit_code::gpu_model:
+      return "no " + s.models_text;
+    case fit_code::gpu_count:
+      return "too few gpus";
     case fit_code::gpu_memory_cap:
-    case fit_code::gpu_memory: return "insufficient gpu_memory";
-    case fit_code::reserved: return "reserved for " + std::string(reserved_for);
-    case fit_code::cpu: return "insufficient cpu";
-    case fit_code::memory: return "insufficient memory";
-    case fit_code::dpu: return "insufficient dpu";
-    case fit_code::gpu: return "insufficient gpu";
+    case fit_code::gpu_memory:
+      return "insufficient gpu_memory";
+    case fit_code::reserved:
+      return "reserved for " + std::string(reserved_for);
+    case fit_code::cpu:
+      return "insufficient cpu";
+    case fit_code::memory:
+      return "insufficient memory";
+    case fit_code::dpu:
+      return "insufficient dpu";
+    case fit_code::gpu:
+      return "insufficient gpu";
   }
   return "?";
 }

@@ -39,9 +39,9 @@ struct task_shape {
   int64_t gpu_mem = 0;  // per GPU; 0 = none asked (fractions then get a proportional slice)
   bool any_model = true;
   model_mask models;
-  std::string models_text;  // "H100" or "A100/H100", for reasons
+  std::string models_text;                 // "H100" or "A100/H100", for reasons
   const placement_request* req = nullptr;  // selector, fabric, colocate
-  std::string key;  // equal keys filter and score identically
+  std::string key;                         // equal keys filter and score identically
 
   bool whole() const { return milli >= kGpuMilliWhole; }
   bool fractional() const { return gpus > 0 && milli < kGpuMilliWhole; }

@@ -17,8 +17,8 @@ int32_t clamp_score(double v) {
 // weighted half and half.
 int32_t best_fit_score(const node_state& n, const task_shape& s, const score_context& ctx) {
   const double cpu_left = static_cast<double>(n.cpu_free - s.cpu);
-  const double gpu_left = static_cast<double>(n.gpu_milli_free_total() -
-                                              static_cast<int64_t>(s.gpus) * s.milli);
+  const double gpu_left =
+      static_cast<double>(n.gpu_milli_free_total() - static_cast<int64_t>(s.gpus) * s.milli);
   const double left = 0.5 * cpu_left / static_cast<double>(ctx.max_cpu_milli) +
                       0.5 * gpu_left / static_cast<double>(ctx.max_gpu_milli);
   return clamp_score((1.0 - left) * kMaxScore);
@@ -131,8 +131,8 @@ int32_t fgd_fraction(const node_state& n, const task_shape& s, const fgd_model& 
     if (std::find(tried.begin(), tried.end(), key) != tried.end()) continue;
     tried.push_back(key);
     milli[i] -= s.milli;
-    const int32_t sc = fgd_score(before, fgd.frag(n, n.cpu_free - s.cpu, n.mem_free - s.mem,
-                                                  milli.data()));
+    const int32_t sc =
+        fgd_score(before, fgd.frag(n, n.cpu_free - s.cpu, n.mem_free - s.mem, milli.data()));
     milli[i] += s.milli;
     if (sc > best) {
       best = sc;
@@ -159,11 +159,16 @@ int32_t fgd_other(const node_state& n, const task_shape& s, const fgd_model& fgd
 int32_t node_score(const node_state& n, const task_shape& s, const score_context& ctx) {
   switch (ctx.policy) {
     case policy_kind::first_fit:
-    case policy_kind::random: return 0;
-    case policy_kind::best_fit: return best_fit_score(n, s, ctx);
-    case policy_kind::dot_product: return dot_product_score(n, s, ctx);
-    case policy_kind::gpu_clustering: return gpu_clustering_score(n, s, ctx);
-    case policy_kind::gpu_packing: return gpu_packing_score(n, s);
+    case policy_kind::random:
+      return 0;
+    case policy_kind::best_fit:
+      return best_fit_score(n, s, ctx);
+    case policy_kind::dot_product:
+      return dot_product_score(n, s, ctx);
+    case policy_kind::gpu_clustering:
+      return gpu_clustering_score(n, s, ctx);
+    case policy_kind::gpu_packing:
+      return gpu_packing_score(n, s);
     case policy_kind::fgd: {
       int32_t f;
       if (s.fractional() && s.gpus == 1) {
@@ -199,9 +204,14 @@ bool choose_gpus(const node_state& n, const task_shape& s, const score_context& 
   }
   int32_t slot = usable.front();
   switch (ctx.policy) {
-    case policy_kind::first_fit: break;
-    case policy_kind::random: slot = usable[gen.below(usable.size())]; break;
-    case policy_kind::fgd: fgd_fraction(n, s, *ctx.fgd, slot); break;
+    case policy_kind::first_fit:
+      break;
+    case policy_kind::random:
+      slot = usable[gen.below(usable.size())];
+      break;
+    case policy_kind::fgd:
+      fgd_fraction(n, s, *ctx.fgd, slot);
+      break;
     default:  // best fit: the fullest GPU that fits, lowest index on ties
       for (int32_t i : usable) {
         if (n.gpu_milli[i] < n.gpu_milli[slot]) slot = i;

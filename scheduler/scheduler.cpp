@@ -11,13 +11,20 @@ namespace gantry::sched {
 
 const char* to_string(policy_kind p) {
   switch (p) {
-    case policy_kind::first_fit: return "FirstFit";
-    case policy_kind::best_fit: return "BestFit";
-    case policy_kind::fgd: return "FGD";
-    case policy_kind::random: return "Random";
-    case policy_kind::dot_product: return "DotProd";
-    case policy_kind::gpu_clustering: return "GpuClustering";
-    case policy_kind::gpu_packing: return "GpuPacking";
+    case policy_kind::first_fit:
+      return "FirstFit";
+    case policy_kind::best_fit:
+      return "BestFit";
+    case policy_kind::fgd:
+      return "FGD";
+    case policy_kind::random:
+      return "Random";
+    case policy_kind::dot_product:
+      return "DotProd";
+    case policy_kind::gpu_clustering:
+      return "GpuClustering";
+    case policy_kind::gpu_packing:
+      return "GpuPacking";
   }
   return "?";
 }
@@ -41,8 +48,8 @@ result<policy_kind> parse_policy(std::string_view name) {
 }
 
 std::vector<policy_kind> all_policies() {
-  return {policy_kind::random,     policy_kind::dot_product, policy_kind::gpu_clustering,
-          policy_kind::gpu_packing, policy_kind::best_fit,   policy_kind::fgd,
+  return {policy_kind::random,      policy_kind::dot_product, policy_kind::gpu_clustering,
+          policy_kind::gpu_packing, policy_kind::best_fit,    policy_kind::fgd,
           policy_kind::first_fit};
 }
 
@@ -52,7 +59,9 @@ scheduler::~scheduler() = default;
 scheduler::scheduler(scheduler&&) noexcept = default;
 scheduler& scheduler::operator=(scheduler&&) noexcept = default;
 
-policy_kind scheduler::policy() const { return engine_->policy(); }
+policy_kind scheduler::policy() const {
+  return engine_->policy();
+}
 
 void scheduler::enqueue(placement_request req) {
   engine_->observe(req);
@@ -72,8 +81,7 @@ namespace {
 
 // Rebuilds the reservation's mask for `view`; false if a reserved node is gone or can no
 // longer host the owner at all (the reservation must then be chosen again).
-bool refresh_mask(const cluster_view& view, const placement_request& owner,
-                  node_reservation& r) {
+bool refresh_mask(const cluster_view& view, const placement_request& owner, node_reservation& r) {
   const task_shape s = compile_shape(owner);
   std::vector<char> mask(view.dense().size(), 0);
   for (const auto& name : r.nodes) {
@@ -94,9 +102,8 @@ schedule_result scheduler::schedule(cluster_view& view) {
   schedule_result res;
   engine& e = *engine_;
   node_reservation& r = e.reservation;
-  if (!r.owner.empty() && std::none_of(queue_.begin(), queue_.end(), [&](auto& q) {
-        return q.id == r.owner;
-      }))
+  if (!r.owner.empty() &&
+      std::none_of(queue_.begin(), queue_.end(), [&](auto& q) { return q.id == r.owner; }))
     r = {};
   const node_reservation* active = nullptr;  // applies to requests after the first blocked
   std::vector<placement_request> keep;

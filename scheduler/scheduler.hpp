@@ -38,12 +38,12 @@ struct task_assignment {
 // Places `count` identical tasks: all ranks of a gang stage, or one rank of a plain stage
 // (the coordinator queues one request per rank for those). Always all `count` or none.
 struct placement_request {
-  std::string id;            // unique while queued, e.g. "<job>/<stage>"
-  int32_t priority = 0;      // higher first
-  uint64_t submit_seq = 0;   // then older first
+  std::string id;           // unique while queued, e.g. "<job>/<stage>"
+  int32_t priority = 0;     // higher first
+  uint64_t submit_seq = 0;  // then older first
   resource_request per_task;
   int32_t count = 1;
-  bool gang = false;         // a collective stage
+  bool gang = false;                                // a collective stage
   placement_pref placement = placement_pref::none;  // pack: fewest nodes; spread: most
   std::map<std::string, std::string> node_selector;
   std::string fabric;                       // required fabric provider; empty = any
@@ -96,7 +96,7 @@ class cluster_view {
   // tell caches what changed.
   const std::vector<node_state>& dense() const { return dense_; }
   const std::vector<uint64_t>& versions() const { return versions_; }  // dense_[i].version
-  int32_t dense_index(std::string_view name) const;  // -1 when unknown
+  int32_t dense_index(std::string_view name) const;                    // -1 when unknown
   // Changes (to a process-wide unique value) with every mutation of this view.
   uint64_t mutations() const { return mutations_; }
   int64_t max_cpu_milli() const { return max_cpu_milli_; }  // largest node, for scores
@@ -127,7 +127,15 @@ struct schedule_result {
 
 // Node-choice policies. fgd is the default; the rest are the FGD paper's baselines plus
 // first-fit (docs/scheduler.md gives each one's score).
-enum class policy_kind { first_fit, best_fit, fgd, random, dot_product, gpu_clustering, gpu_packing };
+enum class policy_kind {
+  first_fit,
+  best_fit,
+  fgd,
+  random,
+  dot_product,
+  gpu_clustering,
+  gpu_packing
+};
 
 const char* to_string(policy_kind p);  // "FirstFit", "BestFit", "FGD", "Random", ...
 // Accepts the names above in any case, plus first_fit/best_fit/dot_product/... spellings.

@@ -38,9 +38,9 @@ struct run_result {
   double seconds = 0;
 };
 
-run_result run_once(const cluster_view& base, int64_t capacity,
-                    const std::vector<sim_task>& tasks, const std::vector<workload_type>& workload,
-                    policy_kind policy, uint64_t seed, double load) {
+run_result run_once(const cluster_view& base, int64_t capacity, const std::vector<sim_task>& tasks,
+                    const std::vector<workload_type>& workload, policy_kind policy, uint64_t seed,
+                    double load) {
   const auto start = std::chrono::steady_clock::now();
   const auto order = sim_order(tasks, seed, load, capacity);
   cluster_view view = base;
@@ -163,8 +163,7 @@ int run_sim(const sim_options& opts, std::ostream& out, std::ostream& err) {
     return 2;
   }
   std::vector<policy_kind> policies;
-  for (const auto& name : opts.policies.empty() ? std::vector<std::string>{"fgd"}
-                                                 : opts.policies) {
+  for (const auto& name : opts.policies.empty() ? std::vector<std::string>{"fgd"} : opts.policies) {
     if (name == "all" || name == "ALL" || name == "All") {
       for (auto p : all_policies()) policies.push_back(p);
       continue;
@@ -176,8 +175,7 @@ int run_sim(const sim_options& opts, std::ostream& out, std::ostream& err) {
     }
     policies.push_back(*p);
   }
-  const std::vector<uint64_t> seeds =
-      opts.seeds.empty() ? std::vector<uint64_t>{42} : opts.seeds;
+  const std::vector<uint64_t> seeds = opts.seeds.empty() ? std::vector<uint64_t>{42} : opts.seeds;
   auto nodes = read_sim_nodes(opts.nodes_csv);
   if (!nodes) {
     err << "gantry sim: --nodes " << nodes.error().message << "\n";
@@ -248,8 +246,8 @@ int run_sim(const sim_options& opts, std::ostream& out, std::ostream& err) {
     for (const auto& pt : c.points) {
       if (pt.arrived_pct == max_pct) f = pt.frag_pct;
     }
-    out << std::setw(10) << f << std::setw(9) << std::setprecision(1) << c.failed
-        << std::setw(9) << std::setprecision(2) << c.seconds << "\n";
+    out << std::setw(10) << f << std::setw(9) << std::setprecision(1) << c.failed << std::setw(9)
+        << std::setprecision(2) << c.seconds << "\n";
   }
   return 0;
 }

@@ -53,10 +53,10 @@ struct sim_point {
 
 struct sim_curve {
   policy_kind policy = policy_kind::fgd;
-  double seconds = 0;        // mean wall time of one run (one seed)
+  double seconds = 0;  // mean wall time of one run (one seed)
   double total_seconds = 0;
-  double tasks = 0;          // mean tasks per run (after tuning to the load)
-  double failed = 0;         // mean tasks that fit nowhere
+  double tasks = 0;               // mean tasks per run (after tuning to the load)
+  double failed = 0;              // mean tasks that fit nowhere
   std::vector<sim_point> points;  // mean over seeds, for each integer arrived %
 };
 

@@ -56,8 +56,7 @@ class csv_file {
     for (size_t i = 0; i < header.size(); ++i) columns_[std::string(header[i].text)] = i;
     for (const auto& name : required) {
       if (!columns_.contains(name))
-        return fail(errc::invalid_argument,
-                    path + ":1:1: header lacks column '" + name + "'");
+        return fail(errc::invalid_argument, path + ":1:1: header lacks column '" + name + "'");
     }
     return {};
   }
@@ -70,8 +69,8 @@ class csv_file {
     auto it = columns_.find(name);
     if (it == columns_.end() || it->second >= fields.size()) {
       if (optional) return csv_field{{}, 1};
-      return fail(errc::invalid_argument, where(line, lines_[line - 1].size() + 1) + ": " +
-                                              name + ": missing field");
+      return fail(errc::invalid_argument,
+                  where(line, lines_[line - 1].size() + 1) + ": " + name + ": missing field");
     }
     return fields[it->second];  // views into lines_, which outlive the caller's use
   }
@@ -83,10 +82,10 @@ class csv_file {
     const auto [p, ec] = std::from_chars(f->text.data(), f->text.data() + f->text.size(), v);
     if (f->text.empty() || ec != std::errc() || p != f->text.data() + f->text.size() || v < lo ||
         v > hi)
-      return fail(errc::invalid_argument,
-                  where(line, f->column) + ": " + name + ": expected an integer in [" +
-                      std::to_string(lo) + ", " + std::to_string(hi) + "], got '" +
-                      std::string(f->text) + "'");
+      return fail(errc::invalid_argument, where(line, f->column) + ": " + name +
+                                              ": expected an integer in [" + std::to_string(lo) +
+                                              ", " + std::to_string(hi) + "], got '" +
+                                              std::string(f->text) + "'");
     return v;
   }
 
@@ -121,8 +120,8 @@ result<std::vector<node_inventory>> read_sim_nodes(const std::string& path) {
     auto name = csv.field(line, key);
     if (!name) return fail(name.error());
     if (name->text.empty() || !seen.insert(std::string(name->text)).second)
-      return fail(errc::invalid_argument, csv.where(line, name->column) + ": " + key +
-                                              ": empty or duplicate node name");
+      return fail(errc::invalid_argument,
+                  csv.where(line, name->column) + ": " + key + ": empty or duplicate node name");
     auto cpu = csv.integer(line, "cpu_milli", 0, kMaxMilliCpu);
     if (!cpu) return fail(cpu.error());
     auto mem = csv.integer(line, "memory_mib", 0, kMaxMib);
@@ -205,8 +204,8 @@ result<std::vector<uint64_t>> parse_seeds(std::string_view text) {
     return !s.empty() && ec == std::errc() && p == s.data() + s.size();
   };
   auto bad = [&](const std::string& why) {
-    return fail(errc::invalid_argument, "--seeds '" + std::string(text) + "': " + why +
-                                            " (expected 42, 42..51 or 1,2,3)");
+    return fail(errc::invalid_argument,
+                "--seeds '" + std::string(text) + "': " + why + " (expected 42, 42..51 or 1,2,3)");
   };
   if (text.empty()) return bad("empty");
   while (true) {
@@ -243,8 +242,8 @@ std::vector<const sim_task*> sim_order(const std::vector<sim_task>& tasks, uint6
   const double target = load * static_cast<double>(cluster_gpu_milli);
   int64_t demand = 0;
   for (const auto* t : order) demand += t->gpu_demand();
-  const bool any_gpu = std::any_of(tasks.begin(), tasks.end(),
-                                   [](const sim_task& t) { return t.gpu_demand() > 0; });
+  const bool any_gpu =
+      std::any_of(tasks.begin(), tasks.end(), [](const sim_task& t) { return t.gpu_demand() > 0; });
   if (!any_gpu) return order;
   if (static_cast<double>(demand) < target) {
     while (true) {  // append draws with replacement while they keep demand within target

@@ -205,3 +205,93 @@ TEST_CASE_FIXTURE(job_fixture, "stale reports from an older task are ignored") {
   exited(task("a", 0), 0);
   CHECK(job_states().back() == "succeeded");
 }
+
+TEST_CASE_FIXTURE(job_fixture, "a failed plain rank is relaunched alone with the next attempt") {
+  job_spec spec;
+  spec.name = "retry";
+  spec.max_restarts = 2;
+  spec.stages = {stage("a", 2)};
+  start(spec);
+  place("a", {0});
+  place("a", {1});
+  started(task("a", 0), 11);
+  started(task("a", 1), 12);
+  exited(task("a", 1), 1);
+  // Rank 1 asks for a new placement; rank 0 is left alone.
+  CHECK(received<msg::kill_task>(to_node).empty());
+  REQUIRE(places_for().size() == 3);
+  CHECK(places_for()[2] == "j-000001/a/1");
+  place("a", {1});
+  auto relaunch = launches().back().task;
+  CHECK(relaunch.rank == 1);
+  CHECK(relaunch.attempt == 1);
+  CHECK(relaunch.task_id == "j-000001.a.1.1");
+  started(relaunch.task_id, 13);
+  exited(task("a", 0), 0);
+  exited(relaunch.task_id, 0);
+  CHECK(job_states().back() == "succeeded");
+  CHECK(received<msg::job_changed>(to_cluster).back().summary.restarts == 1);
+}
+
+TEST_CASE_FIXTURE(job_fixture, "a failed gang is stopped everywhere and placed again as a whole") {
+  job_spec spec;
+  spec.name = "gang";
+  spec.max_restarts = 1;
+  spec.stages = {stage("train", 3)};
+  spec.stages[0].collective = collective_kind::nccl;
+  spec.stages[0].checkpoint = checkpoint_spec{"/ckpt"};
+  start(spec);
+  CHECK(places_for() == std::vector<std::string>{"j-000001/train"});
+  place("train", {0, 1, 2});
+  for (int r = 0; r < 3; ++r) started(task("train", r), 20 + r);
+  // Every rank commits step 5; only two commit step 10.
+  for (int r = 0; r < 3; ++r) caf::anon_send(job, msg::checkpoint{task("train", r), 5});
+  for (int r = 0; r < 2; ++r) caf::anon_send(job, msg::checkpoint{task("train", r), 10});
+  run();
+  caf::anon_send(job, msg::task_lost{task("train", 2), "node n1 lost"});
+  run();
+  // The two survivors are stopped before anything is placed again.
+  CHECK(received<msg::kill_task>(to_node).size() == 2);
+  CHECK(places_for().size() == 1);
+  exited(task("train", 0), 143);
+  CHECK(places_for().size() == 1);
+  exited(task("train", 1), 143);
+  REQUIRE(places_for().size() == 2);
+  CHECK(places_for()[1] == "j-000001/train");
+  size_t before = launches().size();
+  place("train", {0, 1, 2});
+  REQUIRE(launches().size() == before + 3);
+  for (size_t i = before; i < launches().size(); ++i) {
+    const auto t = launches()[i].task;
+    CHECK(t.attempt == 1);
+    auto restore = std::find(t.env.begin(), t.env.end(), std::pair<std::string, std::string>{"GANTRY_RESTORE_STEP", "5"});
+    CHECK(restore != t.env.end());
+    auto attempt = std::find(t.env.begin(), t.env.end(), std::pair<std::string, std::string>{"GANTRY_ATTEMPT", "1"});
+    CHECK(attempt != t.env.end());
+  }
+  // The old attempt's late exit changes nothing.
+  exited("j-000001.train.2.0", 1);
+  CHECK(job_states() == std::vector<std::string>{"pending", "running"});
+  // A second failure exhausts max_restarts.
+  for (size_t i = before; i < before + 3; ++i) started(launches()[i].task.task_id, 30 + i);
+  exited(launches()[before].task.task_id, 2);
+  exited(launches()[before + 1].task.task_id, 143);
+  exited(launches()[before + 2].task.task_id, 143);
+  CHECK(job_states().back() == "failed");
+  CHECK(sink->received.back().message.find("max_restarts (1) exhausted") != std::string::npos);
+}
+
+TEST_CASE_FIXTURE(job_fixture, "an exit code in no_retry_exit_codes fails the job without a restart") {
+  job_spec spec;
+  spec.name = "noretry";
+  spec.max_restarts = 5;
+  spec.stages = {stage("a", 1)};
+  spec.stages[0].no_retry_exit_codes = {42};
+  start(spec);
+  place("a", {0});
+  started(task("a", 0), 11);
+  exited(task("a", 0), 42);
+  CHECK(job_states().back() == "failed");
+  CHECK(places_for().size() == 1);
+  CHECK(sink->received.back().message.find("no_retry_exit_codes") != std::string::npos);
+}

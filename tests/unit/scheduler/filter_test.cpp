@@ -88,8 +88,7 @@ TEST_CASE("GPU model, count and memory capacity filters") {
   req.per_task.gpu_models = {"H100", "A100"};
   req.per_task.gpu_memory_bytes = int64_t{80} << 30;
   // a100 has the count but too little memory; h100 the memory but one GPU.
-  CHECK(why(view, req) ==
-        "0/3 nodes: 1 insufficient gpu_memory, 1 no gpu, 1 too few gpus");
+  CHECK(why(view, req) == "0/3 nodes: 1 insufficient gpu_memory, 1 no gpu, 1 too few gpus");
 }
 
 TEST_CASE("free CPU, memory, DPU, GPU share and GPU memory filters") {
@@ -123,10 +122,10 @@ TEST_CASE("free CPU, memory, DPU, GPU share and GPU memory filters") {
 
 TEST_CASE("reasons aggregate one count per filter, most common first") {
   cluster_view view;
-  for (int i = 0; i < 8; ++i) view.upsert_node(make_node("small" + std::to_string(i), 8000, 1,
-                                                         "H100", 40));
-  for (int i = 0; i < 4; ++i) view.upsert_node(make_node("a100-" + std::to_string(i), 8000, 1,
-                                                         "A100", 80));
+  for (int i = 0; i < 8; ++i)
+    view.upsert_node(make_node("small" + std::to_string(i), 8000, 1, "H100", 40));
+  for (int i = 0; i < 4; ++i)
+    view.upsert_node(make_node("a100-" + std::to_string(i), 8000, 1, "A100", 80));
   auto req = gpu_task("t", 1);
   req.per_task.gpu_models = {"H100"};
   req.per_task.gpu_memory_bytes = int64_t{80} << 30;

@@ -30,7 +30,9 @@ TEST_CASE("policy names round-trip, and unknown names are refused") {
   CHECK(all_policies().size() == 7);
 }
 
-TEST_CASE("the default policy is FGD") { CHECK(scheduler{}.policy() == policy_kind::fgd); }
+TEST_CASE("the default policy is FGD") {
+  CHECK(scheduler{}.policy() == policy_kind::fgd);
+}
 
 TEST_CASE("first-fit takes the first node by name") {
   cluster_view view;
