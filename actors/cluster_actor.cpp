@@ -160,10 +160,11 @@ void read_logs(actor_t* self, msg::read_logs& m) {
   });
 }
 
-caf::behavior cluster_behavior(actor_t* self, caf::actor store, recovered_state rs,
-                               coordinator_config config) {
+caf::behavior cluster_behavior(actor_t* self, caf::actor store, caf::actor rendezvous,
+                               recovered_state rs, coordinator_config config) {
   log_unexpected_messages(self);
   auto& st = self->state;
+  st.rendezvous = std::move(rendezvous);
   st.store = std::move(store);
   st.config = config;
   recover(self, std::move(rs));
@@ -274,7 +275,10 @@ caf::behavior cluster_behavior(actor_t* self, caf::actor store, recovered_state 
         auto it = st.jobs.find(m.summary.id);
         if (it == st.jobs.end()) return;
         it->second.summary = m.summary;
-        if (m.finished) it->second.actor = nullptr;
+        if (m.finished) {
+          it->second.actor = nullptr;
+          self->send(st.rendezvous, msg::rdv_drop_job{m.summary.id});
+        }
       },
       [self](msg::node_changed& m) { on_node_changed(self, m); },
       [self](msg::route_report& m) {
@@ -297,9 +301,10 @@ caf::behavior cluster_behavior(actor_t* self, caf::actor store, recovered_state 
 }  // namespace
 }  // namespace cluster_detail
 
-caf::actor spawn_cluster_actor(caf::actor_system& sys, caf::actor store, recovered_state state,
-                               coordinator_config config) {
-  return sys.spawn(cluster_detail::cluster_behavior, std::move(store), std::move(state), config);
+caf::actor spawn_cluster_actor(caf::actor_system& sys, caf::actor store, caf::actor rendezvous,
+                               recovered_state state, coordinator_config config) {
+  return sys.spawn(cluster_detail::cluster_behavior, std::move(store), std::move(rendezvous),
+                   std::move(state), config);
 }
 
 }  // namespace gantry

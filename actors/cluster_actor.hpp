@@ -24,7 +24,8 @@ struct recovered_state {
   uint64_t next_job_number = 1;
 };
 
-caf::actor spawn_cluster_actor(caf::actor_system& sys, caf::actor store, recovered_state state,
-                               coordinator_config config);
+// `rendezvous` is told when a job finishes, to drop its values.
+caf::actor spawn_cluster_actor(caf::actor_system& sys, caf::actor store, caf::actor rendezvous,
+                               recovered_state state, coordinator_config config);
 
 }  // namespace gantry

@@ -108,8 +108,7 @@ caf::actor node_actor_for(actor_t* self, const node_inventory& inv) {
 namespace {
 
 // What a recovered running rank holds, as the scheduler reserved it.
-sched::task_assignment assignment_of(const stage_spec& spec, const rank_record& rk,
-                                     const node_inventory& inv) {
+sched::task_assignment assignment_of(const stage_spec& spec, const rank_record& rk) {
   sched::task_assignment a;
   a.node = rk.node;
   a.cpu_milli = spec.resources.cpu_milli;
@@ -117,13 +116,7 @@ sched::task_assignment assignment_of(const stage_spec& spec, const rank_record& 
   a.dpus = spec.resources.dpus;
   a.gpus = rk.gpus;
   a.gpu_milli = rk.gpu_milli;
-  if (!rk.gpus.empty()) {
-    a.gpu_memory_bytes = spec.resources.gpu_memory_bytes;
-    if (rk.gpu_milli >= kGpuMilliWhole) {
-      for (const auto& g : inv.gpus)
-        if (g.index == rk.gpus[0]) a.gpu_memory_bytes = g.memory_bytes;
-    }
-  }
+  a.gpu_memory_bytes = rk.gpu_memory_bytes;
   return a;
 }
 
@@ -162,7 +155,7 @@ void recover(actor_t* self, recovered_state&& rs) {
           orphans.push_back(rk.task_id);
           continue;
         }
-        sched::task_assignment a = assignment_of(*spec, rk, node->second.status.inventory);
+        sched::task_assignment a = assignment_of(*spec, rk);
         st.view.apply(sched::placement{"", {a}});
         ++node->second.status.tasks;
         start.held[rk.task_id] = a;

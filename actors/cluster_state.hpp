@@ -38,6 +38,7 @@ struct node_waiter {
 
 struct state {
   caf::actor store;
+  caf::actor rendezvous;
   coordinator_config config;
   std::map<std::string, job_entry> jobs;        // by id; ids sort in submission order
   std::map<std::string, node_entry> nodes;      // by name

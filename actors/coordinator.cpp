@@ -6,6 +6,7 @@
 #include "actors/ask.hpp"
 #include "actors/cluster_actor.hpp"
 #include "actors/messages.hpp"
+#include "actors/rendezvous_actor.hpp"
 #include "actors/store_actor.hpp"
 #include "core/log.hpp"
 
@@ -15,7 +16,8 @@ namespace {
 // The coordinator API over the cluster actor: every call is one message.
 class actor_backend final : public coordinator_backend {
  public:
-  actor_backend(caf::actor_system& sys, caf::actor cluster) : sys_(sys), cluster_(std::move(cluster)) {}
+  actor_backend(caf::actor_system& sys, caf::actor cluster, caf::actor rendezvous)
+      : sys_(sys), cluster_(std::move(cluster)), rendezvous_(std::move(rendezvous)) {}
 
   void submit(std::string manifest, callback<submit_reply> done) override {
     ask<submit_reply>(sys_, cluster_, msg::submit{std::move(manifest)}, std::move(done));
@@ -50,6 +52,16 @@ class actor_backend final : public coordinator_backend {
   void set_node_state(std::string name, node_action action, callback<void> done) override {
     ask<void>(sys_, cluster_, msg::set_node_state{std::move(name), action}, std::move(done));
   }
+  void rendezvous_put(rendezvous_scope scope, std::string key, std::string value,
+                      callback<void> done) override {
+    ask<void>(sys_, rendezvous_, msg::rdv_put{std::move(scope), std::move(key), std::move(value)},
+              std::move(done));
+  }
+  void rendezvous_get(rendezvous_scope scope, std::string key, uint32_t timeout_ms,
+                      callback<std::string> done) override {
+    ask<std::string>(sys_, rendezvous_, msg::rdv_get{std::move(scope), std::move(key), timeout_ms},
+                     std::move(done));
+  }
   void register_worker(node_inventory inventory, std::vector<task_report> tasks,
                        std::shared_ptr<task_agent> agent,
                        callback<worker_registration> done) override {
@@ -61,6 +73,7 @@ class actor_backend final : public coordinator_backend {
  private:
   caf::actor_system& sys_;
   caf::actor cluster_;
+  caf::actor rendezvous_;
 };
 
 result<recovered_state> load(storage::state_store& store) {
@@ -90,6 +103,7 @@ struct coordinator::impl {
   std::unique_ptr<storage::kv_store> kv;
   std::unique_ptr<storage::state_store> store;
   caf::actor store_actor;
+  caf::actor rendezvous;
   caf::actor cluster;
   std::unique_ptr<actor_backend> backend;
   bool stopped = false;
@@ -112,7 +126,7 @@ result<std::unique_ptr<coordinator>> coordinator::open(caf::actor_system& sys,
 result<std::unique_ptr<coordinator>> coordinator::open(caf::actor_system& sys,
                                                        std::unique_ptr<storage::kv_store> kv,
                                                        coordinator_config config) {
-  auto p = std::unique_ptr<impl>(new impl{sys, std::move(kv), nullptr, {}, {}, nullptr, false});
+  auto p = std::unique_ptr<impl>(new impl{sys, std::move(kv), nullptr, {}, {}, {}, nullptr, false});
   p->store = std::make_unique<storage::state_store>(*p->kv);
   if (auto r = p->store->check_schema(); !r) return fail(r.error());
   auto started = std::chrono::steady_clock::now();
@@ -121,8 +135,9 @@ result<std::unique_ptr<coordinator>> coordinator::open(caf::actor_system& sys,
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
   if (!rs->jobs.empty()) log_info("loaded " + std::to_string(rs->jobs.size()) + " jobs from the store in " + std::to_string(ms) + " ms");
   p->store_actor = spawn_store_actor(sys, *p->store);
-  p->cluster = spawn_cluster_actor(sys, p->store_actor, std::move(*rs), config);
-  p->backend = std::make_unique<actor_backend>(sys, p->cluster);
+  p->rendezvous = spawn_rendezvous_actor(sys);
+  p->cluster = spawn_cluster_actor(sys, p->store_actor, p->rendezvous, std::move(*rs), config);
+  p->backend = std::make_unique<actor_backend>(sys, p->cluster, p->rendezvous);
   return std::unique_ptr<coordinator>(new coordinator(std::move(p)));
 }
 
@@ -134,6 +149,7 @@ void coordinator::stop() {
   impl_->stopped = true;
   caf::anon_send_exit(impl_->cluster, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(impl_->store_actor, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(impl_->rendezvous, caf::exit_reason::user_shutdown);
 }
 
 }  // namespace gantry

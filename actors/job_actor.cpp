@@ -59,13 +59,19 @@ void apply(job_actor_t* self, job_effects& fx) {
   }
   for (auto& id : fx.withdraw) self->send(st.cluster, msg::withdraw{id});
   for (auto& a : fx.releases) self->send(st.cluster, msg::release{a});
+  for (auto& p : fx.ports) {
+    if (auto it = st.nodes.find(p.node); it != st.nodes.end()) {
+      self->send(it->second, msg::reserve_port{p.stage, p.attempt, self});
+    } else {
+      self->send(self, msg::port_reserved{p.stage, p.attempt,
+                                          fail(errc::unavailable, "node " + p.node + " is unknown")});
+    }
+  }
   for (auto& l : fx.launches) {
     auto it = st.nodes.find(l.node);
     if (it == st.nodes.end()) {
-      job_effects more;
-      st.machine->on_launched(l.task.task_id,
-                              fail(errc::unavailable, "node " + l.node + " is unknown"), more);
-      fx.events.insert(fx.events.end(), more.events.begin(), more.events.end());
+      self->send(self, msg::task_launched{l.task.task_id,
+                                          fail(errc::unavailable, "node " + l.node + " is unknown")});
       continue;
     }
     self->send(it->second, msg::launch{std::move(l.task), self});
@@ -165,6 +171,11 @@ caf::behavior job_behavior(job_actor_t* self, caf::actor cluster, caf::actor sto
           log_warn("killing stale task " + m.report.task_id + " on " + m.node);
           self->send(m.node_actor, msg::kill_task{m.report.task_id, 0});
         }
+        apply(self, fx);
+      },
+      [self](msg::port_reserved& m) {
+        job_effects fx;
+        self->state.machine->on_port(m.stage, m.attempt, m.port, fx);
         apply(self, fx);
       },
       [self](msg::checkpoint& m) {

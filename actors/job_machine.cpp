@@ -162,26 +162,9 @@ void job_machine::request_ranks(size_t stage, const std::vector<int32_t>& waitin
   }
 }
 
-namespace {
-
-// CUDA_VISIBLE_DEVICES for every GPU task; MPS limits for a fraction of a GPU.
-void add_gpu_env(const sched::task_assignment& a, std::vector<std::pair<std::string, std::string>>& env) {
-  if (a.gpus.empty()) return;
-  std::string devices;
-  for (size_t i = 0; i < a.gpus.size(); ++i) devices += (i ? "," : "") + std::to_string(a.gpus[i]);
-  env.emplace_back("CUDA_VISIBLE_DEVICES", devices);
-  if (a.gpu_milli < kGpuMilliWhole) {
-    env.emplace_back("CUDA_MPS_ACTIVE_THREAD_PERCENTAGE", std::to_string(std::max(1, a.gpu_milli / 10)));
-    if (a.gpu_memory_bytes > 0)
-      env.emplace_back("CUDA_MPS_PINNED_DEVICE_MEM_LIMIT",
-                       std::to_string(a.gpus[0]) + "=" + std::to_string(a.gpu_memory_bytes >> 20) + "M");
-  }
-}
-
-}  // namespace
 
 task_spec job_machine::make_task(size_t stage, size_t rank, const sched::task_assignment& a,
-                                 const std::string& master_addr) const {
+                                 const std::string& master_addr, uint16_t master_port) const {
   const stage_spec& spec = spec_of(stage);
   const stage_record& st = rec_.stages[stage];
   const rank_record& rk = st.ranks[rank];
@@ -215,9 +198,9 @@ task_spec job_machine::make_task(size_t stage, size_t rank, const sched::task_as
     env.emplace_back("LOCAL_RANK", std::to_string(local_rank));
     env.emplace_back("LOCAL_WORLD_SIZE", std::to_string(local_world));
     env.emplace_back("MASTER_ADDR", master_addr);
-    // A stable port per gang attempt in the dynamic range used by torchrun.
-    size_t h = std::hash<std::string>{}(rec_.id + "/" + st.name + "/" + std::to_string(rk.attempt));
-    env.emplace_back("MASTER_PORT", std::to_string(29500 + h % 2000));
+    env.emplace_back("MASTER_PORT", std::to_string(master_port));
+    // The worker puts its coordinator's address in front ("HOST:PORT/JOB/STAGE/ATTEMPT").
+    env.emplace_back("GANTRY_RENDEZVOUS", rec_.id + "/" + st.name + "/" + std::to_string(rk.attempt));
   }
   if (spec.checkpoint) {
     t.checkpoint_dir = spec.checkpoint->dir;
@@ -225,7 +208,7 @@ task_spec job_machine::make_task(size_t stage, size_t rank, const sched::task_as
     if (st.checkpoint_step >= 0)
       env.emplace_back("GANTRY_RESTORE_STEP", std::to_string(st.checkpoint_step));
   }
-  add_gpu_env(a, env);
+  for (auto& kv : sched::gpu_environment(a)) env.push_back(std::move(kv));
   return t;
 }
 
@@ -250,6 +233,7 @@ bool job_machine::on_placed(const std::string& stage, const std::vector<int32_t>
     rk.node = tasks[i].node;
     rk.gpus = tasks[i].gpus;
     rk.gpu_milli = tasks[i].gpu_milli;
+    rk.gpu_memory_bytes = tasks[i].gpu_memory_bytes;
     rk.task_id = make_task_id(rec_.id, st.name, rk.rank, rk.attempt);
     rk.state = rank_state::starting;
     rk.pid = 0;
@@ -259,15 +243,54 @@ bool job_machine::on_placed(const std::string& stage, const std::vector<int32_t>
     held_[rk.task_id] = tasks[i];
   }
   std::string master = hostnames.empty() ? "" : hostnames[0];
+  std::string master_node = tasks.empty() ? "" : tasks[0].node;
   for (size_t i = 0; i < ranks.size(); ++i) {
-    if (ranks[i] == 0) master = hostnames[i];
+    if (ranks[i] == 0) {
+      master = hostnames[i];
+      master_node = tasks[i].node;
+    }
   }
   for (size_t i = 0; i < ranks.size(); ++i) {
     size_t r = static_cast<size_t>(ranks[i]);
-    fx.launches.push_back({make_task(s, r, tasks[i], master), tasks[i].node});
+    if (!spec_of(s).is_gang()) fx.launches.push_back({make_task(s, r, tasks[i], "", 0), tasks[i].node});
     emit_rank(s, r, "placed on " + tasks[i].node, fx);
   }
+  if (spec_of(s).is_gang()) {
+    int32_t attempt = st.ranks[ranks[0]].attempt;
+    awaiting_port_[s] = {attempt, master};
+    fx.ports.push_back({st.name, attempt, master_node});
+  }
   return true;
+}
+
+void job_machine::on_port(const std::string& stage, int32_t attempt,
+                          const result<uint16_t>& port, job_effects& fx) {
+  size_t s = 0;
+  while (s < rec_.stages.size() && rec_.stages[s].name != stage) ++s;
+  auto it = awaiting_port_.find(s);
+  if (it == awaiting_port_.end() || it->second.attempt != attempt) return;  // stopped meanwhile
+  std::string master = it->second.master_addr;
+  awaiting_port_.erase(it);
+  // Without a reserved port, torchrun's default is the best guess left.
+  uint16_t p = port ? *port : 29500;
+  for (size_t r = 0; r < rec_.stages[s].ranks.size(); ++r) {
+    const rank_record& rk = rec_.stages[s].ranks[r];
+    if (rk.state != rank_state::starting) continue;
+    auto held = held_.find(rk.task_id);
+    if (held == held_.end()) continue;
+    fx.launches.push_back({make_task(s, r, held->second, master, p), rk.node});
+  }
+}
+
+void job_machine::abandon(size_t stage, size_t rank, job_effects& fx) {
+  rank_record& rk = rec_.stages[stage].ranks[rank];
+  rk.state = rank_state::cancelled;
+  rk.reason = "stopped before it launched";
+  if (auto it = held_.find(rk.task_id); it != held_.end()) {
+    fx.releases.push_back(it->second);
+    held_.erase(it);
+  }
+  emit_rank(stage, rank, rk.reason, fx);
 }
 
 void job_machine::on_unschedulable(const std::string& stage, const std::string& reason,
@@ -285,8 +308,10 @@ void job_machine::on_launched(const std::string& task_id, const result<int64_t>&
   rank_record* rk = find_task(task_id, &where);
   if (!rk) return;
   if (!pid) {
+    bool stopping = finishing_ || restarting_.count(where.stage);
     if (is_active(rk->state))
-      rank_ended(where, rank_state::failed, -1, "launch failed: " + pid.error().message, fx);
+      rank_ended(where, stopping ? rank_state::cancelled : rank_state::failed, -1,
+                 "launch failed: " + pid.error().message, fx);
     return;
   }
   if (rk->pid == 0) rk->pid = *pid;
@@ -418,8 +443,12 @@ bool job_machine::try_restart(rank_ref where, int32_t exit_code, const std::stri
   if (spec.is_gang()) {
     // Stop every rank of the gang; it is placed again as a whole once none runs.
     restarting_[where.stage] = backoff_ms();
-    for (auto& rk : st.ranks)
-      if (is_active(rk.state)) fx.kills.push_back({rk.task_id, rk.node});
+    bool unlaunched = awaiting_port_.erase(where.stage) > 0;
+    for (size_t r = 0; r < st.ranks.size(); ++r) {
+      if (!is_active(st.ranks[r].state)) continue;
+      if (unlaunched) abandon(where.stage, r, fx);
+      else fx.kills.push_back({st.ranks[r].task_id, st.ranks[r].node});
+    }
     emit_stage(where.stage, st.state, what + "; stopping the gang", fx);
     return true;
   }
@@ -463,9 +492,11 @@ void job_machine::stop_all(job_effects& fx) {
           fx.withdraw.push_back(request_id(rec_.id, st.name, rk.rank, spec.is_gang()));
         rk.state = rank_state::cancelled;
       } else if (is_active(rk.state)) {
-        fx.kills.push_back({rk.task_id, rk.node});
+        if (awaiting_port_.count(s)) abandon(s, r, fx);
+        else fx.kills.push_back({rk.task_id, rk.node});
       }
     }
+    awaiting_port_.erase(s);
   }
   // One withdraw per gang is enough.
   std::sort(fx.withdraw.begin(), fx.withdraw.end());

@@ -34,6 +34,13 @@ struct kill_effect {
   std::string node;
 };
 
+// A gang's MASTER_PORT is reserved on its rank 0's node before any rank launches.
+struct port_effect {
+  std::string stage;
+  int32_t attempt = 0;
+  std::string node;
+};
+
 struct job_effects {
   std::vector<job_event> events;
   std::vector<sched::placement_request> place;  // with the ranks each is for
@@ -43,6 +50,7 @@ struct job_effects {
   std::vector<std::string> withdraw;            // placement request ids
   std::vector<launch_effect> launches;
   std::vector<kill_effect> kills;
+  std::vector<port_effect> ports;
   std::vector<sched::task_assignment> releases;
   bool summary_changed = false;
 };
@@ -69,6 +77,9 @@ class job_machine {
   bool on_placed(const std::string& stage, const std::vector<int32_t>& ranks,
                  const std::vector<sched::task_assignment>& tasks,
                  const std::vector<std::string>& hostnames, job_effects& fx);
+  // The port reserved for a gang attempt (or why none could be): its ranks launch now.
+  void on_port(const std::string& stage, int32_t attempt, const result<uint16_t>& port,
+               job_effects& fx);
   void on_unschedulable(const std::string& stage, const std::string& reason, job_effects& fx);
   void on_launched(const std::string& task_id, const result<int64_t>& pid, job_effects& fx);
   void on_exit(const std::string& task_id, int32_t exit_code, const std::string& message,
@@ -108,12 +119,19 @@ class job_machine {
   void stop_all(job_effects& fx);
   void evaluate(job_effects& fx);
   task_spec make_task(size_t stage, size_t rank, const sched::task_assignment& a,
-                      const std::string& master_addr) const;
+                      const std::string& master_addr, uint16_t master_port) const;
+  // Ends a rank that never launched (it waited for its gang's port) without an exit.
+  void abandon(size_t stage, size_t rank, job_effects& fx);
 
   job_record rec_;
   std::optional<job_state> finishing_;  // the terminal state once nothing runs
   uint32_t restart_backoff_ms_;
   std::map<size_t, uint32_t> restarting_;  // gang stages being stopped for a restart -> delay
+  struct awaiting_port {
+    int32_t attempt;
+    std::string master_addr;
+  };
+  std::map<size_t, awaiting_port> awaiting_port_;  // gangs placed, waiting for MASTER_PORT
   // Checkpoint commits above the stage's consistent step: stage -> step -> ranks.
   std::map<size_t, std::map<int64_t, std::set<int32_t>>> commits_;
   std::map<std::string, rank_ref> tasks_;                  // task id -> rank

@@ -18,6 +18,12 @@ struct load_job { std::string id; };                          // -> result<std::
 struct load_events { std::string job_id; uint64_t from_seq; };  // -> result<std::vector<job_event>>
 struct flush_now {};
 
+// --- rendezvous actor -------------------------------------------------------------------
+struct rdv_put { rendezvous_scope scope; std::string key; std::string value; };  // -> result<void>
+struct rdv_get { rendezvous_scope scope; std::string key; uint32_t timeout_ms; };  // -> result<std::string>
+struct rdv_timeout { uint64_t waiter; };
+struct rdv_drop_job { std::string job_id; };
+
 // --- cluster actor: client API -----------------------------------------------------------
 struct submit { std::string manifest; };                      // -> result<submit_reply>
 struct list_jobs {};                                          // -> result<std::vector<job_summary>>
@@ -68,6 +74,7 @@ struct subscribe { uint64_t from_seq; std::shared_ptr<event_sink> sink; };  // -
 struct cancel_job {};                                         // -> result<void>
 struct describe_job {};                                       // -> result<job_record>
 struct checkpoint { std::string task_id; int64_t step; };
+struct port_reserved { std::string stage; int32_t attempt; result<uint16_t> port; };
 
 // --- node actor --------------------------------------------------------------------------
 struct attach {
@@ -87,10 +94,15 @@ struct exited { uint64_t session; task_report report; };
 struct checkpoint_report { uint64_t session; std::string task_id; int64_t step; };
 struct read_task_log { std::string task_id; uint64_t offset; uint32_t max_bytes; callback<log_chunk> done; };
 struct set_cordon { bool cordoned; };
+struct reserve_port { std::string stage; int32_t attempt; caf::actor job; };  // job <- port_reserved
 
 }  // namespace gantry::msg
 
 #define GANTRY_LOCAL_MESSAGE(T) CAF_ALLOW_UNSAFE_MESSAGE_TYPE(T)
+GANTRY_LOCAL_MESSAGE(gantry::msg::rdv_put)
+GANTRY_LOCAL_MESSAGE(gantry::msg::rdv_get)
+GANTRY_LOCAL_MESSAGE(gantry::msg::rdv_timeout)
+GANTRY_LOCAL_MESSAGE(gantry::msg::rdv_drop_job)
 GANTRY_LOCAL_MESSAGE(gantry::msg::persist)
 GANTRY_LOCAL_MESSAGE(gantry::msg::load_job)
 GANTRY_LOCAL_MESSAGE(gantry::msg::load_events)
@@ -135,10 +147,14 @@ GANTRY_LOCAL_MESSAGE(gantry::msg::exited)
 GANTRY_LOCAL_MESSAGE(gantry::msg::checkpoint_report)
 GANTRY_LOCAL_MESSAGE(gantry::msg::read_task_log)
 GANTRY_LOCAL_MESSAGE(gantry::msg::set_cordon)
+GANTRY_LOCAL_MESSAGE(gantry::msg::reserve_port)
+GANTRY_LOCAL_MESSAGE(gantry::msg::port_reserved)
 // Replies.
 GANTRY_LOCAL_MESSAGE(gantry::result<void>)
 GANTRY_LOCAL_MESSAGE(gantry::result<gantry::watch_reply>)
 GANTRY_LOCAL_MESSAGE(gantry::result<int64_t>)
+GANTRY_LOCAL_MESSAGE(gantry::result<uint16_t>)
+GANTRY_LOCAL_MESSAGE(gantry::result<std::string>)
 GANTRY_LOCAL_MESSAGE(gantry::result<gantry::submit_reply>)
 GANTRY_LOCAL_MESSAGE(gantry::result<std::vector<gantry::job_summary>>)
 GANTRY_LOCAL_MESSAGE(gantry::result<gantry::job_record>)

@@ -183,6 +183,17 @@ caf::behavior node_behavior(node_actor_t* self, caf::actor cluster, node_invento
           return m.done(fail(errc::unavailable, "node " + st.inventory.name + " is not connected"));
         st.agent->read_log(m.task_id, m.offset, m.max_bytes, std::move(m.done));
       },
+      [self](msg::reserve_port& m) {
+        auto& st = self->state;
+        if (!st.agent) {
+          self->send(m.job, msg::port_reserved{m.stage, m.attempt,
+                                               fail(errc::unavailable, "node not connected")});
+          return;
+        }
+        st.agent->reserve_port([job = m.job, stage = m.stage, attempt = m.attempt](result<uint16_t> p) {
+          caf::anon_send(job, msg::port_reserved{stage, attempt, std::move(p)});
+        });
+      },
       [self](msg::set_cordon& m) {
         auto& st = self->state;
         st.cordoned = m.cordoned;

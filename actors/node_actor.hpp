@@ -5,9 +5,10 @@
 //
 // Accepts: msg::attach, msg::detach, msg::heartbeat (-> result<void>), msg::check_liveness,
 //          msg::launch, msg::kill_task, msg::expect_task, msg::exited,
-//          msg::checkpoint_report, msg::read_task_log, msg::set_cordon.
+//          msg::checkpoint_report, msg::read_task_log, msg::set_cordon, msg::reserve_port.
 // Sends:   cluster <- msg::node_changed, msg::route_report;
-//          job     <- msg::task_launched, msg::task_exit, msg::task_lost, msg::checkpoint.
+//          job     <- msg::task_launched, msg::task_exit, msg::task_lost, msg::checkpoint,
+//                     msg::port_reserved.
 #include <caf/all.hpp>
 
 #include "actors/config.hpp"

@@ -67,6 +67,7 @@ void fields(V& v, T& r) {
   v("attempt", r.attempt);
   v("gpus", r.gpus);
   v("gpu_milli", r.gpu_milli);
+  v("gpu_memory_bytes", r.gpu_memory_bytes);
   v("exit_code", r.exit_code);
   v("task_id", r.task_id);
   v("reason", r.reason);

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/ports.hpp"
@@ -57,6 +58,22 @@ struct watch_reply {
 
 enum class node_action { cordon, uncordon, drain };
 
+// Where the ranks of one gang attempt exchange small values.
+struct rendezvous_scope {
+  std::string job_id;
+  std::string stage;
+  int32_t attempt = 0;
+  friend bool operator==(const rendezvous_scope&, const rendezvous_scope&) = default;
+};
+
+// GANTRY_RENDEZVOUS is "HOST:PORT/JOB/STAGE/ATTEMPT": the coordinator, then the scope.
+std::string format_rendezvous(const std::string& address, const rendezvous_scope& scope);
+// Returns the coordinator address and the scope; errors say what is malformed.
+result<std::pair<std::string, rendezvous_scope>> parse_rendezvous(std::string_view text);
+
+inline constexpr size_t kRendezvousMaxValue = 1 << 20;
+inline constexpr size_t kRendezvousMaxKey = 256;
+
 struct worker_registration {
   std::shared_ptr<worker_session_port> session;
   uint32_t heartbeat_interval_ms = 0;
@@ -79,6 +96,11 @@ class coordinator_backend {
   virtual void wait_node(std::string name, node_state state, uint32_t timeout_ms,
                          callback<node_status> done) = 0;
   virtual void set_node_state(std::string name, node_action action, callback<void> done) = 0;
+  virtual void rendezvous_put(rendezvous_scope scope, std::string key, std::string value,
+                              callback<void> done) = 0;
+  // Waits up to timeout_ms for the key to be put; errc::timeout names key and scope.
+  virtual void rendezvous_get(rendezvous_scope scope, std::string key, uint32_t timeout_ms,
+                              callback<std::string> done) = 0;
   virtual void register_worker(node_inventory inventory, std::vector<task_report> tasks,
                                std::shared_ptr<task_agent> agent,
                                callback<worker_registration> done) = 0;

@@ -60,6 +60,11 @@ bool valid_utf8(std::string_view s);
 // YAML, or "" when it can: it holds a NUL character or is not valid UTF-8.
 std::string text_problem(std::string_view s);
 
+// Why YAML text cannot be loaded as a single document, or "" when it can (syntax errors inside
+// a document are left for the loader). Guards against yaml-cpp 0.7's LoadAll, which loops
+// forever on some malformed input.
+std::string yaml_documents_problem(std::string_view text);
+
 // True for a path segment that prints bare after a dot (letters, digits, '_', '-').
 bool is_plain_key(std::string_view key);
 

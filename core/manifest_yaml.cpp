@@ -1,5 +1,6 @@
 // Reading a manifest: YAML -> job_spec with shape and type errors, then the semantic rules of
 // manifest_validate.cpp, all errors merged into document order.
+#include <yaml-cpp/depthguard.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -403,13 +404,13 @@ std::unexpected<std::vector<manifest_error>> document_error(std::string message)
 
 std::expected<job_spec, std::vector<manifest_error>> parse_manifest(std::string_view yaml_text) {
   try {
+    if (auto problem = detail::yaml_documents_problem(yaml_text); !problem.empty())
+      return document_error(problem);
     std::vector<YAML::Node> docs;
     for (auto& doc : YAML::LoadAll(std::string(yaml_text)))
       if (!doc.IsNull()) docs.push_back(doc);
     if (docs.empty())
       return document_error("the manifest is empty (expected a map with name and stages)");
-    if (docs.size() > 1)
-      return document_error("expected one YAML document, found " + std::to_string(docs.size()));
     if (!docs[0].IsMap())
       return document_error("expected a map with name and stages, got " + describe(docs[0]));
     reader r;
@@ -417,6 +418,9 @@ std::expected<job_spec, std::vector<manifest_error>> parse_manifest(std::string_
     auto errors = r.finish(detail::validate_spec(spec, r.reported()));
     if (!errors.empty()) return std::unexpected(std::move(errors));
     return spec;
+  } catch (const YAML::DeepRecursion& e) {
+    return document_error("invalid YAML at line " + std::to_string(e.mark.line + 1) + ", column " +
+                          std::to_string(e.mark.column + 1) + ": nested too deeply");
   } catch (const YAML::ParserException& e) {
     if (e.mark.is_null()) return document_error("invalid YAML: " + e.msg);
     return document_error("invalid YAML at line " + std::to_string(e.mark.line + 1) + ", column " +

@@ -1,6 +1,7 @@
 #include "core/quantity.hpp"
 
 #include <array>
+#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <limits>
@@ -48,7 +49,7 @@ result<int64_t> parse_bytes(std::string_view text) {
   for (const auto& u : kUnits) {
     if (u.name != suffix) continue;
     double bytes = number * static_cast<double>(u.factor);
-    if (bytes > static_cast<double>(std::numeric_limits<int64_t>::max()))
+    if (bytes >= static_cast<double>(std::numeric_limits<int64_t>::max()))
       return fail(errc::invalid_argument, "\"" + std::string(text) + "\" is too large");
     return static_cast<int64_t>(std::llround(bytes));
   }

@@ -19,6 +19,7 @@ struct rank_record {
   int32_t attempt = 0;     // GANTRY_ATTEMPT of the current/last run
   std::vector<int32_t> gpus;  // GPU indices on `node`
   int32_t gpu_milli = 0;      // share of each GPU (1000 = whole)
+  int64_t gpu_memory_bytes = 0;  // GPU memory reserved on each of `gpus`
   int32_t exit_code = -1;     // -1 until it exited; 128+N when killed by signal N
   std::string task_id;        // identifies the running process to its worker
   std::string reason;

@@ -42,4 +42,15 @@ kj::Promise<void> agent_service::readLog(ReadLogContext context) {
   });
 }
 
+kj::Promise<void> agent_service::reservePort(ReservePortContext context) {
+  auto b = to_promise<uint16_t>();
+  agent_.reserve_port(std::move(b.fn));
+  return b.promise.then([context](result<uint16_t> r) mutable {
+    auto results = context.getResults();
+    if (!r) return wc::to_wire(results.initStatus(), r.error());
+    wc::set_ok(results.initStatus());
+    results.setPort(*r);
+  });
+}
+
 }  // namespace gantry

@@ -221,6 +221,41 @@ result<void> client::set_node_state(const std::string& name, node_action action)
   return *r;
 }
 
+namespace {
+void set_scope(wire::RendezvousScope::Builder b, const rendezvous_scope& s) {
+  b.setJobId(s.job_id);
+  b.setStage(s.stage);
+  b.setAttempt(s.attempt);
+}
+}  // namespace
+
+result<void> client::rendezvous_put(const rendezvous_scope& scope, const std::string& key,
+                                    const std::string& value) {
+  auto req = impl_->cap().rendezvousPutRequest();
+  set_scope(req.initScope(), scope);
+  req.setKey(key);
+  req.setValue(kj::arrayPtr(reinterpret_cast<const kj::byte*>(value.data()), value.size()));
+  auto r = impl_->wait(req.send().then([](auto resp) { return wc::from_wire(resp.getStatus()); }));
+  if (!r) return fail(r.error());
+  return *r;
+}
+
+result<std::string> client::rendezvous_get(const rendezvous_scope& scope, const std::string& key,
+                                           uint32_t timeout_ms) {
+  auto req = impl_->cap().rendezvousGetRequest();
+  set_scope(req.initScope(), scope);
+  req.setKey(key);
+  req.setTimeoutMs(timeout_ms);
+  auto r = impl_->wait(req.send().then([](auto resp) -> result<std::string> {
+    auto st = wc::from_wire(resp.getStatus());
+    if (!st) return fail(st.error());
+    auto v = resp.getValue();
+    return std::string(reinterpret_cast<const char*>(v.begin()), v.size());
+  }));
+  if (!r) return fail(r.error());
+  return *r;
+}
+
 void client::pause(uint32_t ms) {
   impl_->io.provider->getTimer().afterDelay(ms * kj::MILLISECONDS).wait(impl_->io.waitScope);
 }

@@ -36,6 +36,11 @@ class client {
   result<node_status> wait_node(const std::string& name, const std::string& state,
                                 uint32_t timeout_ms);
   result<void> set_node_state(const std::string& name, node_action action);
+  result<void> rendezvous_put(const rendezvous_scope& scope, const std::string& key,
+                              const std::string& value);
+  // Waits up to timeout_ms for the key; errc::timeout when nobody put it in time.
+  result<std::string> rendezvous_get(const rendezvous_scope& scope, const std::string& key,
+                                     uint32_t timeout_ms);
   // Waits for `ms` on this client's event loop (lets the CLI pause between log polls).
   void pause(uint32_t ms);
 

@@ -91,6 +91,19 @@ class rpc_task_agent final : public task_agent {
     });
   }
 
+  void reserve_port(callback<uint16_t> done) override {
+    auto agent = agent_;
+    agent->mailbox().post([agent, done]() mutable {
+      agent->get().reservePortRequest().send()
+          .then([done](auto resp) {
+            auto st = wc::from_wire(resp.getStatus());
+            if (!st) return done(std::unexpected(st.error()));
+            done(resp.getPort());
+          })
+          .detach([done](kj::Exception&& e) { done(unreachable(e)); });
+    });
+  }
+
   void read_log(std::string task_id, uint64_t offset, uint32_t max_bytes,
                 callback<log_chunk> done) override {
     auto agent = agent_;
@@ -295,6 +308,36 @@ kj::Promise<void> coordinator_service::setNodeState(SetNodeStateContext context)
   backend_.set_node_state(text(p.getName()), action, std::move(b.fn));
   return b.promise.then(
       [context](result<void> r) mutable { set_status(context.getResults(), r); });
+}
+
+namespace {
+rendezvous_scope scope_from(wire::RendezvousScope::Reader r) {
+  return {text(r.getJobId()), text(r.getStage()), r.getAttempt()};
+}
+}  // namespace
+
+kj::Promise<void> coordinator_service::rendezvousPut(RendezvousPutContext context) {
+  auto p = context.getParams();
+  auto data = p.getValue();
+  auto b = to_promise<void>();
+  backend_.rendezvous_put(scope_from(p.getScope()), text(p.getKey()),
+                          std::string(reinterpret_cast<const char*>(data.begin()), data.size()),
+                          std::move(b.fn));
+  return b.promise.then(
+      [context](result<void> r) mutable { set_status(context.getResults(), r); });
+}
+
+kj::Promise<void> coordinator_service::rendezvousGet(RendezvousGetContext context) {
+  auto p = context.getParams();
+  auto b = to_promise<std::string>();
+  backend_.rendezvous_get(scope_from(p.getScope()), text(p.getKey()), p.getTimeoutMs(),
+                          std::move(b.fn));
+  return b.promise.then([context](result<std::string> r) mutable {
+    auto results = context.getResults();
+    if (!r) return wc::to_wire(results.initStatus(), r.error());
+    wc::set_ok(results.initStatus());
+    results.setValue(kj::arrayPtr(reinterpret_cast<const kj::byte*>(r->data()), r->size()));
+  });
 }
 
 kj::Promise<void> coordinator_service::registerWorker(RegisterWorkerContext context) {

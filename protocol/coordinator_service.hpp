@@ -25,6 +25,8 @@ class coordinator_service final : public wire::Coordinator::Server {
   kj::Promise<void> readLogs(ReadLogsContext context) override;
   kj::Promise<void> waitNode(WaitNodeContext context) override;
   kj::Promise<void> setNodeState(SetNodeStateContext context) override;
+  kj::Promise<void> rendezvousPut(RendezvousPutContext context) override;
+  kj::Promise<void> rendezvousGet(RendezvousGetContext context) override;
   kj::Promise<void> registerWorker(RegisterWorkerContext context) override;
 
  private:

@@ -191,9 +191,22 @@ interface Coordinator {
     drain @2;
   }
 
+  # Small values exchanged by the ranks of one gang attempt (an ncclUniqueId, addresses).
+  # A get waits up to timeoutMs for a put of the same key in the same scope.
+  rendezvousPut @11 (scope :RendezvousScope, key :Text, value :Data) -> (status :Status);
+  rendezvousGet @12 (scope :RendezvousScope, key :Text, timeoutMs :UInt32)
+      -> (status :Status, value :Data);
+
   # A worker joins (or rejoins) the cluster and hands over its agent.
   registerWorker @10 (version :UInt32, inventory :Inventory, agent :NodeAgent, tasks :List(TaskReport))
       -> (status :Status, session :WorkerSession, heartbeatIntervalMs :UInt32);
+}
+
+# Values of different jobs, stages or attempts never mix.
+struct RendezvousScope {
+  jobId @0 :Text;
+  stage @1 :Text;
+  attempt @2 :Int32;
 }
 
 interface JobWatcher {
@@ -217,4 +230,6 @@ interface NodeAgent {
   kill @1 (taskId :Text, graceMs :UInt32) -> (status :Status);
   readLog @2 (taskId :Text, offset :UInt64, maxBytes :UInt32)
       -> (status :Status, data :Data, nextOffset :UInt64, finished :Bool);
+  # A TCP port free on this machine now, for a gang's MASTER_PORT.
+  reservePort @3 () -> (status :Status, port :UInt16);
 }

@@ -1,12 +1,16 @@
 #include "worker/supervisor.hpp"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <condition_variable>
+#include <cstring>
 #include <filesystem>
 #include <map>
 #include <mutex>
@@ -27,6 +31,7 @@ struct read_log_req { std::string task_id; uint64_t offset; uint32_t max_bytes; 
 struct list_req {};
 struct stop_req { uint32_t grace_ms; };
 struct count_req {};
+struct scan_checkpoints {};
 
 }  // namespace
 }  // namespace gantry
@@ -39,6 +44,7 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(gantry::read_log_req)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(gantry::list_req)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(gantry::stop_req)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(gantry::count_req)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(gantry::scan_checkpoints)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(gantry::result<int64_t>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(gantry::result<void>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(gantry::result<gantry::log_chunk>)
@@ -106,6 +112,7 @@ struct task_entry {
   int32_t exit_code = -1;
   std::string message;
   std::string log_path;
+  std::set<int64_t> reported_steps;  // checkpoint commits already sent
 };
 
 struct sup_state {
@@ -116,10 +123,38 @@ struct sup_state {
   std::map<pid_t, std::string> by_pid;
   std::set<std::string> tombstones;  // killed before their launch arrived
   std::vector<std::pair<caf::response_promise, uint32_t>> stop_waiters;
+  bool scanning = false;  // a checkpoint scan is scheduled
   static inline const char* name = "gantry.supervisor";
 };
 
 using sup_t = caf::stateful_actor<sup_state>;
+
+constexpr auto kCheckpointScan = std::chrono::milliseconds(250);
+
+// Reports every step-N/rank-R.done marker of the task's rank not reported yet.
+void scan_task_checkpoints(sup_t* self, task_entry& t) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::directory_iterator it(t.spec.checkpoint_dir, ec);
+  if (ec) return;  // not created yet
+  std::string marker = "rank-" + std::to_string(t.spec.rank) + ".done";
+  for (const auto& entry : it) {
+    std::string name = entry.path().filename().string();
+    if (name.rfind("step-", 0) != 0) continue;
+    char* end = nullptr;
+    long long step = std::strtoll(name.c_str() + 5, &end, 10);
+    if (!end || *end != '\0' || step < 0 || t.reported_steps.count(step)) continue;
+    if (!fs::exists(entry.path() / marker, ec)) continue;
+    t.reported_steps.insert(step);
+    self->state.reports->checkpoint_committed(t.spec.task_id, step);
+  }
+}
+
+void ensure_scanning(sup_t* self) {
+  if (self->state.scanning) return;
+  self->state.scanning = true;
+  self->delayed_send(self, kCheckpointScan, scan_checkpoints{});
+}
 
 size_t running_count(sup_t* self) {
   size_t n = 0;
@@ -147,7 +182,12 @@ result<int64_t> do_launch(sup_t* self, task_spec& task) {
   auto env = task.env;
   env.emplace_back("GANTRY_OUTPUT_DIR", out.string());
   env.emplace_back("GANTRY_TASK_DIR", dir.string());
-  if (!st.opts.coordinator.empty()) env.emplace_back("GANTRY_COORDINATOR", st.opts.coordinator);
+  if (!st.opts.coordinator.empty()) {
+    env.emplace_back("GANTRY_COORDINATOR", st.opts.coordinator);
+    // The coordinator names the scope; this worker knows where the coordinator is.
+    for (auto& [k, v] : env)
+      if (k == "GANTRY_RENDEZVOUS" && v.find(':') == std::string::npos) v = st.opts.coordinator + "/" + v;
+  }
   process_spec ps{task.command, merged_environment(env), dir.string(), entry.log_path};
   auto pid = spawn_process(ps);
   if (!pid) return fail(pid.error());
@@ -158,7 +198,9 @@ result<int64_t> do_launch(sup_t* self, task_spec& task) {
   st.by_pid[*pid] = entry.spec.task_id;
   log_info("started " + entry.spec.task_id + " (pid " + std::to_string(*pid) + ")");
   std::string id = entry.spec.task_id;
+  bool checkpoints = !entry.spec.checkpoint_dir.empty();
   st.tasks.emplace(id, std::move(entry));
+  if (checkpoints) ensure_scanning(self);
   return static_cast<int64_t>(*pid);
 }
 
@@ -180,6 +222,7 @@ void on_exit(sup_t* self, child_exited& m) {
                 strsignal(WTERMSIG(m.status)) + ")";
   }
   ::kill(-t.pid, SIGKILL);  // whatever the task left behind in its group goes too
+  if (!t.spec.checkpoint_dir.empty()) scan_task_checkpoints(self, t);  // a last commit
   log_info("task " + t.spec.task_id + " ended: " + (t.message.empty() ? "exit 0" : t.message));
   st.reports->task_exited(task_report{t.spec.task_id, t.pid, false, t.exit_code, t.message});
   if (running_count(self) == 0) {
@@ -238,6 +281,17 @@ caf::behavior sup_behavior(sup_t* self, supervisor_options opts, std::shared_ptr
         }
       },
       [self](child_exited& m) { on_exit(self, m); },
+      [self](scan_checkpoints) {
+        auto& st = self->state;
+        st.scanning = false;
+        bool any = false;
+        for (auto& [id, t] : st.tasks) {
+          if (!t.running || t.spec.checkpoint_dir.empty()) continue;
+          scan_task_checkpoints(self, t);
+          any = true;
+        }
+        if (any) ensure_scanning(self);
+      },
       [self](read_log_req& m) -> result<log_chunk> { return read_log(self, m); },
       [self](list_req) -> result<std::vector<task_report>> {
         std::vector<task_report> out;
@@ -257,6 +311,27 @@ caf::behavior sup_behavior(sup_t* self, supervisor_options opts, std::shared_ptr
         return rp;
       },
   };
+}
+
+// A port the kernel says is free now: bound to port 0, read back, released. Another
+// process could take it before the task binds it; the kernel hands ephemeral ports out
+// in a rotating order, which makes that unlikely.
+result<uint16_t> free_tcp_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return fail(errc::io_error, std::string("socket: ") + std::strerror(errno));
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_ANY);
+  addr.sin_port = 0;
+  socklen_t len = sizeof addr;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    int err = errno;
+    ::close(fd);
+    return fail(errc::io_error, std::string("bind: ") + std::strerror(err));
+  }
+  ::close(fd);
+  return ntohs(addr.sin_port);
 }
 
 template <class R, class Msg>
@@ -281,6 +356,7 @@ class supervisor_agent final : public task_agent {
                 callback<log_chunk> done) override {
     ask_sup<log_chunk>(sys_, sup_, read_log_req{std::move(task_id), offset, max_bytes}, std::move(done));
   }
+  void reserve_port(callback<uint16_t> done) override { done(free_tcp_port()); }
   void list_running(callback<std::vector<task_report>> done) override {
     ask_sup<std::vector<task_report>>(sys_, sup_, list_req{}, std::move(done));
   }

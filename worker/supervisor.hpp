@@ -2,7 +2,9 @@
 // The worker's supervisor actor owns the tasks running on this machine: it launches them
 // (worker/launcher.hpp), kills them (SIGTERM to the process group, SIGKILL after the
 // grace period), learns of their exits from a reaper thread, reports exits to the
-// coordinator link, and serves their log files.
+// coordinator link, and serves their log files. For tasks with a checkpoint dir it looks
+// for commit markers ($GANTRY_CHECKPOINT_DIR/step-N/rank-R.done) every 250 ms and reports
+// each new one once.
 #include <memory>
 #include <string>
 

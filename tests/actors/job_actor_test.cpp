@@ -243,6 +243,22 @@ TEST_CASE_FIXTURE(job_fixture, "a failed gang is stopped everywhere and placed a
   start(spec);
   CHECK(places_for() == std::vector<std::string>{"j-000001/train"});
   place("train", {0, 1, 2});
+  // Nothing launches before rank 0's node reserved the gang's MASTER_PORT.
+  CHECK(launches().empty());
+  auto ports = received<msg::reserve_port>(to_node);
+  REQUIRE(ports.size() == 1);
+  caf::anon_send(job, msg::port_reserved{"train", 0, uint16_t{29999}});
+  run();
+  REQUIRE(launches().size() == 3);
+  for (auto& l : launches()) {
+    auto env = l.task.env;
+    CHECK(std::count(env.begin(), env.end(), std::pair<std::string, std::string>{"MASTER_PORT", "29999"}) == 1);
+    CHECK(std::count(env.begin(), env.end(), std::pair<std::string, std::string>{"MASTER_ADDR", "host-n1"}) == 1);
+    CHECK(std::count(env.begin(), env.end(), std::pair<std::string, std::string>{"WORLD_SIZE", "3"}) == 1);
+    CHECK(std::count(env.begin(), env.end(), std::pair<std::string, std::string>{"LOCAL_WORLD_SIZE", "3"}) == 1);
+    CHECK(std::count(env.begin(), env.end(), std::pair<std::string, std::string>{"RANK", std::to_string(l.task.rank)}) == 1);
+    CHECK(std::count(env.begin(), env.end(), std::pair<std::string, std::string>{"GANTRY_RENDEZVOUS", "j-000001/train/0"}) == 1);
+  }
   for (int r = 0; r < 3; ++r) started(task("train", r), 20 + r);
   // Every rank commits step 5; only two commit step 10.
   for (int r = 0; r < 3; ++r) caf::anon_send(job, msg::checkpoint{task("train", r), 5});
@@ -260,6 +276,9 @@ TEST_CASE_FIXTURE(job_fixture, "a failed gang is stopped everywhere and placed a
   CHECK(places_for()[1] == "j-000001/train");
   size_t before = launches().size();
   place("train", {0, 1, 2});
+  caf::anon_send(job, msg::port_reserved{"train", 0, uint16_t{30001}});  // the old attempt's: ignored
+  caf::anon_send(job, msg::port_reserved{"train", 1, uint16_t{30002}});
+  run();
   REQUIRE(launches().size() == before + 3);
   for (size_t i = before; i < launches().size(); ++i) {
     const auto t = launches()[i].task;

@@ -175,7 +175,19 @@ TEST_CASE("the document must be one map") {
   CHECK(errors("- a\n- b\n") == "expected a map with name and stages, got a list");
   CHECK(errors("hello") == "expected a map with name and stages, got \"hello\"");
   CHECK(errors(std::string(kMinimal) + "---\n" + std::string(kMinimal)) ==
-        "expected one YAML document, found 2");
+        "expected one YAML document, found more");
+  CHECK(errors(std::string(kMinimal) + "---\n") == "valid");  // an empty trailing document
+}
+
+TEST_CASE("input that stalls yaml-cpp's parser is an error, not a hang") {
+  CHECK(errors(",ame: x\n") == "invalid YAML at line 1, column 1: unexpected ','");
+  CHECK(errors(",a") == "invalid YAML at line 1, column 1: unexpected ','");
+  CHECK(errors("- a\n, b\n").starts_with("invalid YAML at line 2"));
+}
+
+TEST_CASE("deep nesting is refused with its position") {
+  CHECK(errors(std::string(5000, '[')).ends_with(": nested too deeply"));
+  CHECK(errors(std::string(5000, '[')).starts_with("invalid YAML at line 1, column "));
 }
 
 TEST_CASE("hostile input returns errors and never throws") {

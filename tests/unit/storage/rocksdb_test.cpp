@@ -241,17 +241,13 @@ TEST_CASE("rocksdb: a full disk fails writes with a clear error, and recovers wi
     CHECK(find_batch(store, 0) == presence::whole);         // reads go on
 
     fs->full = false;
-    // RocksDB's own recovery runs in the background; writes succeed once it has (~0.1 s here).
-    auto resumed = store.commit(crash_batch(3));
-    for (int i = 0; i < 100 && !resumed; ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-      resumed = store.commit(crash_batch(3));
-    }
-    CHECK_MESSAGE(resumed.has_value(), (resumed ? "" : resumed.error().message));
   }
+  // Room again: a coordinator restart reopens the store; what was synced is intact and
+  // writes work.
   auto kv = open_rocksdb(dir.path);
   REQUIRE_MESSAGE(kv.has_value(), kv.error().message);
   state_store store(**kv);
+  REQUIRE(store.commit(crash_batch(3)));
   CHECK(find_batch(store, 0) == presence::whole);
   CHECK(find_batch(store, 3) == presence::whole);
   CHECK(find_batch(store, 1) != presence::torn);
