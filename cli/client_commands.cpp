@@ -203,6 +203,38 @@ int run_logs(const client_options& c, const std::string& job, const std::string&
   }
 }
 
+int run_rendezvous(const std::string& scope_flag, const std::string& verb, const std::string& key,
+                   const std::string& value, uint32_t timeout_ms) {
+  std::string text = scope_flag;
+  if (text.empty()) {
+    const char* env = std::getenv("GANTRY_RENDEZVOUS");
+    if (!env || !*env) {
+      std::cerr << "gantry rendezvous: $GANTRY_RENDEZVOUS is not set (it is, inside a collective "
+                   "stage); or pass --scope HOST:PORT/JOB/STAGE/ATTEMPT\n";
+      return kExitUsage;
+    }
+    text = env;
+  }
+  auto parsed = parse_rendezvous(text);
+  if (!parsed) return report(parsed.error());
+  auto cl = client::connect(parsed->first);
+  if (!cl) return report(cl.error());
+  if (verb == "put") {
+    auto r = (*cl)->rendezvous_put(parsed->second, key, value);
+    return r ? kExitOk : report(r.error());
+  }
+  auto r = (*cl)->rendezvous_get(parsed->second, key, timeout_ms);
+  if (!r) {
+    if (r.error().code == errc::timeout) {
+      std::cerr << "gantry rendezvous: " << r.error().message << "\n";
+      return 1;
+    }
+    return report(r.error());
+  }
+  std::cout << *r << std::endl;
+  return kExitOk;
+}
+
 int run_wait_node(const client_options& c, const std::string& node, const std::string& state,
                   uint32_t timeout_ms) {
   auto cl = connect(c);

@@ -59,6 +59,11 @@ int run_wait_node(const client_options& c, const std::string& node, const std::s
                   uint32_t timeout_ms);
 int run_node_action(const client_options& c, const std::string& node, const std::string& action);
 
+// put KEY VALUE | get KEY: the scope comes from --scope or $GANTRY_RENDEZVOUS
+// ("HOST:PORT/JOB/STAGE/ATTEMPT", set for every rank of a collective stage).
+int run_rendezvous(const std::string& scope, const std::string& verb, const std::string& key,
+                   const std::string& value, uint32_t timeout_ms);
+
 struct dev_options {
   int workers = 2;
   std::string simulate_gpus = "4xH100:80GiB";

@@ -108,6 +108,19 @@ int main(int argc, char** argv) {
     cmd->callback([&action, verb] { action = verb; });
   }
 
+  std::string rdv_scope, rdv_key, rdv_value;
+  uint32_t rdv_timeout_ms = 60000;
+  auto* rdv = app.add_subcommand("rendezvous", "Exchange small values between the ranks of a collective stage");
+  rdv->require_subcommand(1);
+  auto* rdv_put = rdv->add_subcommand("put", "Store VALUE under KEY for this gang attempt");
+  rdv_put->add_option("KEY", rdv_key, "Key")->required();
+  rdv_put->add_option("VALUE", rdv_value, "Value")->required();
+  rdv_put->add_option("--scope", rdv_scope, "HOST:PORT/JOB/STAGE/ATTEMPT (default: $GANTRY_RENDEZVOUS)");
+  auto* rdv_get = rdv->add_subcommand("get", "Print KEY's value, waiting until a rank puts it");
+  rdv_get->add_option("KEY", rdv_key, "Key")->required();
+  rdv_get->add_option("--timeout-ms", rdv_timeout_ms, "Give up after this long (exit 1)")->capture_default_str();
+  rdv_get->add_option("--scope", rdv_scope, "HOST:PORT/JOB/STAGE/ATTEMPT (default: $GANTRY_RENDEZVOUS)");
+
   dev_options dv;
   auto* dev = app.add_subcommand("dev", "Run a whole local cluster (coordinator + workers) until Ctrl-C");
   dev->add_option("--workers", dv.workers, "Number of workers")->capture_default_str();
@@ -154,6 +167,8 @@ int main(int argc, char** argv) {
   if (*wait) return run_wait_node(cl, node, state, timeout_ms);
   if (!action.empty()) return run_node_action(cl, node, action);
   if (*dev) return run_dev(dv, self_exe(argv[0]));
+  if (*rdv_put) return run_rendezvous(rdv_scope, "put", rdv_key, rdv_value, 0);
+  if (*rdv_get) return run_rendezvous(rdv_scope, "get", rdv_key, "", rdv_timeout_ms);
   if (*sim) return run_sim(so);
   return kExitUsage;
 }
