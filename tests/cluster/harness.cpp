@@ -163,8 +163,10 @@ void cluster::start_worker(const std::string& name, const std::vector<std::strin
 
 cli_result cluster::cli(std::vector<std::string> args, int timeout_ms) {
   args.insert(args.begin(), bin("gantry"));
-  args.push_back("--coordinator");
-  args.push_back(address_);
+  if (args.size() < 2 || args[1] != "rendezvous") {  // rendezvous takes its address from --scope
+    args.push_back("--coordinator");
+    args.push_back(address_);
+  }
   std::string err_path = dir() + "/cli-" + std::to_string(now_ms()) + "-" + std::to_string(rand()) + ".err";
   process p(args, err_path);
   cli_result r;

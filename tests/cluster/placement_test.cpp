@@ -1,0 +1,126 @@
+// The placement engine through the real cluster (issue 3).
+#include <doctest/doctest.h>
+
+#include <map>
+
+#include "tests/cluster/harness.hpp"
+
+using namespace gantry::test;
+using nlohmann::json;
+
+namespace {
+
+std::string submit(cluster& c, const std::string& name, const std::string& yaml) {
+  auto r = c.cli({"submit", c.write_manifest(name, yaml)});
+  REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+  return r.out.substr(0, r.out.find('\n'));
+}
+
+// Reads `gantry watch JOB --json` until `done(event)` says so; false after timeout_ms.
+template <class Pred>
+bool watch_until(cluster& c, const std::string& job, int timeout_ms, Pred done) {
+  process w({bin("gantry"), "watch", job, "--json", "--coordinator", c.address()}, c.dir() + "/watch.err");
+  int64_t deadline = now_ms() + timeout_ms;
+  while (now_ms() < deadline) {
+    std::string line = w.read_line(static_cast<int>(deadline - now_ms()));
+    if (line.empty()) {
+      if (!w.running()) return false;
+      continue;
+    }
+    if (done(json::parse(line))) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+TEST_CASE("a gang that cannot fit stays pending with a reason and holds nothing") {
+  cluster c;
+  c.start_coordinator();
+  for (const char* w : {"w1", "w2"}) c.start_worker(w, {"--cpus", "4", "--memory", "4GiB", "--simulate-gpus", "4xH100:80GiB"});
+  REQUIRE(c.wait_node("w1", "ready"));
+  REQUIRE(c.wait_node("w2", "ready"));
+  std::string big = submit(c, "big.yaml", R"(
+name: big
+stages:
+  - name: train
+    device: gpu
+    collective: nccl
+    replicas: 3
+    resources: { cpu: 1, memory: 64MiB, gpu: 4 }
+    command: [ "true" ]
+)");
+  std::string reason;
+  REQUIRE(watch_until(c, big, 20000, [&](const json& e) {
+    if (e["kind"] == "stage" && e["state"] == "pending" && !e["message"].get<std::string>().empty())
+      reason = e["message"];
+    return !reason.empty();
+  }));
+  MESSAGE("reason: " << reason);
+  CHECK(reason.find("0/2 nodes") != std::string::npos);
+  auto d = c.cli({"describe", big, "--json"}).json();
+  CHECK(d["state"] == "pending");
+  CHECK(d["stages"][0]["state"] == "pending");
+  CHECK(d["stages"][0]["reason"] == reason);
+  for (const auto& r : d["stages"][0]["ranks"]) CHECK(r["node"] == "");
+  // Nothing is held anywhere...
+  for (const auto& n : c.cli({"nodes", "--json"}).json()) {
+    CHECK(n["allocated_cpus"].get<double>() == 0.0);
+    for (const auto& g : n["gpus"]) CHECK(g["allocated_milli"] == 0);
+  }
+  // ...so a job that fits runs while the gang waits.
+  std::string small = submit(c, "small.yaml", R"(
+name: small
+stages:
+  - name: s
+    device: gpu
+    resources: { cpu: 1, memory: 64MiB, gpu: 1 }
+    command: [ "true" ]
+)");
+  auto w = c.cli({"watch", small});
+  CHECK_MESSAGE(w.exit_code == 0, w.out);
+  auto cancel = c.cli({"cancel", big});
+  CHECK(cancel.exit_code == 0);
+  CHECK(c.cli({"watch", big}).exit_code == 1);
+}
+
+TEST_CASE("eight gpu: 0.5 tasks share four GPUs, two per GPU, with the right CUDA_VISIBLE_DEVICES") {
+  cluster c;
+  c.start_coordinator();
+  c.start_worker("g1", {"--cpus", "8", "--memory", "8GiB", "--simulate-gpus", "4xH100:80GiB"});
+  REQUIRE(c.wait_node("g1", "ready"));
+  // Each task publishes what it was given through the rendezvous, then waits there for
+  // the test to let it go: all eight must be running at the same time.
+  std::string job = submit(c, "halves.yaml", R"(
+name: halves
+stages:
+  - name: half
+    device: gpu
+    replicas: 8
+    resources: { cpu: 0.5, memory: 64MiB, gpu: 0.5 }
+    command: [ "sh", "-c", "S=$GANTRY_COORDINATOR/$GANTRY_JOB_ID/half/0; gantry rendezvous put --scope $S gpu-$GANTRY_RANK \"$CUDA_VISIBLE_DEVICES $CUDA_MPS_ACTIVE_THREAD_PERCENTAGE\" && gantry rendezvous get --scope $S release --timeout-ms 60000" ]
+)");
+  std::string scope = c.address() + "/" + job + "/half/0";
+  int running = 0;
+  REQUIRE(watch_until(c, job, 20000, [&](const json& e) {
+    if (e["kind"] == "rank" && e["state"] == "running") ++running;
+    return running == 8;
+  }));
+  auto d = c.cli({"describe", job, "--json"}).json();
+  std::map<int, int> per_gpu;
+  for (const auto& r : d["stages"][0]["ranks"]) {
+    CHECK(r["state"] == "running");
+    REQUIRE(r["gpus"].size() == 1);
+    int gpu = r["gpus"][0];
+    per_gpu[gpu]++;
+    CHECK(r["gpu_milli"] == 500);
+    // The task saw the GPU it was placed on, at half its compute.
+    auto seen = c.cli({"rendezvous", "get", "gpu-" + std::to_string(r["rank"].get<int>()),
+                       "--scope", scope, "--timeout-ms", "20000"});
+    CHECK(seen.out == std::to_string(gpu) + " 50\n");
+  }
+  CHECK(per_gpu == std::map<int, int>{{0, 2}, {1, 2}, {2, 2}, {3, 2}});
+  CHECK(c.cli({"rendezvous", "put", "release", "go", "--scope", scope}).exit_code == 0);
+  auto w = c.cli({"watch", job});
+  CHECK_MESSAGE(w.exit_code == 0, w.out);
+}
