@@ -24,8 +24,9 @@ class session_port final : public worker_session_port {
  public:
   session_port(caf::actor_system& sys, caf::actor node, uint64_t session)
       : sys_(sys), node_(std::move(node)), session_(session) {}
+  // The hottest message of a large cluster: one plain message, answered by the node actor.
   void heartbeat(callback<void> done) override {
-    ask<void>(sys_, node_, msg::heartbeat{session_}, std::move(done));
+    caf::anon_send(node_, msg::heartbeat{session_, std::move(done)});
   }
   void task_exited(task_report report) override {
     caf::anon_send(node_, msg::exited{session_, std::move(report)});
@@ -236,8 +237,9 @@ caf::behavior cluster_behavior(actor_t* self, caf::actor store, caf::actor rende
         auto it = st.nodes.find(m.name);
         if (it == st.nodes.end()) return fail(errc::not_found, "no node " + m.name + " (gantry nodes lists them)");
         if (m.action == node_action::drain)
-          return fail(errc::failed_precondition, "drain is not supported yet; use cordon");
-        self->send(it->second.actor, msg::set_cordon{m.action == node_action::cordon});
+          self->send(it->second.actor, msg::drain{st.config.drain_grace_ms});
+        else
+          self->send(it->second.actor, msg::set_cordon{m.action == node_action::cordon});
         return {};
       },
       [self](msg::register_worker& m) -> result<worker_registration> {
@@ -249,9 +251,16 @@ caf::behavior cluster_behavior(actor_t* self, caf::actor store, caf::actor rende
         self->request(st.store, caf::infinite, msg::persist{batch}).then([](result<void>& r) {
           if (!r) log_warn("storing the node record failed: " + r.error().message);
         });
-        self->send(node, msg::attach{session, std::move(m.agent), m.inventory, std::move(m.tasks)});
+        // Heartbeats stay under kMaxHeartbeatsPerSecond however many workers there are:
+        // the interval grows with the cluster, and the timeout stays 4 intervals or more.
+        uint64_t nodes = st.nodes.size();
+        uint32_t interval = std::max<uint32_t>(
+            st.config.heartbeat_interval_ms,
+            static_cast<uint32_t>(nodes * 1000 / coordinator_config::kMaxHeartbeatsPerSecond));
+        uint32_t timeout = std::max(st.config.heartbeat_timeout_ms, 4 * interval);
+        self->send(node, msg::attach{session, timeout, std::move(m.agent), m.inventory, std::move(m.tasks)});
         return worker_registration{std::make_shared<session_port>(self->system(), node, session),
-                                   st.config.heartbeat_interval_ms};
+                                   interval};
       },
       [self](msg::place& m) {
         auto& st = self->state;

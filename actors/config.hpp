@@ -5,6 +5,9 @@
 namespace gantry {
 
 struct coordinator_config {
+  // The heartbeat interval given to workers grows with the cluster so that the coordinator
+  // receives at most this many heartbeats a second (5,000 nodes: 250 ms, timeout 1 s).
+  static constexpr uint32_t kMaxHeartbeatsPerSecond = 20000;
   // Workers heartbeat this often; a node that misses heartbeats for heartbeat_timeout_ms
   // is lost. A worker process that dies is noticed sooner, through its connection.
   uint32_t heartbeat_interval_ms = 200;
@@ -14,6 +17,8 @@ struct coordinator_config {
   uint32_t reconnect_grace_ms = 5000;
   // SIGTERM -> SIGKILL grace when tasks are cancelled or their gang is stopped.
   uint32_t kill_grace_ms = 3000;
+  // On drain: tasks get SIGUSR1 ("checkpoint now"), then this long before they move.
+  uint32_t drain_grace_ms = 10000;
   // Backoff before the second restart of a job's task or gang; doubles up to 16x. The
   // first restart is immediate.
   uint32_t restart_backoff_ms = 500;

@@ -161,6 +161,11 @@ caf::behavior job_behavior(job_actor_t* self, caf::actor cluster, caf::actor sto
         self->state.machine->on_lost(m.task_id, m.reason, fx);
         apply(self, fx);
       },
+      [self](msg::task_evict& m) {
+        job_effects fx;
+        self->state.machine->on_evict(m.task_id, m.reason, fx);
+        apply(self, fx);
+      },
       [self](msg::task_adopt& m) {
         auto& st = self->state;
         st.nodes[m.node] = m.node_actor;

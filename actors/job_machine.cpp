@@ -333,6 +333,11 @@ void job_machine::on_exit(const std::string& task_id, int32_t exit_code,
     rank_ended(where, rank_state::cancelled, exit_code, why, fx);
     return;
   }
+  if (evicting_.erase(task_id)) {  // moved, not failed: no restart is counted
+    rank_ended(where, rank_state::cancelled, exit_code, "stopped to move it", fx);
+    requeue_rank(where, "moved off a draining node", 0, fx);
+    return;
+  }
   std::string reason = exit_code == 0 ? "" : (message.empty() ? "exited with code " + std::to_string(exit_code) : message);
   rank_ended(where, exit_code == 0 ? rank_state::succeeded : rank_state::failed, exit_code, reason, fx);
 }
@@ -441,25 +446,50 @@ bool job_machine::try_restart(rank_ref where, int32_t exit_code, const std::stri
                      std::to_string(st.ranks[where.rank].rank) + " failed" +
                      (reason.empty() ? "" : ": " + reason);
   if (spec.is_gang()) {
-    // Stop every rank of the gang; it is placed again as a whole once none runs.
-    restarting_[where.stage] = backoff_ms();
-    bool unlaunched = awaiting_port_.erase(where.stage) > 0;
-    for (size_t r = 0; r < st.ranks.size(); ++r) {
-      if (!is_active(st.ranks[r].state)) continue;
-      if (unlaunched) abandon(where.stage, r, fx);
-      else fx.kills.push_back({st.ranks[r].task_id, st.ranks[r].node});
-    }
-    emit_stage(where.stage, st.state, what + "; stopping the gang", fx);
+    stop_gang(where.stage, backoff_ms(), what + "; stopping the gang", fx);
     return true;
   }
-  rank_record& rk = st.ranks[where.rank];
+  requeue_rank(where, what, backoff_ms(), fx);
+  return true;
+}
+
+void job_machine::stop_gang(size_t stage, uint32_t delay_ms, const std::string& why,
+                            job_effects& fx) {
+  // Stop every rank of the gang; it is placed again as a whole once none runs.
+  stage_record& st = rec_.stages[stage];
+  restarting_[stage] = delay_ms;
+  bool unlaunched = awaiting_port_.erase(stage) > 0;
+  for (size_t r = 0; r < st.ranks.size(); ++r) {
+    if (!is_active(st.ranks[r].state)) continue;
+    if (unlaunched) abandon(stage, r, fx);
+    else fx.kills.push_back({st.ranks[r].task_id, st.ranks[r].node});
+  }
+  emit_stage(stage, st.state, why, fx);
+}
+
+void job_machine::requeue_rank(rank_ref where, const std::string& why, uint32_t delay_ms,
+                               job_effects& fx) {
+  rank_record& rk = rec_.stages[where.stage].ranks[where.rank];
   rk.state = rank_state::pending;
   rk.attempt += 1;
   rk.pid = 0;
-  rk.reason = what;
-  emit_rank(where.stage, where.rank, what, fx);
-  request_ranks(where.stage, {rk.rank}, fx, backoff_ms());
-  return true;
+  rk.reason = why;
+  emit_rank(where.stage, where.rank, why, fx);
+  request_ranks(where.stage, {rk.rank}, fx, delay_ms);
+}
+
+void job_machine::on_evict(const std::string& task_id, const std::string& reason,
+                           job_effects& fx) {
+  rank_ref where{};
+  rank_record* rk = find_task(task_id, &where);
+  if (!rk || !is_active(rk->state) || finishing_ || restarting_.count(where.stage)) return;
+  std::string why = "moving off " + rk->node + " (" + reason + ")";
+  if (spec_of(where.stage).is_gang()) {
+    stop_gang(where.stage, 0, why + "; stopping the gang", fx);
+    return;
+  }
+  evicting_.insert(task_id);
+  fx.kills.push_back({task_id, rk->node});
 }
 
 // Every rank of a stopped gang goes back to pending with the next attempt number.

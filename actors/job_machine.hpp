@@ -88,6 +88,8 @@ class job_machine {
   // A reconnecting worker runs this task: true if it is this job's current task (adopted).
   bool on_adopt(const task_report& report, const std::string& node, job_effects& fx);
   void on_checkpoint(const std::string& task_id, int64_t step, job_effects& fx);
+  // The task's node is draining: move it (a gang as a whole) without counting a restart.
+  void on_evict(const std::string& task_id, const std::string& reason, job_effects& fx);
   result<void> cancel(job_effects& fx);
 
   // Placement request ids currently outstanding, by stage and rank.
@@ -113,6 +115,8 @@ class job_machine {
                      uint32_t delay_ms);
   bool try_restart(rank_ref where, int32_t exit_code, const std::string& reason, job_effects& fx);
   void restart_gang(size_t stage, job_effects& fx);
+  void stop_gang(size_t stage, uint32_t delay_ms, const std::string& why, job_effects& fx);
+  void requeue_rank(rank_ref where, const std::string& why, uint32_t delay_ms, job_effects& fx);
   uint32_t backoff_ms() const;
   void rank_ended(rank_ref where, rank_state state, int32_t exit_code, const std::string& reason,
                   job_effects& fx);
@@ -132,6 +136,7 @@ class job_machine {
     std::string master_addr;
   };
   std::map<size_t, awaiting_port> awaiting_port_;  // gangs placed, waiting for MASTER_PORT
+  std::set<std::string> evicting_;                 // plain tasks stopped to move them
   // Checkpoint commits above the stage's consistent step: stage -> step -> ranks.
   std::map<size_t, std::map<int64_t, std::set<int32_t>>> commits_;
   std::map<std::string, rank_ref> tasks_;                  // task id -> rank

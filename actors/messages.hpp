@@ -68,6 +68,7 @@ struct unschedulable { std::string stage; std::string reason; };
 struct task_launched { std::string task_id; result<int64_t> pid; };
 struct task_exit { std::string task_id; int32_t exit_code; std::string message; };
 struct task_lost { std::string task_id; std::string reason; };
+struct task_evict { std::string task_id; std::string reason; };  // its node drains: move it
 // A reconnecting worker still runs this task: adopt it (reply true) or have it killed.
 struct task_adopt { task_report report; std::string node; caf::actor node_actor; };  // -> bool
 struct subscribe { uint64_t from_seq; std::shared_ptr<event_sink> sink; };  // -> result<watch_reply>
@@ -79,12 +80,13 @@ struct port_reserved { std::string stage; int32_t attempt; result<uint16_t> port
 // --- node actor --------------------------------------------------------------------------
 struct attach {
   uint64_t session;
+  uint32_t heartbeat_timeout_ms;  // for this session (scaled with the cluster's size)
   std::shared_ptr<task_agent> agent;
   node_inventory inventory;
   std::vector<task_report> tasks;
 };
 struct detach { uint64_t session; std::string reason; };
-struct heartbeat { uint64_t session; };                       // -> result<void>
+struct heartbeat { uint64_t session; callback<void> done; };  // answered through done
 struct check_liveness {};
 struct launch { task_spec task; caf::actor job; };
 struct kill_task { std::string task_id; uint32_t grace_ms; };
@@ -94,6 +96,8 @@ struct exited { uint64_t session; task_report report; };
 struct checkpoint_report { uint64_t session; std::string task_id; int64_t step; };
 struct read_task_log { std::string task_id; uint64_t offset; uint32_t max_bytes; callback<log_chunk> done; };
 struct set_cordon { bool cordoned; };
+struct drain { uint32_t grace_ms; };
+struct drain_deadline { uint64_t drain_id; };
 struct reserve_port { std::string stage; int32_t attempt; caf::actor job; };  // job <- port_reserved
 
 }  // namespace gantry::msg
@@ -147,6 +151,9 @@ GANTRY_LOCAL_MESSAGE(gantry::msg::exited)
 GANTRY_LOCAL_MESSAGE(gantry::msg::checkpoint_report)
 GANTRY_LOCAL_MESSAGE(gantry::msg::read_task_log)
 GANTRY_LOCAL_MESSAGE(gantry::msg::set_cordon)
+GANTRY_LOCAL_MESSAGE(gantry::msg::task_evict)
+GANTRY_LOCAL_MESSAGE(gantry::msg::drain)
+GANTRY_LOCAL_MESSAGE(gantry::msg::drain_deadline)
 GANTRY_LOCAL_MESSAGE(gantry::msg::reserve_port)
 GANTRY_LOCAL_MESSAGE(gantry::msg::port_reserved)
 // Replies.

@@ -1,5 +1,6 @@
 #include "actors/node_actor.hpp"
 
+#include <csignal>
 #include <map>
 #include <set>
 
@@ -18,9 +19,13 @@ struct node_state_data {
   node_inventory inventory;
   node_state state = node_state::unknown;
   bool cordoned = false;
+  uint64_t drain_id = 0;  // the current drain; 0 = not draining
+  bool drain_expired = false;  // its grace period is over: tasks are being moved
   uint64_t session = 0;  // 0: no worker attached
   std::shared_ptr<task_agent> agent;
   clock_type::time_point last_seen;
+  clock_type::time_point next_check;  // when the liveness check is due
+  uint32_t timeout_ms = 0;            // heartbeat timeout of the current session
   clock_type::time_point unknown_since;
   std::map<std::string, caf::actor> tasks;  // task id -> its job actor
   static inline const char* name = "gantry.node";
@@ -46,10 +51,22 @@ void mark_lost(node_actor_t* self, const std::string& reason) {
   announce(self, reason);
 }
 
+std::chrono::milliseconds check_period(const node_state_data& st) {
+  return std::chrono::milliseconds(std::max<uint32_t>(st.config.heartbeat_timeout_ms / 4, 10));
+}
+
+// A drained node (grace over, nothing left on it) stays cordoned.
+void maybe_drained(node_actor_t* self) {
+  auto& st = self->state;
+  if (st.state != node_state::draining || !st.drain_expired || !st.tasks.empty()) return;
+  st.state = node_state::cordoned;
+  announce(self, "drained");
+}
+
 void schedule_check(node_actor_t* self) {
-  auto& cfg = self->state.config;
-  auto period = std::max<uint32_t>(cfg.heartbeat_timeout_ms / 4, 10);
-  self->delayed_send(self, std::chrono::milliseconds(period), msg::check_liveness{});
+  auto period = check_period(self->state);
+  self->state.next_check = self->clock().now() + period;
+  self->delayed_send(self, period, msg::check_liveness{});
 }
 
 // Settles what the worker says it runs against what this node expects to run there.
@@ -97,6 +114,7 @@ caf::behavior node_behavior(node_actor_t* self, caf::actor cluster, node_invento
         auto& st = self->state;
         bool rejoin = st.session != 0;
         st.session = m.session;
+        st.timeout_ms = m.heartbeat_timeout_ms;
         st.agent = std::move(m.agent);
         st.inventory = std::move(m.inventory);
         st.last_seen = self->clock().now();
@@ -110,19 +128,29 @@ caf::behavior node_behavior(node_actor_t* self, caf::actor cluster, node_invento
       [self](msg::detach& m) {
         if (m.session == self->state.session) mark_lost(self, m.reason);
       },
-      [self](msg::heartbeat& m) -> result<void> {
+      [self](msg::heartbeat& m) {
         auto& st = self->state;
         if (m.session != st.session || st.session == 0)
-          return fail(errc::failed_precondition, "session " + std::to_string(m.session) +
-                                                     " is no longer current; register again");
+          return m.done(fail(errc::failed_precondition, "session " + std::to_string(m.session) +
+                                                            " is no longer current; register again"));
         st.last_seen = self->clock().now();
-        return {};
+        m.done({});
       },
       [self](msg::check_liveness) {
         auto& st = self->state;
         auto now = self->clock().now();
         using std::chrono::duration_cast;
         using std::chrono::milliseconds;
+        // This check ran late: the coordinator itself was busy (or stopped), so silence
+        // says nothing about the worker. Start counting again instead of judging.
+        if (now - st.next_check > check_period(st)) {
+          log_warn("liveness check of " + st.inventory.name + " ran " +
+                   std::to_string(duration_cast<milliseconds>(now - st.next_check).count()) +
+                   " ms late; not judging this round");
+          if (st.session != 0) st.last_seen = now;
+          schedule_check(self);
+          return;
+        }
         if (st.state == node_state::unknown && st.session == 0) {
           auto waited = duration_cast<milliseconds>(now - st.unknown_since).count();
           if (waited > st.config.reconnect_grace_ms)
@@ -130,7 +158,7 @@ caf::behavior node_behavior(node_actor_t* self, caf::actor cluster, node_invento
                                 " ms of the coordinator starting");
         } else if (st.session != 0 && st.state != node_state::lost) {
           auto silent = duration_cast<milliseconds>(now - st.last_seen).count();
-          if (silent > st.config.heartbeat_timeout_ms)
+          if (silent > std::max(st.timeout_ms, st.config.heartbeat_timeout_ms))
             mark_lost(self, "no heartbeat for " + std::to_string(silent) + " ms");
         }
         schedule_check(self);
@@ -171,6 +199,7 @@ caf::behavior node_behavior(node_actor_t* self, caf::actor cluster, node_invento
         }
         self->send(it->second, msg::task_exit{m.report.task_id, m.report.exit_code, m.report.message});
         st.tasks.erase(it);
+        maybe_drained(self);
       },
       [self](msg::checkpoint_report& m) {
         auto& st = self->state;
@@ -197,10 +226,35 @@ caf::behavior node_behavior(node_actor_t* self, caf::actor cluster, node_invento
       [self](msg::set_cordon& m) {
         auto& st = self->state;
         st.cordoned = m.cordoned;
-        if (st.state == node_state::ready || st.state == node_state::cordoned) {
+        st.drain_id = 0;  // uncordon ends a drain too
+        if (st.state == node_state::ready || st.state == node_state::cordoned ||
+            st.state == node_state::draining) {
           st.state = m.cordoned ? node_state::cordoned : node_state::ready;
           announce(self, m.cordoned ? "cordoned" : "");
         }
+      },
+      [self](msg::drain& m) {
+        auto& st = self->state;
+        st.cordoned = true;  // no new placements, now or after the drain
+        static uint64_t next_drain = 1;
+        st.drain_id = next_drain++;
+        st.drain_expired = false;
+        if (st.state == node_state::ready || st.state == node_state::cordoned) {
+          st.state = node_state::draining;
+          announce(self, "draining: tasks were asked to checkpoint (SIGUSR1) and move in " +
+                             std::to_string(m.grace_ms) + " ms");
+        }
+        if (st.agent)
+          for (auto& [task, job] : st.tasks) st.agent->signal(task, SIGUSR1, [](result<void>) {});
+        self->delayed_send(self, std::chrono::milliseconds(m.grace_ms), msg::drain_deadline{st.drain_id});
+      },
+      [self](msg::drain_deadline& m) {
+        auto& st = self->state;
+        if (m.drain_id != st.drain_id) return;  // uncordoned, or drained again since
+        st.drain_expired = true;
+        for (auto& [task, job] : st.tasks)
+          self->send(job, msg::task_evict{task, st.inventory.name + " is draining"});
+        maybe_drained(self);
       },
   };
 }

@@ -26,6 +26,8 @@ struct coordinator_options {
   uint32_t heartbeat_timeout_ms = 1000;
   uint32_t reconnect_grace_ms = 5000;
   uint32_t kill_grace_ms = 3000;
+  uint32_t drain_grace_ms = 10000;
+  uint32_t restart_backoff_ms = 500;
 };
 int run_coordinator(const coordinator_options& o);
 

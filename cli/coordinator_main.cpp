@@ -31,6 +31,8 @@ int run_coordinator(const coordinator_options& o) {
   config.heartbeat_timeout_ms = o.heartbeat_timeout_ms;
   config.reconnect_grace_ms = o.reconnect_grace_ms;
   config.kill_grace_ms = o.kill_grace_ms;
+  config.drain_grace_ms = o.drain_grace_ms;
+  config.restart_backoff_ms = o.restart_backoff_ms;
   auto coord = coordinator::open(*sys, o.data_dir, config);
   if (!coord) {
     log_error("cannot open the store in " + o.data_dir + ": " + coord.error().message);

@@ -43,6 +43,8 @@ int main(int argc, char** argv) {
   coord->add_option("--heartbeat-timeout-ms", co.heartbeat_timeout_ms, "A node without heartbeats this long is lost")->capture_default_str();
   coord->add_option("--reconnect-grace-ms", co.reconnect_grace_ms, "After a restart, how long known workers have to reconnect")->capture_default_str();
   coord->add_option("--kill-grace-ms", co.kill_grace_ms, "SIGTERM to SIGKILL grace when stopping tasks")->capture_default_str();
+  coord->add_option("--restart-backoff-ms", co.restart_backoff_ms, "Delay before a job's second restart; doubles up to 16x (the first is immediate)")->capture_default_str();
+  coord->add_option("--drain-grace-ms", co.drain_grace_ms, "On drain: time between SIGUSR1 (checkpoint now) and moving the tasks")->capture_default_str();
 
   worker_options wo;
   std::vector<std::string> labels;

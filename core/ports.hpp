@@ -28,6 +28,10 @@ class task_agent {
   virtual void kill(std::string task_id, uint32_t grace_ms, callback<void> done) = 0;
   virtual void read_log(std::string task_id, uint64_t offset, uint32_t max_bytes,
                         callback<log_chunk> done) = 0;
+  // Sends a signal to the task's process group (SIGUSR1: "checkpoint now", on drain).
+  virtual void signal(std::string task_id, int32_t sig, callback<void> done) {
+    done(fail(errc::failed_precondition, "signal is not supported here"));
+  }
   // A TCP port that is free on the machine now (a gang's MASTER_PORT).
   virtual void reserve_port(callback<uint16_t> done) {
     done(fail(errc::failed_precondition, "reserve_port is not supported here"));

@@ -42,6 +42,16 @@ kj::Promise<void> agent_service::readLog(ReadLogContext context) {
   });
 }
 
+kj::Promise<void> agent_service::signal(SignalContext context) {
+  auto p = context.getParams();
+  auto b = to_promise<void>();
+  agent_.signal(std::string(p.getTaskId().cStr()), p.getSignal(), std::move(b.fn));
+  return b.promise.then([context](result<void> r) mutable {
+    if (r) wc::set_ok(context.getResults().initStatus());
+    else wc::to_wire(context.getResults().initStatus(), r.error());
+  });
+}
+
 kj::Promise<void> agent_service::reservePort(ReservePortContext context) {
   auto b = to_promise<uint16_t>();
   agent_.reserve_port(std::move(b.fn));

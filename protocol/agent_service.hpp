@@ -15,6 +15,7 @@ class agent_service final : public wire::NodeAgent::Server {
   kj::Promise<void> kill(KillContext context) override;
   kj::Promise<void> readLog(ReadLogContext context) override;
   kj::Promise<void> reservePort(ReservePortContext context) override;
+  kj::Promise<void> signal(SignalContext context) override;
 
  private:
   task_agent& agent_;

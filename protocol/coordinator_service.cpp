@@ -91,6 +91,18 @@ class rpc_task_agent final : public task_agent {
     });
   }
 
+  void signal(std::string task_id, int32_t sig, callback<void> done) override {
+    auto agent = agent_;
+    agent->mailbox().post([agent, task_id = std::move(task_id), sig, done]() mutable {
+      auto req = agent->get().signalRequest();
+      req.setTaskId(task_id);
+      req.setSignal(sig);
+      req.send()
+          .then([done](auto resp) { done(wc::from_wire(resp.getStatus())); })
+          .detach([done](kj::Exception&& e) { done(unreachable(e)); });
+    });
+  }
+
   void reserve_port(callback<uint16_t> done) override {
     auto agent = agent_;
     agent->mailbox().post([agent, done]() mutable {

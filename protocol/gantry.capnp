@@ -232,4 +232,6 @@ interface NodeAgent {
       -> (status :Status, data :Data, nextOffset :UInt64, finished :Bool);
   # A TCP port free on this machine now, for a gang's MASTER_PORT.
   reservePort @3 () -> (status :Status, port :UInt16);
+  # Sends `signal` to the task's process group (SIGUSR1 asks for a checkpoint on drain).
+  signal @4 (taskId :Text, signal :Int32) -> (status :Status);
 }

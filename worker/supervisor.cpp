@@ -32,6 +32,7 @@ struct list_req {};
 struct stop_req { uint32_t grace_ms; };
 struct count_req {};
 struct scan_checkpoints {};
+struct signal_req { std::string task_id; int32_t sig; };
 
 }  // namespace
 }  // namespace gantry
@@ -45,6 +46,7 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(gantry::list_req)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(gantry::stop_req)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(gantry::count_req)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(gantry::scan_checkpoints)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(gantry::signal_req)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(gantry::result<int64_t>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(gantry::result<void>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(gantry::result<gantry::log_chunk>)
@@ -273,6 +275,14 @@ caf::behavior sup_behavior(sup_t* self, supervisor_options opts, std::shared_ptr
         }
         return {};
       },
+      [self](signal_req& m) -> result<void> {
+        auto it = self->state.tasks.find(m.task_id);
+        if (it == self->state.tasks.end() || !it->second.running)
+          return fail(errc::not_found, "task " + m.task_id + " is not running here");
+        if (m.sig <= 0 || m.sig >= 65) return fail(errc::invalid_argument, "bad signal");
+        ::kill(-it->second.pid, m.sig);
+        return {};
+      },
       [self](escalate& m) {
         auto it = self->state.tasks.find(m.task_id);
         if (it != self->state.tasks.end() && it->second.running) {
@@ -357,6 +367,9 @@ class supervisor_agent final : public task_agent {
     ask_sup<log_chunk>(sys_, sup_, read_log_req{std::move(task_id), offset, max_bytes}, std::move(done));
   }
   void reserve_port(callback<uint16_t> done) override { done(free_tcp_port()); }
+  void signal(std::string task_id, int32_t sig, callback<void> done) override {
+    ask_sup<void>(sys_, sup_, signal_req{std::move(task_id), sig}, std::move(done));
+  }
   void list_running(callback<std::vector<task_report>> done) override {
     ask_sup<std::vector<task_report>>(sys_, sup_, list_req{}, std::move(done));
   }

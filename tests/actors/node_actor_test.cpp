@@ -42,7 +42,7 @@ struct node_fixture : actor_fixture {
 }  // namespace
 
 TEST_CASE_FIXTURE(node_fixture, "a node that stops heartbeating is lost, and its tasks with it") {
-  caf::anon_send(node_actor, msg::attach{1, agent, inv, {}});
+  caf::anon_send(node_actor, msg::attach{1, 1000, agent, inv, {}});
   run();
   CHECK(states() == std::vector<node_state>{node_state::ready});
   task_spec t;
@@ -54,11 +54,11 @@ TEST_CASE_FIXTURE(node_fixture, "a node that stops heartbeating is lost, and its
   // Heartbeats inside the timeout keep it ready.
   for (int i = 0; i < 5; ++i) {
     advance(400ms);
-    caf::anon_send(node_actor, msg::heartbeat{1});
+    caf::anon_send(node_actor, msg::heartbeat{1, [](result<void>) {}});
     run();
   }
   CHECK(states() == std::vector<node_state>{node_state::ready});
-  advance(1500ms);
+  for (int i = 0; i < 6; ++i) advance(250ms);  // checks run on time, and hear nothing
   CHECK(states() == std::vector<node_state>{node_state::ready, node_state::lost});
   auto lost = received<msg::task_lost>(to_node);
   REQUIRE(lost.size() == 1);
@@ -66,7 +66,7 @@ TEST_CASE_FIXTURE(node_fixture, "a node that stops heartbeating is lost, and its
 }
 
 TEST_CASE_FIXTURE(node_fixture, "a dropped connection makes the node lost at once; a new session revives it") {
-  caf::anon_send(node_actor, msg::attach{7, agent, inv, {}});
+  caf::anon_send(node_actor, msg::attach{7, 1000, agent, inv, {}});
   run();
   caf::anon_send(node_actor, msg::detach{6, "an older session"});  // ignored
   run();
@@ -74,14 +74,14 @@ TEST_CASE_FIXTURE(node_fixture, "a dropped connection makes the node lost at onc
   caf::anon_send(node_actor, msg::detach{7, "connection closed"});
   run();
   CHECK(states().back() == node_state::lost);
-  caf::anon_send(node_actor, msg::attach{8, agent, inv, {}});
+  caf::anon_send(node_actor, msg::attach{8, 1000, agent, inv, {}});
   run();
   CHECK(states().back() == node_state::ready);
 }
 
 TEST_CASE_FIXTURE(node_fixture, "a worker that reconnects with an unknown running task has it routed") {
   task_report r{"j-000009.a.0.0", 4242, true, -1, ""};
-  caf::anon_send(node_actor, msg::attach{1, agent, inv, {r}});
+  caf::anon_send(node_actor, msg::attach{1, 1000, agent, inv, {r}});
   run();
   auto routed = received<msg::route_report>(to_cluster);
   REQUIRE(routed.size() == 1);
@@ -89,8 +89,18 @@ TEST_CASE_FIXTURE(node_fixture, "a worker that reconnects with an unknown runnin
 }
 
 TEST_CASE_FIXTURE(node_fixture, "a known node that never reconnects after a restart is lost after the grace period") {
-  advance(4000ms);
+  for (int i = 0; i < 16; ++i) advance(250ms);  // 4 s
   CHECK(states().empty());
-  advance(2000ms);
+  for (int i = 0; i < 8; ++i) advance(250ms);  // 6 s
   CHECK(states() == std::vector<node_state>{node_state::lost});
+}
+
+TEST_CASE_FIXTURE(node_fixture, "a liveness check that runs late (a busy coordinator) judges nobody") {
+  caf::anon_send(node_actor, msg::attach{1, 1000, agent, inv, {}});
+  run();
+  advance(3000ms);  // the coordinator stalled: no heartbeat was processed for 3 s
+  CHECK(states() == std::vector<node_state>{node_state::ready});
+  // Back on time, and still silent: now the worker is lost.
+  for (int i = 0; i < 6; ++i) advance(250ms);
+  CHECK(states() == std::vector<node_state>{node_state::ready, node_state::lost});
 }

@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -35,6 +36,15 @@ std::string read_file(const std::string& path) {
 }
 
 bool pid_alive(pid_t pid) { return ::kill(pid, 0) == 0 || errno == EPERM; }
+
+bool wait_pid_gone(pid_t pid, int timeout_ms) {
+  int fd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
+  if (fd < 0) return errno == ESRCH;  // already gone
+  pollfd p{fd, POLLIN, 0};
+  int r = poll(&p, 1, timeout_ms);
+  close(fd);
+  return r > 0;
+}
 
 temp_dir::temp_dir() {
   char tmpl[] = "/tmp/gantry-test-XXXXXX";

@@ -87,6 +87,9 @@ std::string bin(const std::string& program);
 std::string source_path(const std::string& relative);
 std::string read_file(const std::string& path);
 bool pid_alive(pid_t pid);
+// Waits for a process that is not our child to exit (pidfd + poll): true if it did
+// within timeout_ms (or was already gone).
+bool wait_pid_gone(pid_t pid, int timeout_ms);
 int64_t now_ms();
 
 }  // namespace gantry::test

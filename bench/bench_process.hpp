@@ -1,0 +1,197 @@
+#pragma once
+// Shared helpers of the benchmarks that drive real gantry processes on loopback
+// (bench_recovery, bench_cluster): child processes, temp dirs under /tmp, a watchdog that puts
+// a deadline on every wait, a small local cluster, threads that watch jobs and nodes over
+// their own clients, statistics, RSS, and the physical floors measured in the same run.
+// Measurements, not tests: any failure prints what happened and exits non-zero, after
+// killing every child and removing every temp dir.
+#include <sys/types.h>
+
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "protocol/client.hpp"
+
+namespace gantry::bench {
+
+int64_t now_us();  // steady clock, microseconds
+double ms_between(int64_t from_us, int64_t to_us);
+int64_t wall_ms();  // unix epoch milliseconds (the clock of job_event::time_ms)
+
+// Call first in main, before any thread: blocks SIGINT/SIGTERM (children get them back) and
+// starts the watchdog thread, which on those signals or an expired deadline cleans up and
+// exits (130, resp. 124).
+void install_cleanup();
+// Prints "bench: MESSAGE", kills every child, removes every temp dir, exits 1.
+[[noreturn]] void fail_now(const std::string& message);
+template <class T>
+T must(result<T> r, const std::string& what) {
+  if (!r) fail_now(what + ": " + r.error().message);
+  if constexpr (!std::is_void_v<T>) return std::move(*r);
+}
+
+// While alive, the process exits through the watchdog if `ms` pass (nests; any thread).
+class deadline {
+ public:
+  deadline(int ms, std::string what);
+  ~deadline();
+  deadline(const deadline&) = delete;
+  deadline& operator=(const deadline&) = delete;
+
+ private:
+  uint64_t id_;
+};
+
+// A directory /tmp/gantry-bench-XXXXXX, removed with its contents at destruction or cleanup.
+class temp_dir {
+ public:
+  temp_dir();
+  ~temp_dir();
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+// A child process; SIGKILLed and reaped at destruction or cleanup, and killed by the kernel
+// if the bench dies (PR_SET_PDEATHSIG).
+class process {
+ public:
+  // stdout to a pipe (read_line) unless stdout_to_log; stderr appended to log_path.
+  process(const std::vector<std::string>& args, const std::string& log_path,
+          bool stdout_to_log = false);
+  ~process();
+  pid_t pid() const { return pid_; }
+  int64_t started_us() const { return started_us_; }  // just before fork
+  // The next stdout line, or "" at EOF or after timeout_ms.
+  std::string read_line(int timeout_ms);
+  void signal(int sig);
+  // The exit code, 128+signal, or -1 when still running after timeout_ms.
+  int wait(int timeout_ms);
+
+ private:
+  pid_t pid_ = -1;
+  int out_ = -1;
+  int status_ = -1;
+  int64_t started_us_ = 0;
+  std::string buffer_;
+};
+
+std::string bin_dir();  // the directory of this executable (build/bin)
+std::string gantry_bin();
+std::string read_file(const std::string& path);
+std::string tail(const std::string& text, size_t lines);
+int64_t rss_bytes(pid_t pid);  // VmRSS from /proc/PID/status; -1 when unreadable
+
+// A coordinator and workers on 127.0.0.1 in one temp dir; the coordinator keeps its port
+// across restarts so that workers reconnect by themselves.
+class local_cluster {
+ public:
+  explicit local_cluster(std::vector<std::string> coordinator_flags = {});
+  ~local_cluster();
+  const std::string& address() const { return address_; }
+  const std::string& dir() const { return dir_.path(); }
+  std::string coordinator_data_dir() const { return dir() + "/coordinator"; }
+  // Starts the coordinator (the same port after the first start) and waits for its
+  // "listening on" line; returns exec -> that line in ms.
+  double start_coordinator(int timeout_ms = 60000);
+  process& coordinator() { return *coordinator_; }
+  void stop_coordinator(int sig);  // signals it and reaps it
+  void start_worker(const std::string& name, const std::vector<std::string>& flags);
+  process& worker(const std::string& name) { return *workers_.at(name); }
+  void stop_worker(const std::string& name);  // SIGKILL and reap
+  std::vector<std::string> worker_names() const;
+  std::string log(const std::string& name) const { return read_file(dir() + "/" + name + ".log"); }
+
+ private:
+  temp_dir dir_;
+  std::vector<std::string> coordinator_flags_;
+  std::string address_;
+  std::unique_ptr<process> coordinator_;
+  std::map<std::string, std::unique_ptr<process>> workers_;
+};
+
+std::unique_ptr<client> connect(const std::string& address);
+// Waits (deadline timeout_ms) until every named node is ready.
+void wait_ready(client& c, const std::vector<std::string>& names, uint32_t timeout_ms);
+
+struct timed_event {
+  job_event event;
+  int64_t at_us = 0;  // steady time it reached this process
+};
+
+// Watches one job over its own client on its own thread from seq 1, recording every event.
+class job_watch {
+ public:
+  job_watch(const std::string& address, const std::string& job_id);
+  ~job_watch();  // joins: the job must end (cancel it) or a deadline must be armed
+  // Waits up to timeout_ms until pred holds over the events so far; false on timeout.
+  bool wait_for(const std::function<bool(const std::vector<timed_event>&)>& pred, int timeout_ms);
+  std::vector<timed_event> events();
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<timed_event> events_;
+  bool done_ = false;
+  std::thread thread_;
+};
+
+// wait_node(name, state) on its own thread and client; the constructor returns once the
+// client is connected and the request is about to be sent.
+class node_wait {
+ public:
+  node_wait(const std::string& address, const std::string& name, const std::string& state,
+            uint32_t timeout_ms);
+  ~node_wait();
+  // Waits for the answer; returns the steady time it came back, or -1 if it failed.
+  int64_t get();
+  const std::string& error() const { return error_; }
+
+ private:
+  std::thread thread_;
+  int64_t answered_us_ = -1;
+  std::string error_;
+};
+
+struct summary {
+  size_t n = 0;
+  double median = 0, p99 = 0, max = 0, min = 0, mean = 0;
+};
+summary summarize(std::vector<double> values);  // p99 by nearest rank
+nlohmann::json to_json(const summary& s);
+// One table row: name, median, p99/max, and the target (<= target, on the p99 when
+// target_on_p99, else the median) with "ok" or "MISSED"; target < 0 = none.
+void print_header(const std::string& title);
+void print_row(const std::string& name, const summary& s, double target = -1,
+               bool target_on_p99 = false);
+// The summary as JSON, with the target and whether it was met.
+nlohmann::json figure(const summary& s, const std::string& unit, double target = -1,
+                      bool target_on_p99 = false);
+
+// Physical floors on this machine, measured now: loopback TCP round trip, fdatasync of a 4 KiB
+// write in `dir` (the disk the coordinator's store uses), fork+exec+wait of /bin/true.
+struct floors {
+  double tcp_rtt_us = 0, fdatasync_ms = 0, spawn_ms = 0;
+};
+floors measure_floors(const std::string& dir);
+void print_floors(const floors& f);
+nlohmann::json to_json(const floors& f);
+
+// --name VALUE flags; `allowed` maps each flag to its default. --help or an unknown flag
+// prints usage and exits 2.
+std::map<std::string, std::string> parse_flags(int argc, char** argv,
+                                               std::map<std::string, std::string> allowed,
+                                               const std::string& usage);
+std::vector<int64_t> parse_list(const std::string& csv);  // "10000,100000"
+void write_json(const std::string& path, const nlohmann::json& j);  // no-op for ""
+
+}  // namespace gantry::bench

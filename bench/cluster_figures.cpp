@@ -1,0 +1,310 @@
+// bench_cluster: submit -> running latency, sustained submissions and durable state
+// transitions, and memory, through the real RPC path of a dev-like cluster (a coordinator and
+// 2 workers on 127.0.0.1; BENCHMARKS.md #2, #3, #7). A measurement, not a test: prints a table
+// with the floors next to the figures and writes JSON.
+#include <unistd.h>
+
+#include <atomic>
+#include <barrier>
+#include <cstdio>
+#include <set>
+
+#include "bench/bench_process.hpp"
+
+using namespace gantry;
+using namespace gantry::bench;
+using json = nlohmann::json;
+
+namespace {
+
+const char* kUsage =
+    "bench_cluster: submit latency, sustained submissions and memory of a local cluster\n"
+    "  --runs N              repetitions of hello.yaml and of each throughput figure (default 5)\n"
+    "  --samples N           sequential jobs for the submit -> running latency (default 200)\n"
+    "  --jobs-per-client N   jobs each client submits in a throughput run (default 200)\n"
+    "  --memory-jobs LIST    finished jobs at which the coordinator's RSS is taken (default 1000,10000)\n"
+    "  --only LIST           latency,throughput,memory (default all)\n"
+    "  --source DIR          the gantry source tree, for examples/hello.yaml\n"
+    "  --json PATH           also write the figures as JSON\n";
+
+// Workers offer more CPUs than the machine has: the jobs run `true` and ask for 0.1 CPU.
+const std::vector<std::string> kWorkerFlags{"--cpus", "8", "--memory", "8GiB"};
+const char* kTrueJob = R"(name: bench-true
+stages:
+  - name: main
+    device: cpu
+    resources: { cpu: 0.1, memory: 16MiB }
+    command: [ "true" ]
+)";
+
+void start_dev(local_cluster& cl) {
+  cl.start_coordinator();
+  for (const char* w : {"w1", "w2"}) cl.start_worker(w, kWorkerFlags);
+  wait_ready(*connect(cl.address()), {"w1", "w2"}, 20000);
+}
+
+// Watches jobs one after another over one client that is already connected, so that a watch
+// starts right after its submit returned.
+class serial_watcher {
+ public:
+  explicit serial_watcher(const std::string& address) {
+    thread_ = std::thread([this, address] {
+      auto c = connect(address);
+      std::unique_lock lock(mu_);
+      for (;;) {
+        cv_.wait(lock, [&] { return stop_ || !job_.empty(); });
+        if (stop_) return;
+        std::string id = job_;
+        lock.unlock();
+        std::vector<timed_event> got;
+        auto r = c->watch(id, 1, [&](const job_event& e) { got.push_back({e, now_us()}); });
+        if (!r) fail_now("watch " + id + ": " + r.error().message);
+        lock.lock();
+        events_ = std::move(got);
+        job_.clear();
+        cv_.notify_all();
+      }
+    });
+  }
+  ~serial_watcher() {
+    {
+      std::lock_guard lock(mu_);
+      stop_ = true;
+      cv_.notify_all();
+    }
+    thread_.join();
+  }
+  // The job's events once it ended; fails the bench after timeout_ms.
+  std::vector<timed_event> watch(const std::string& id, int timeout_ms) {
+    deadline d(timeout_ms, "watching " + id);
+    std::unique_lock lock(mu_);
+    job_ = id;
+    cv_.notify_all();
+    cv_.wait(lock, [&] { return job_.empty(); });
+    return std::move(events_);
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::string job_;
+  std::vector<timed_event> events_;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
+const timed_event* find_event(const std::vector<timed_event>& ev, event_kind kind, const char* state) {
+  for (const auto& te : ev)
+    if (te.event.kind == kind && te.event.state == state) return &te;
+  return nullptr;
+}
+
+json bench_latency(const std::string& address, int samples, int runs, const std::string& source) {
+  auto c = connect(address);
+  serial_watcher watcher(address);
+  std::vector<double> ack, running, running_recorded, succeeded, hello;
+  int missing = 0;
+  for (int i = 0; i < samples; ++i) {
+    int64_t wall = wall_ms(), t = now_us();
+    auto reply = must(c->submit(kTrueJob, "true.yaml"), "submit");
+    int64_t acked = now_us();
+    if (reply.job_id.empty()) fail_now("the job was rejected: " + reply.errors.at(0).message);
+    auto ev = watcher.watch(reply.job_id, 30000);
+    const timed_event* run = find_event(ev, event_kind::rank, "running");
+    const timed_event* done = find_event(ev, event_kind::job, "succeeded");
+    if (!done) fail_now("job " + reply.job_id + " did not succeed");
+    ack.push_back(ms_between(t, acked));
+    succeeded.push_back(ms_between(t, done->at_us));
+    if (!run) {
+      ++missing;
+      continue;
+    }
+    running.push_back(ms_between(t, run->at_us));
+    running_recorded.push_back(static_cast<double>(run->event.time_ms - wall));
+  }
+  std::string text = read_file(source + "/examples/hello.yaml");
+  if (text.empty()) fail_now("cannot read " + source + "/examples/hello.yaml (pass --source DIR)");
+  for (int r = 0; r < runs; ++r) {
+    int64_t t = now_us();
+    auto reply = must(c->submit(text, "hello.yaml"), "submit hello.yaml");
+    if (reply.job_id.empty()) fail_now("hello.yaml was rejected: " + reply.errors.at(0).message);
+    auto ev = watcher.watch(reply.job_id, 60000);
+    const timed_event* done = find_event(ev, event_kind::job, "succeeded");
+    if (!done) fail_now("hello.yaml job " + reply.job_id + " did not succeed");
+    hello.push_back(ms_between(t, done->at_us));
+  }
+  auto a = summarize(ack), b = summarize(running), e = summarize(running_recorded),
+       s = summarize(succeeded), h = summarize(hello);
+  print_header("submit latency, 1-rank `true` job, " + std::to_string(samples) +
+               " sequential samples; coordinator + 2 workers; ms");
+  print_row("submit RPC (durable ack)", a);
+  print_row("submit -> rank running, seen by a watcher", b);
+  print_row("submit -> rank running, event time (1 ms)", e);
+  print_row("submit -> job succeeded, seen by a watcher", s);
+  print_row("examples/hello.yaml submit -> succeeded", h);
+  if (missing) std::printf("  (%d jobs had no rank `running` event)\n", missing);
+  return {{"submit_ack_ms", figure(a, "ms")},
+          {"submit_to_running_ms", figure(b, "ms")},
+          {"submit_to_running_event_time_ms", figure(e, "ms")},
+          {"submit_to_succeeded_ms", figure(s, "ms")},
+          {"hello_submit_to_succeeded_ms", figure(h, "ms")},
+          {"jobs_without_running_event", missing}};
+}
+
+// Submits clients x per_client copies of kTrueJob from one thread and client per client,
+// all starting together; returns the job ids and sets the start and last-ack times.
+std::vector<std::string> submit_parallel(const std::string& address, int clients, int per_client,
+                                         int64_t& started, int64_t& acked) {
+  std::vector<std::vector<std::string>> ids(static_cast<size_t>(clients));
+  std::vector<int64_t> ends(static_cast<size_t>(clients));
+  std::atomic<int64_t> start{0};
+  std::barrier sync(clients, [&]() noexcept { start = now_us(); });
+  std::vector<std::thread> threads;
+  for (int k = 0; k < clients; ++k)
+    threads.emplace_back([&, k] {
+      auto c = connect(address);
+      sync.arrive_and_wait();
+      for (int i = 0; i < per_client; ++i) {
+        auto reply = must(c->submit(kTrueJob, "true.yaml"), "submit");
+        if (reply.job_id.empty()) fail_now("the job was rejected");
+        ids[static_cast<size_t>(k)].push_back(reply.job_id);
+      }
+      ends[static_cast<size_t>(k)] = now_us();
+    });
+  for (auto& t : threads) t.join();
+  started = start;
+  acked = *std::max_element(ends.begin(), ends.end());
+  std::vector<std::string> all;
+  for (auto& v : ids) all.insert(all.end(), v.begin(), v.end());
+  return all;
+}
+
+// Polls list_jobs every 20 ms until every id ended; returns when that was seen and counts
+// the jobs that did not succeed.
+int64_t wait_all_ended(client& c, const std::vector<std::string>& ids, int& not_succeeded) {
+  std::set<std::string> want(ids.begin(), ids.end());
+  for (;;) {
+    auto jobs = must(c.list_jobs(), "list_jobs");
+    size_t ended = 0;
+    not_succeeded = 0;
+    for (const auto& j : jobs) {
+      if (!want.contains(j.id) || !is_terminal(j.state)) continue;
+      ++ended;
+      not_succeeded += j.state != job_state::succeeded;
+    }
+    if (ended == want.size()) return now_us();
+    usleep(20000);
+  }
+}
+
+json bench_throughput(const std::string& address, int runs, int per_client) {
+  auto c = connect(address);
+  json out = json::object();
+  print_header("sustained submissions of 1-rank `true` jobs; " + std::to_string(runs) + " runs");
+  for (int clients : {1, 4}) {
+    std::vector<double> submit_rate, done_ms, job_rate, transition_rate;
+    int failed = 0;
+    for (int r = 0; r < runs; ++r) {
+      deadline d(600000, std::to_string(clients) + "-client throughput run " + std::to_string(r));
+      int64_t started = 0, acked = 0;
+      auto ids = submit_parallel(address, clients, per_client, started, acked);
+      int bad = 0;
+      int64_t ended = wait_all_ended(*c, ids, bad);
+      failed += bad;
+      uint64_t events = 0;
+      for (const auto& id : ids) events += must(c->describe(id), "describe").last_event_seq;
+      double n = static_cast<double>(ids.size());
+      submit_rate.push_back(n / (ms_between(started, acked) / 1e3));
+      done_ms.push_back(ms_between(started, ended));
+      job_rate.push_back(n / (done_ms.back() / 1e3));
+      transition_rate.push_back(static_cast<double>(events) / (done_ms.back() / 1e3));
+    }
+    std::string tag = std::to_string(clients) + " client" + (clients > 1 ? "s" : "") + ", " +
+                      std::to_string(clients * per_client) + " jobs";
+    auto a = summarize(submit_rate), b = summarize(done_ms), j = summarize(job_rate),
+         t = summarize(transition_rate);
+    print_row("submissions/s (" + tag + ")", a);
+    print_row("ms from first submit to all succeeded (" + tag + ")", b);
+    print_row("jobs finished/s (" + tag + ")", j);
+    print_row("durable events/s (" + tag + ")", t);
+    if (failed) std::printf("  (%d jobs did not succeed)\n", failed);
+    out[std::to_string(clients) + "_clients"] = {{"jobs", clients * per_client},
+                                                 {"submissions_per_s", figure(a, "1/s")},
+                                                 {"all_succeeded_ms", figure(b, "ms")},
+                                                 {"jobs_finished_per_s", figure(j, "1/s")},
+                                                 {"durable_events_per_s", figure(t, "1/s")},
+                                                 {"not_succeeded", failed}};
+  }
+  return out;
+}
+
+double mib(int64_t bytes) { return static_cast<double>(bytes) / (1 << 20); }
+
+json bench_memory(const std::vector<int64_t>& counts) {
+  local_cluster cl;
+  start_dev(cl);
+  auto c = connect(cl.address());
+  usleep(1'000'000);  // let the workers' first inventory and heartbeats settle
+  int64_t idle = rss_bytes(cl.coordinator().pid());
+  json out{{"coordinator_idle_bytes", idle}, {"points", json::array()}};
+  std::printf("\n== memory (VmRSS), coordinator + 2 workers, 1-rank `true` jobs\n");
+  std::printf("%-50s %10s %10s %10s %10s\n", "point", "coord MiB", "B/job", "w1 MiB", "w2 MiB");
+  auto row = [&](const std::string& name, int64_t jobs) {
+    int64_t rss = rss_bytes(cl.coordinator().pid());
+    int64_t w1 = rss_bytes(cl.worker("w1").pid()), w2 = rss_bytes(cl.worker("w2").pid());
+    double per_job = jobs ? static_cast<double>(rss - idle) / static_cast<double>(jobs) : 0;
+    std::printf("%-50s %10.1f %10.0f %10.1f %10.1f\n", name.c_str(), mib(rss), per_job, mib(w1), mib(w2));
+    out["points"].push_back({{"finished_jobs", jobs}, {"coordinator_bytes", rss},
+                             {"bytes_per_job", per_job}, {"worker_bytes", {w1, w2}}});
+  };
+  row("idle, 2 workers", 0);
+  int64_t done = 0;
+  for (int64_t target : counts) {
+    deadline d(1800000, "memory: running " + std::to_string(target) + " jobs");
+    int64_t missing = target - done;
+    if (missing <= 0) continue;
+    int64_t started = 0, acked = 0;
+    int per_client = static_cast<int>((missing + 3) / 4);
+    auto ids = submit_parallel(cl.address(), 4, per_client, started, acked);
+    int bad = 0;
+    int64_t ended = wait_all_ended(*c, ids, bad);
+    done += static_cast<int64_t>(ids.size());
+    usleep(500'000);  // lets the finished jobs' actors go away
+    row("after " + std::to_string(done) + " finished jobs (" +
+            std::to_string(static_cast<int>(ids.size() / (ms_between(started, ended) / 1e3))) + " jobs/s)",
+        done);
+    if (bad) std::printf("  (%d jobs did not succeed)\n", bad);
+  }
+  return out;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  install_cleanup();
+  auto f = parse_flags(argc, argv,
+                       {{"--runs", "5"}, {"--samples", "200"}, {"--jobs-per-client", "200"},
+                        {"--memory-jobs", "1000,10000"}, {"--only", "latency,throughput,memory"},
+                        {"--source", GANTRY_SOURCE_DIR}, {"--json", ""}},
+                       kUsage);
+  int runs = std::stoi(f["--runs"]), samples = std::stoi(f["--samples"]);
+  int per_client = std::stoi(f["--jobs-per-client"]);
+  if (runs < 1 || samples < 1 || per_client < 1) fail_now("--runs, --samples and --jobs-per-client must be >= 1");
+  std::string only = f["--only"];
+  temp_dir probe;
+  auto fl = measure_floors(probe.path());
+  json out{{"bench", "cluster"}, {"runs", runs}, {"floors", to_json(fl)}};
+  std::printf("bench_cluster: gantry from %s\n", gantry_bin().c_str());
+  print_floors(fl);
+  if (only.find("latency") != std::string::npos || only.find("throughput") != std::string::npos) {
+    local_cluster cl;
+    start_dev(cl);
+    if (only.find("latency") != std::string::npos)
+      out["latency"] = bench_latency(cl.address(), samples, runs, f["--source"]);
+    if (only.find("throughput") != std::string::npos)
+      out["throughput"] = bench_throughput(cl.address(), runs, per_client);
+  }
+  if (only.find("memory") != std::string::npos) out["memory"] = bench_memory(parse_list(f["--memory-jobs"]));
+  write_json(f["--json"], out);
+  return 0;
+}

@@ -1,0 +1,240 @@
+// Failures and recovery with real processes (issues 4 and 5).
+#include <doctest/doctest.h>
+
+#include <signal.h>
+
+#include <condition_variable>
+#include <mutex>
+#include <fstream>
+#include <map>
+#include <random>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "tests/cluster/harness.hpp"
+
+using namespace gantry::test;
+using nlohmann::json;
+
+namespace {
+
+std::string submit(cluster& c, const std::string& name, const std::string& yaml) {
+  auto r = c.cli({"submit", c.write_manifest(name, yaml)});
+  REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+  return r.out.substr(0, r.out.find('\n'));
+}
+
+// Follows `gantry watch JOB --json` until `done` says so; false after timeout_ms.
+struct watcher {
+  watcher(cluster& c, const std::string& job)
+      : p({bin("gantry"), "watch", job, "--json", "--coordinator", c.address()}, c.dir() + "/w.err") {}
+  template <class Pred>
+  bool until(int timeout_ms, Pred done) {
+    int64_t deadline = now_ms() + timeout_ms;
+    while (now_ms() < deadline) {
+      std::string line = p.read_line(static_cast<int>(deadline - now_ms()));
+      if (line.empty()) {
+        if (!p.running()) return false;
+        continue;
+      }
+      if (done(json::parse(line))) return true;
+    }
+    return false;
+  }
+  process p;
+};
+
+std::map<int, json> ranks_of(cluster& c, const std::string& job) {
+  std::map<int, json> out;
+  auto d = c.cli({"describe", job, "--json"});
+  REQUIRE_MESSAGE(d.exit_code == 0, d.err);
+  json doc = d.json();  // (a range-for over a part of a temporary would dangle)
+  for (const auto& r : doc["stages"][0]["ranks"]) out[r["rank"].get<int>()] = r;
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("a collective stage gives every rank one consistent torchrun environment") {
+  cluster c;
+  c.start_coordinator();
+  for (const char* w : {"a", "b"}) c.start_worker(w, {"--cpus", "2", "--memory", "2GiB"});
+  REQUIRE(c.wait_node("a", "ready"));
+  REQUIRE(c.wait_node("b", "ready"));
+  std::string job = submit(c, "env.yaml", R"(
+name: env
+stages:
+  - name: ranks
+    collective: nccl
+    replicas: 4
+    resources: { cpu: 1, memory: 32MiB }
+    command: [ "sh", "-c", "echo $RANK $WORLD_SIZE $LOCAL_RANK $LOCAL_WORLD_SIZE $MASTER_ADDR $MASTER_PORT $GANTRY_ATTEMPT $GANTRY_RENDEZVOUS $GANTRY_NODE > $GANTRY_OUTPUT_DIR/env-$RANK" ]
+)");
+  CHECK(c.cli({"watch", job}).exit_code == 0);
+  std::set<std::string> masters, rendezvous;
+  std::map<std::string, std::set<int>> local_ranks;
+  for (int r = 0; r < 4; ++r) {
+    std::istringstream in(read_file(c.shared_dir() + "/" + job + "/env-" + std::to_string(r)));
+    int rank, world, local, local_world, attempt;
+    std::string addr, port, rdv, node;
+    in >> rank >> world >> local >> local_world >> addr >> port >> attempt >> rdv >> node;
+    CHECK(rank == r);
+    CHECK(world == 4);
+    CHECK(local_world == 2);  // two ranks on each of the two workers
+    CHECK(attempt == 0);
+    CHECK(std::stoi(port) > 0);
+    masters.insert(addr + ":" + port);
+    rendezvous.insert(rdv);
+    local_ranks[node].insert(local);
+  }
+  CHECK(masters.size() == 1);  // one master address and port for the whole gang
+  REQUIRE(rendezvous.size() == 1);
+  CHECK(*rendezvous.begin() == c.address() + "/" + job + "/ranks/0");
+  for (const auto& [node, locals] : local_ranks) CHECK(locals == std::set<int>{0, 1});
+}
+
+TEST_CASE("a rank killed mid-run stops every other rank of its gang") {
+  cluster c;
+  c.start_coordinator();
+  for (const char* w : {"a", "b"}) c.start_worker(w, {"--cpus", "2", "--memory", "2GiB"});
+  REQUIRE(c.wait_node("a", "ready"));
+  REQUIRE(c.wait_node("b", "ready"));
+  std::string job = submit(c, "gang.yaml", R"(
+name: gang
+stages:
+  - name: g
+    collective: nccl
+    replicas: 4
+    resources: { cpu: 1, memory: 32MiB }
+    command: [ "sleep", "600" ]
+)");
+  watcher w(c, job);
+  int running = 0;
+  REQUIRE(w.until(20000, [&](const json& e) {
+    return e["kind"] == "rank" && e["state"] == "running" && ++running == 4;
+  }));
+  auto ranks = ranks_of(c, job);
+  ::kill(static_cast<pid_t>(ranks[2]["pid"].get<int64_t>()), SIGKILL);
+  int64_t killed = now_ms();
+  for (int r : {0, 1, 3}) {
+    CHECK(wait_pid_gone(static_cast<pid_t>(ranks[r]["pid"].get<int64_t>()), 5000));
+  }
+  MESSAGE("the other 3 ranks were gone " << now_ms() - killed << " ms after rank 2 was killed");
+  CHECK(w.p.wait(10000) == 1);
+  auto d = c.cli({"describe", job, "--json"}).json();
+  CHECK(d["state"] == "failed");
+  CHECK(d["reason"].get<std::string>().find("rank 2") != std::string::npos);
+}
+
+TEST_CASE("max_restarts exhausted: the job fails and says why") {
+  cluster c;
+  c.start_coordinator({"--restart-backoff-ms", "10"});
+  c.start_worker("a");
+  REQUIRE(c.wait_node("a", "ready"));
+  std::string job = submit(c, "flaky.yaml", R"(
+name: flaky
+max_restarts: 2
+stages:
+  - name: s
+    resources: { cpu: 0.1, memory: 16MiB }
+    command: [ "sh", "-c", "echo attempt $GANTRY_ATTEMPT >> $GANTRY_OUTPUT_DIR/attempts; exit 3" ]
+)");
+  CHECK(c.cli({"watch", job}).exit_code == 1);
+  auto d = c.cli({"describe", job, "--json"}).json();
+  CHECK(d["state"] == "failed");
+  CHECK(d["restarts"] == 2);
+  CHECK(d["reason"].get<std::string>().find("max_restarts (2) exhausted") != std::string::npos);
+  CHECK(read_file(c.shared_dir() + "/" + job + "/attempts") == "attempt 0\nattempt 1\nattempt 2\n");
+}
+
+TEST_CASE("the coordinator killed mid-run: the job finishes and no task starts twice") {
+  cluster c;
+  c.start_coordinator();
+  c.start_worker("a", {"--cpus", "2"});
+  REQUIRE(c.wait_node("a", "ready"));
+  // Each rank records its start, then runs until the test releases it.
+  std::string job = submit(c, "twice.yaml", R"(
+name: twice
+stages:
+  - name: s
+    replicas: 2
+    resources: { cpu: 0.5, memory: 16MiB }
+    command: [ "sh", "-c", "echo $GANTRY_TASK_ID >> $GANTRY_OUTPUT_DIR/launches; while [ ! -e $GANTRY_OUTPUT_DIR/release ]; do sleep 0.1; done" ]
+)");
+  {
+    watcher w(c, job);
+    int running = 0;
+    REQUIRE(w.until(20000, [&](const json& e) {
+      return e["kind"] == "rank" && e["state"] == "running" && ++running == 2;
+    }));
+  }
+  c.coordinator().signal(SIGKILL);
+  REQUIRE(c.coordinator().wait(10000) >= 0);
+  c.start_coordinator();
+  REQUIRE(c.wait_node("a", "ready"));
+  std::ofstream(c.shared_dir() + "/" + job + "/release") << "go";
+  CHECK(c.cli({"watch", job}).exit_code == 0);
+  std::string launches = read_file(c.shared_dir() + "/" + job + "/launches");
+  CHECK(launches == job + ".s.0.0\n" + job + ".s.1.0\n");  // once each, never relaunched
+  auto d = c.cli({"describe", job, "--json"}).json();
+  CHECK(d["restarts"] == 0);
+}
+
+TEST_CASE("300 submits with the coordinator killed at random points lose no acknowledged job") {
+  uint64_t seed = std::random_device{}();
+  if (const char* s = std::getenv("GANTRY_TEST_SEED")) seed = std::stoull(s);
+  MESSAGE("seed " << seed << " (GANTRY_TEST_SEED=" << seed << " repeats this run)");
+  std::mt19937_64 rng(seed);
+  cluster c;
+  c.start_coordinator();
+  std::string manifest = c.write_manifest("tiny.yaml", R"(
+name: tiny
+stages:
+  - name: s
+    resources: { cpu: 0.1, memory: 16MiB }
+    command: [ "true" ]
+)");
+  std::vector<std::string> acked;  // guarded by mu
+  std::mutex mu;
+  std::condition_variable progressed;
+  bool done = false;
+  std::string address = c.address();
+  std::thread submitter([&] {
+    for (int attempts = 0; attempts < 2000; ++attempts) {
+      process p({bin("gantry"), "submit", manifest, "--coordinator", address}, c.dir() + "/submit.err");
+      std::string out = p.read_all(30000);
+      bool ok = p.wait(30000) == 0;  // refused while the coordinator is down: not acknowledged
+      std::lock_guard lock(mu);
+      if (ok) acked.push_back(out.substr(0, out.find('\n')));
+      if (acked.size() == 300) break;
+      progressed.notify_all();
+    }
+    std::lock_guard lock(mu);
+    done = true;
+    progressed.notify_all();
+  });
+  int kills = 0;
+  for (;;) {
+    // Let a seeded number of submits through, then kill the coordinator wherever it is.
+    {
+      std::unique_lock lock(mu);
+      size_t target = acked.size() + 10 + rng() % 50;
+      progressed.wait(lock, [&] { return done || acked.size() >= target; });
+      if (done) break;
+    }
+    c.coordinator().signal(SIGKILL);
+    c.coordinator().wait(10000);
+    ++kills;
+    c.start_coordinator();
+  }
+  submitter.join();
+  MESSAGE(kills << " kills during " << acked.size() << " acknowledged submits");
+  REQUIRE(acked.size() == 300);
+  std::set<std::string> listed;
+  for (const auto& j : c.cli({"jobs", "--json"}).json()) listed.insert(j["id"].get<std::string>());
+  size_t missing = 0;
+  for (const auto& id : acked) missing += listed.count(id) == 0;
+  CHECK(missing == 0);
+  CHECK(std::set<std::string>(acked.begin(), acked.end()).size() == 300);  // ids are never reused
+}
