@@ -238,3 +238,38 @@ stages:
   CHECK(missing == 0);
   CHECK(std::set<std::string>(acked.begin(), acked.end()).size() == 300);  // ids are never reused
 }
+
+TEST_CASE("drain asks tasks to checkpoint, then moves them without counting a restart") {
+  cluster c;
+  c.start_coordinator({"--drain-grace-ms", "300"});
+  for (const char* w : {"a", "b"}) c.start_worker(w, {"--cpus", "1"});
+  REQUIRE(c.wait_node("a", "ready"));
+  REQUIRE(c.wait_node("b", "ready"));
+  std::string job = submit(c, "mover.yaml", R"(
+name: mover
+stages:
+  - name: s
+    resources: { cpu: 1, memory: 16MiB }
+    command: [ "sh", "-c", "trap 'echo $GANTRY_ATTEMPT >> $GANTRY_OUTPUT_DIR/usr1' USR1; echo $GANTRY_ATTEMPT $GANTRY_NODE >> $GANTRY_OUTPUT_DIR/starts; while [ ! -e $GANTRY_OUTPUT_DIR/release ]; do sleep 0.1; done" ]
+)");
+  watcher w(c, job);
+  std::string first_node;
+  REQUIRE(w.until(20000, [&](const json& e) {
+    if (e["kind"] == "rank" && e["state"] == "running") first_node = e["node"];
+    return !first_node.empty();
+  }));
+  std::string other = first_node == "a" ? "b" : "a";
+  CHECK(c.cli({"drain", first_node}).exit_code == 0);
+  // It runs again on the other node, as attempt 1.
+  REQUIRE(w.until(20000, [&](const json& e) {
+    return e["kind"] == "rank" && e["state"] == "running" && e["attempt"] == 1;
+  }));
+  CHECK(c.wait_node(first_node, "cordoned"));  // drained: empty, and no new placements
+  std::ofstream(c.shared_dir() + "/" + job + "/release") << "go";
+  CHECK(w.p.wait(20000) == 0);
+  CHECK(read_file(c.shared_dir() + "/" + job + "/usr1") == "0\n");  // asked to checkpoint first
+  CHECK(read_file(c.shared_dir() + "/" + job + "/starts") == "0 " + first_node + "\n1 " + other + "\n");
+  CHECK(c.cli({"describe", job, "--json"}).json()["restarts"] == 0);
+  CHECK(c.cli({"uncordon", first_node}).exit_code == 0);
+  CHECK(c.wait_node(first_node, "ready"));
+}
