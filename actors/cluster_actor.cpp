@@ -22,11 +22,16 @@ std::string format_job_id(uint64_t n) {
 // The RPC thread's handle on one worker session: everything goes to its node actor.
 class session_port final : public worker_session_port {
  public:
-  session_port(caf::actor_system& sys, caf::actor node, uint64_t session)
-      : sys_(sys), node_(std::move(node)), session_(session) {}
-  // The hottest message of a large cluster: one plain message, answered by the node actor.
+  session_port(caf::actor_system& sys, caf::actor node, uint64_t session,
+               std::shared_ptr<liveness_cell> liveness)
+      : sys_(sys), node_(std::move(node)), session_(session), liveness_(std::move(liveness)) {}
+  // Answered right here on the RPC thread: a stamp, no actor message (see liveness.hpp).
   void heartbeat(callback<void> done) override {
-    caf::anon_send(node_, msg::heartbeat{session_, std::move(done)});
+    if (liveness_->revoked)
+      return done(fail(errc::failed_precondition,
+                       "session " + std::to_string(session_) + " is no longer current; register again"));
+    liveness_->last_ns = liveness_cell::stamp(sys_.clock().now());
+    done({});
   }
   void task_exited(task_report report) override {
     caf::anon_send(node_, msg::exited{session_, std::move(report)});
@@ -42,6 +47,7 @@ class session_port final : public worker_session_port {
   caf::actor_system& sys_;
   caf::actor node_;
   uint64_t session_;
+  std::shared_ptr<liveness_cell> liveness_;
 };
 
 std::unexpected<error> unknown_job(const std::string& id) {
@@ -258,9 +264,12 @@ caf::behavior cluster_behavior(actor_t* self, caf::actor store, caf::actor rende
             st.config.heartbeat_interval_ms,
             static_cast<uint32_t>(nodes * 1000 / coordinator_config::kMaxHeartbeatsPerSecond));
         uint32_t timeout = std::max(st.config.heartbeat_timeout_ms, 4 * interval);
-        self->send(node, msg::attach{session, timeout, std::move(m.agent), m.inventory, std::move(m.tasks)});
-        return worker_registration{std::make_shared<session_port>(self->system(), node, session),
-                                   interval};
+        auto cell = std::make_shared<liveness_cell>();
+        cell->last_ns = liveness_cell::stamp(self->clock().now());
+        self->send(node, msg::attach{session, timeout, cell, std::move(m.agent), m.inventory,
+                                     std::move(m.tasks)});
+        return worker_registration{
+            std::make_shared<session_port>(self->system(), node, session, cell), interval};
       },
       [self](msg::place& m) {
         auto& st = self->state;

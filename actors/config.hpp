@@ -1,6 +1,9 @@
 #pragma once
 // Coordinator tunables, set from the command line (cli/) or by tests.
 #include <cstdint>
+#include <memory>
+
+#include "actors/liveness.hpp"
 
 namespace gantry {
 
@@ -22,6 +25,8 @@ struct coordinator_config {
   // Backoff before the second restart of a job's task or gang; doubles up to 16x. The
   // first restart is immediate.
   uint32_t restart_backoff_ms = 500;
+  // Stamped by the coordinator's RPC loop; null in tests (then never stale).
+  std::shared_ptr<rpc_pulse> pulse;
 };
 
 }  // namespace gantry

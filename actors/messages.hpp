@@ -4,6 +4,7 @@
 // They never leave the process, so they are not serialized (CAF_ALLOW_UNSAFE_MESSAGE_TYPE).
 #include <caf/all.hpp>
 
+#include "actors/liveness.hpp"
 #include "core/ports.hpp"
 #include "core/records.hpp"
 #include "core/coordinator_api.hpp"
@@ -81,12 +82,12 @@ struct port_reserved { std::string stage; int32_t attempt; result<uint16_t> port
 struct attach {
   uint64_t session;
   uint32_t heartbeat_timeout_ms;  // for this session (scaled with the cluster's size)
+  std::shared_ptr<liveness_cell> liveness;  // stamped by the RPC thread on each heartbeat
   std::shared_ptr<task_agent> agent;
   node_inventory inventory;
   std::vector<task_report> tasks;
 };
 struct detach { uint64_t session; std::string reason; };
-struct heartbeat { uint64_t session; callback<void> done; };  // answered through done
 struct check_liveness {};
 struct launch { task_spec task; caf::actor job; };
 struct kill_task { std::string task_id; uint32_t grace_ms; };
@@ -141,7 +142,6 @@ GANTRY_LOCAL_MESSAGE(gantry::msg::describe_job)
 GANTRY_LOCAL_MESSAGE(gantry::msg::checkpoint)
 GANTRY_LOCAL_MESSAGE(gantry::msg::attach)
 GANTRY_LOCAL_MESSAGE(gantry::msg::detach)
-GANTRY_LOCAL_MESSAGE(gantry::msg::heartbeat)
 GANTRY_LOCAL_MESSAGE(gantry::msg::check_liveness)
 GANTRY_LOCAL_MESSAGE(gantry::msg::launch)
 GANTRY_LOCAL_MESSAGE(gantry::msg::kill_task)

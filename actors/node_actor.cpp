@@ -23,7 +23,7 @@ struct node_state_data {
   bool drain_expired = false;  // its grace period is over: tasks are being moved
   uint64_t session = 0;  // 0: no worker attached
   std::shared_ptr<task_agent> agent;
-  clock_type::time_point last_seen;
+  std::shared_ptr<liveness_cell> liveness;  // of the current session
   clock_type::time_point next_check;  // when the liveness check is due
   uint32_t timeout_ms = 0;            // heartbeat timeout of the current session
   clock_type::time_point unknown_since;
@@ -43,7 +43,8 @@ void mark_lost(node_actor_t* self, const std::string& reason) {
   if (st.state == node_state::lost) return;
   log_warn("node " + st.inventory.name + " lost: " + reason);
   st.state = node_state::lost;
-  st.session = 0;  // late heartbeats are refused: the worker must register again
+  st.session = 0;
+  if (st.liveness) st.liveness->revoked = true;  // late heartbeats are refused: register again
   st.agent.reset();
   for (auto& [task_id, job] : st.tasks)
     self->send(job, msg::task_lost{task_id, "node " + st.inventory.name + " lost: " + reason});
@@ -113,11 +114,12 @@ caf::behavior node_behavior(node_actor_t* self, caf::actor cluster, node_invento
       [self](msg::attach& m) {
         auto& st = self->state;
         bool rejoin = st.session != 0;
+        if (st.liveness) st.liveness->revoked = true;  // an older session of this worker
         st.session = m.session;
+        st.liveness = m.liveness;
         st.timeout_ms = m.heartbeat_timeout_ms;
         st.agent = std::move(m.agent);
         st.inventory = std::move(m.inventory);
-        st.last_seen = self->clock().now();
         st.state = st.cordoned ? node_state::cordoned : node_state::ready;
         log_info("node " + st.inventory.name + (rejoin ? " re-attached" : " attached") +
                  " (session " + std::to_string(m.session) + ", " + std::to_string(m.tasks.size()) +
@@ -128,26 +130,24 @@ caf::behavior node_behavior(node_actor_t* self, caf::actor cluster, node_invento
       [self](msg::detach& m) {
         if (m.session == self->state.session) mark_lost(self, m.reason);
       },
-      [self](msg::heartbeat& m) {
-        auto& st = self->state;
-        if (m.session != st.session || st.session == 0)
-          return m.done(fail(errc::failed_precondition, "session " + std::to_string(m.session) +
-                                                            " is no longer current; register again"));
-        st.last_seen = self->clock().now();
-        m.done({});
-      },
       [self](msg::check_liveness) {
         auto& st = self->state;
         auto now = self->clock().now();
         using std::chrono::duration_cast;
         using std::chrono::milliseconds;
-        // This check ran late: the coordinator itself was busy (or stopped), so silence
-        // says nothing about the worker. Start counting again instead of judging.
-        if (now - st.next_check > check_period(st)) {
-          log_warn("liveness check of " + st.inventory.name + " ran " +
-                   std::to_string(duration_cast<milliseconds>(now - st.next_check).count()) +
-                   " ms late; not judging this round");
-          if (st.session != 0) st.last_seen = now;
+        // This check ran late, or the RPC loop that stamps heartbeats stalled: the
+        // coordinator itself was busy, so silence says nothing about the worker. Start
+        // counting again instead of judging.
+        int64_t now_ns = liveness_cell::stamp(now);
+        auto period = check_period(st);
+        bool late = now - st.next_check > period;
+        const auto& pulse = st.config.pulse;
+        bool rpc_stalled = pulse && pulse->last_ns > 0 &&
+                           now_ns - pulse->last_ns > 2 * std::chrono::nanoseconds(period).count();
+        if (late || rpc_stalled) {
+          log_warn("liveness check of " + st.inventory.name + ": the coordinator was busy (" +
+                   (late ? "check ran late" : "RPC loop stalled") + "); not judging this round");
+          if (st.liveness) st.liveness->last_ns = std::max<int64_t>(st.liveness->last_ns, now_ns);
           schedule_check(self);
           return;
         }
@@ -157,7 +157,7 @@ caf::behavior node_behavior(node_actor_t* self, caf::actor cluster, node_invento
             mark_lost(self, "did not reconnect within " + std::to_string(waited) +
                                 " ms of the coordinator starting");
         } else if (st.session != 0 && st.state != node_state::lost) {
-          auto silent = duration_cast<milliseconds>(now - st.last_seen).count();
+          auto silent = (now_ns - st.liveness->last_ns) / 1'000'000;
           if (silent > std::max(st.timeout_ms, st.config.heartbeat_timeout_ms))
             mark_lost(self, "no heartbeat for " + std::to_string(silent) + " ms");
         }

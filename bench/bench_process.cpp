@@ -1,25 +1,21 @@
 #include "bench/bench_process.hpp"
 
 #include <fcntl.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <future>
-#include <iostream>
 #include <sstream>
 
 namespace gantry::bench {
@@ -46,6 +42,12 @@ sigset_t stop_signals() {
   return s;
 }
 
+// GANTRY_BENCH_KEEP=1 keeps the temp dirs (logs, stores) for a look afterwards.
+bool keep_dirs() {
+  const char* v = std::getenv("GANTRY_BENCH_KEEP");
+  return v && *v && std::string(v) != "0";
+}
+
 [[noreturn]] void cleanup_and_exit(int code) {
   static std::atomic<bool> once{false};
   if (once.exchange(true)) {
@@ -55,6 +57,10 @@ sigset_t stop_signals() {
   for (pid_t pid : reg().pids) ::kill(pid, SIGKILL);
   for (pid_t pid : reg().pids) waitpid(pid, nullptr, 0);
   for (const auto& d : reg().dirs) {
+    if (keep_dirs()) {
+      std::fprintf(stderr, "bench: kept %s\n", d.c_str());
+      continue;
+    }
     std::error_code ec;
     std::filesystem::remove_all(d, ec);
   }
@@ -90,7 +96,9 @@ int64_t now_us() {
   using namespace std::chrono;
   return duration_cast<microseconds>(steady_clock::now().time_since_epoch()).count();
 }
-double ms_between(int64_t from_us, int64_t to_us) { return static_cast<double>(to_us - from_us) / 1e3; }
+double ms_between(int64_t from_us, int64_t to_us) {
+  return static_cast<double>(to_us - from_us) / 1e3;
+}
 int64_t wall_ms() {
   using namespace std::chrono;
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
@@ -126,6 +134,10 @@ temp_dir::temp_dir() {
   reg().dirs.insert(path_);
 }
 temp_dir::~temp_dir() {
+  if (keep_dirs()) {
+    std::fprintf(stderr, "bench: kept %s\n", path_.c_str());
+    return;
+  }
   std::error_code ec;
   std::filesystem::remove_all(path_, ec);
   std::lock_guard lock(reg().mu);
@@ -218,7 +230,9 @@ int process::wait(int timeout_ms) {
   return status_;
 }
 
-std::string bin_dir() { return std::filesystem::read_symlink("/proc/self/exe").parent_path(); }
+std::string bin_dir() {
+  return std::filesystem::read_symlink("/proc/self/exe").parent_path();
+}
 
 std::string gantry_bin() {
   std::string path = bin_dir() + "/gantry";
@@ -258,9 +272,9 @@ local_cluster::~local_cluster() {
 }
 
 double local_cluster::start_coordinator(int timeout_ms) {
-  std::vector<std::string> args{gantry_bin(), "coordinator", "--listen",
-                                address_.empty() ? "127.0.0.1:0" : address_, "--data-dir",
-                                coordinator_data_dir()};
+  std::vector<std::string> args{gantry_bin(), "coordinator",
+                                "--listen",   address_.empty() ? "127.0.0.1:0" : address_,
+                                "--data-dir", coordinator_data_dir()};
   args.insert(args.end(), coordinator_flags_.begin(), coordinator_flags_.end());
   coordinator_ = std::make_unique<process>(args, dir() + "/coordinator.log");
   std::string line = coordinator_->read_line(timeout_ms);
@@ -279,9 +293,9 @@ void local_cluster::stop_coordinator(int sig) {
 }
 
 void local_cluster::start_worker(const std::string& name, const std::vector<std::string>& flags) {
-  std::vector<std::string> args{gantry_bin(), "worker",     "--coordinator", address_,
-                                "--name",     name,         "--data-dir",    dir() + "/" + name,
-                                "--shared-dir", dir() + "/shared"};
+  std::vector<std::string> args{
+      gantry_bin(), "worker",     "--coordinator",    address_,       "--name",
+      name,         "--data-dir", dir() + "/" + name, "--shared-dir", dir() + "/shared"};
   args.insert(args.end(), flags.begin(), flags.end());
   workers_[name] = std::make_unique<process>(args, dir() + "/" + name + ".log", true);
 }
@@ -290,14 +304,18 @@ void local_cluster::stop_worker(const std::string& name) {
   workers_.erase(name);  // SIGKILL and reap
 }
 
-std::vector<std::string> local_cluster::worker_names() const {
-  std::vector<std::string> out;
-  for (const auto& [name, p] : workers_) out.push_back(name);
-  return out;
-}
-
 std::unique_ptr<client> connect(const std::string& address) {
   return must(client::connect(address, 5000), "connecting to " + address);
+}
+
+std::unique_ptr<client> start_cluster(local_cluster& cl, const std::vector<std::string>& workers,
+                                      const std::vector<std::string>& worker_flags) {
+  deadline d(90000, "starting the cluster");
+  cl.start_coordinator();
+  for (const auto& w : workers) cl.start_worker(w, worker_flags);
+  auto c = connect(cl.address());
+  wait_ready(*c, workers, 20000);
+  return c;
 }
 
 void wait_ready(client& c, const std::vector<std::string>& names, uint32_t timeout_ms) {
@@ -318,7 +336,8 @@ job_watch::job_watch(const std::string& address, const std::string& job_id) {
         events_.push_back({e, at});
         cv_.notify_all();
       });
-      if (!r) std::fprintf(stderr, "bench: watch %s: %s\n", job_id.c_str(), r.error().message.c_str());
+      if (!r)
+        std::fprintf(stderr, "bench: watch %s: %s\n", job_id.c_str(), r.error().message.c_str());
     }
     std::lock_guard lock(mu_);
     done_ = true;
@@ -326,14 +345,16 @@ job_watch::job_watch(const std::string& address, const std::string& job_id) {
   });
 }
 
-job_watch::~job_watch() { thread_.join(); }
+job_watch::~job_watch() {
+  thread_.join();
+}
 
 bool job_watch::wait_for(const std::function<bool(const std::vector<timed_event>&)>& pred,
                          int timeout_ms) {
   std::unique_lock lock(mu_);
-  return cv_.wait_for(lock, std::chrono::milliseconds(timeout_ms),
-                      [&] { return pred(events_) || done_; }) &&
-         pred(events_);
+  return cv_.wait_for(lock, std::chrono::milliseconds(timeout_ms), [&] {
+    return pred(events_) || done_;
+  }) && pred(events_);
 }
 
 std::vector<timed_event> job_watch::events() {
@@ -341,8 +362,8 @@ std::vector<timed_event> job_watch::events() {
   return events_;
 }
 
-node_wait::node_wait(const std::string& address, const std::string& name,
-                     const std::string& state, uint32_t timeout_ms) {
+node_wait::node_wait(const std::string& address, const std::string& name, const std::string& state,
+                     uint32_t timeout_ms) {
   auto connected = std::make_shared<std::promise<void>>();
   auto ready = connected->get_future();
   thread_ = std::thread([this, connected, address, name, state, timeout_ms] {
@@ -370,160 +391,6 @@ int64_t node_wait::get() {
   if (thread_.joinable()) thread_.join();
   if (answered_us_ < 0) std::fprintf(stderr, "bench: wait_node: %s\n", error_.c_str());
   return answered_us_;
-}
-
-summary summarize(std::vector<double> v) {
-  summary s;
-  s.n = v.size();
-  if (v.empty()) return s;
-  std::sort(v.begin(), v.end());
-  size_t n = v.size();
-  s.median = n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-  s.p99 = v[static_cast<size_t>(std::ceil(0.99 * static_cast<double>(n))) - 1];
-  s.min = v.front();
-  s.max = v.back();
-  for (double x : v) s.mean += x / static_cast<double>(n);
-  return s;
-}
-
-nlohmann::json to_json(const summary& s) {
-  return {{"n", s.n}, {"median", s.median}, {"p99", s.p99}, {"max", s.max}, {"min", s.min}, {"mean", s.mean}};
-}
-
-void print_header(const std::string& title) {
-  std::printf("\n== %s\n%-50s %10s %10s %10s  %s\n", title.c_str(), "figure", "median", "p99/max",
-              "min", "target");
-}
-
-void print_row(const std::string& name, const summary& s, double target, bool target_on_p99) {
-  std::printf("%-50s %10.1f %10.1f %10.1f", name.c_str(), s.median, s.p99, s.min);
-  if (target >= 0) {
-    double v = target_on_p99 ? s.p99 : s.median;
-    std::printf("  <= %g (%s) %s", target, target_on_p99 ? "p99" : "median",
-                v <= target ? "ok" : "MISSED");
-  }
-  std::printf("\n");
-}
-
-nlohmann::json figure(const summary& s, const std::string& unit, double target, bool target_on_p99) {
-  nlohmann::json j = to_json(s);
-  j["unit"] = unit;
-  if (target >= 0) {
-    j["target"] = target;
-    j["target_on"] = target_on_p99 ? "p99" : "median";
-    j["met"] = (target_on_p99 ? s.p99 : s.median) <= target;
-  }
-  return j;
-}
-
-floors measure_floors(const std::string& dir) {
-  floors f;
-  // Loopback TCP: 1-byte ping-pong with Nagle off, against an echo thread.
-  int srv = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof addr;
-  bind(srv, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  listen(srv, 1);
-  getsockname(srv, reinterpret_cast<sockaddr*>(&addr), &len);
-  int cli = socket(AF_INET, SOCK_STREAM, 0);
-  if (connect(cli, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) fail_now("loopback connect failed");
-  int peer = accept(srv, nullptr, nullptr);
-  int one = 1;
-  setsockopt(cli, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  setsockopt(peer, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  std::thread echo([peer] {
-    char b;
-    while (read(peer, &b, 1) == 1 && write(peer, &b, 1) == 1) {
-    }
-  });
-  std::vector<double> rtt, sync, spawn;
-  for (int i = 0; i < 2000; ++i) {
-    char b = 'x';
-    int64_t t = now_us();
-    if (write(cli, &b, 1) != 1 || read(cli, &b, 1) != 1) break;
-    rtt.push_back(static_cast<double>(now_us() - t));
-  }
-  close(cli);
-  echo.join();
-  close(peer);
-  close(srv);
-  // fdatasync of a 4 KiB append, as a synced RocksDB WAL write does.
-  std::string path = dir + "/fdatasync-probe";
-  int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  std::string block(4096, 'x');
-  for (int i = 0; i < 200 && fd >= 0; ++i) {
-    int64_t t = now_us();
-    if (pwrite(fd, block.data(), block.size(), off_t{i} * 4096) < 0) break;
-    fdatasync(fd);
-    sync.push_back(ms_between(t, now_us()));
-  }
-  if (fd >= 0) close(fd);
-  unlink(path.c_str());
-  // fork + exec + wait of /bin/true.
-  for (int i = 0; i < 50; ++i) {
-    int64_t t = now_us();
-    pid_t pid = fork();
-    if (pid == 0) {
-      execl("/bin/true", "true", static_cast<char*>(nullptr));
-      _exit(127);
-    }
-    waitpid(pid, nullptr, 0);
-    spawn.push_back(ms_between(t, now_us()));
-  }
-  f.tcp_rtt_us = summarize(rtt).median;
-  f.fdatasync_ms = summarize(sync).median;
-  f.spawn_ms = summarize(spawn).median;
-  return f;
-}
-
-void print_floors(const floors& f) {
-  std::printf("floors measured now (median)      loopback TCP round trip %.1f us, fdatasync %.3f ms, "
-              "spawn /bin/true %.2f ms\n",
-              f.tcp_rtt_us, f.fdatasync_ms, f.spawn_ms);
-  std::printf("floors from BENCHMARKS.md         TCP round trip ~32 us, fdatasync ~0.26 ms, spawn "
-              "~0.7 ms; submit->running >= ~1.2 ms\n");
-}
-
-nlohmann::json to_json(const floors& f) {
-  return {{"tcp_rtt_us", f.tcp_rtt_us}, {"fdatasync_ms", f.fdatasync_ms}, {"spawn_ms", f.spawn_ms},
-          {"reference", {{"tcp_rtt_us", 32}, {"fdatasync_ms", 0.26}, {"spawn_ms", 0.7}, {"submit_to_running_ms", 1.2}}}};
-}
-
-std::map<std::string, std::string> parse_flags(int argc, char** argv,
-                                               std::map<std::string, std::string> allowed,
-                                               const std::string& usage) {
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    if (a == "--help" || a == "-h") {
-      std::cout << usage;
-      std::exit(0);
-    }
-    if (!allowed.contains(a) || i + 1 >= argc) {
-      std::cerr << (allowed.contains(a) ? a + " needs a value\n" : "unknown flag " + a + "\n") << usage;
-      std::exit(2);
-    }
-    allowed[a] = argv[++i];
-  }
-  return allowed;
-}
-
-std::vector<int64_t> parse_list(const std::string& csv) {
-  std::vector<int64_t> out;
-  std::stringstream in(csv);
-  std::string item;
-  while (std::getline(in, item, ','))
-    if (!item.empty()) out.push_back(std::stoll(item));
-  return out;
-}
-
-void write_json(const std::string& path, const nlohmann::json& j) {
-  if (path.empty()) return;
-  std::ofstream out(path);
-  out << j.dump(2) << "\n";
-  if (!out) fail_now("cannot write " + path);
-  std::printf("wrote %s\n", path.c_str());
 }
 
 }  // namespace gantry::bench

@@ -2,7 +2,7 @@
 // Shared helpers of the benchmarks that drive real gantry processes on loopback
 // (bench_recovery, bench_cluster): child processes, temp dirs under /tmp, a watchdog that puts
 // a deadline on every wait, a small local cluster, threads that watch jobs and nodes over
-// their own clients, statistics, RSS, and the physical floors measured in the same run.
+// their own clients, and RSS. Statistics, tables and floors are in bench/bench_figures.hpp.
 // Measurements, not tests: any failure prints what happened and exits non-zero, after
 // killing every child and removing every temp dir.
 #include <sys/types.h>
@@ -18,6 +18,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench/bench_figures.hpp"
 #include "protocol/client.hpp"
 
 namespace gantry::bench {
@@ -108,7 +109,6 @@ class local_cluster {
   void start_worker(const std::string& name, const std::vector<std::string>& flags);
   process& worker(const std::string& name) { return *workers_.at(name); }
   void stop_worker(const std::string& name);  // SIGKILL and reap
-  std::vector<std::string> worker_names() const;
   std::string log(const std::string& name) const { return read_file(dir() + "/" + name + ".log"); }
 
  private:
@@ -120,6 +120,10 @@ class local_cluster {
 };
 
 std::unique_ptr<client> connect(const std::string& address);
+// Starts cl's coordinator and the named workers with worker_flags, waits (deadline 90 s) until
+// every worker is ready, and returns a connected client.
+std::unique_ptr<client> start_cluster(local_cluster& cl, const std::vector<std::string>& workers,
+                                      const std::vector<std::string>& worker_flags);
 // Waits (deadline timeout_ms) until every named node is ready.
 void wait_ready(client& c, const std::vector<std::string>& names, uint32_t timeout_ms);
 
@@ -161,37 +165,5 @@ class node_wait {
   int64_t answered_us_ = -1;
   std::string error_;
 };
-
-struct summary {
-  size_t n = 0;
-  double median = 0, p99 = 0, max = 0, min = 0, mean = 0;
-};
-summary summarize(std::vector<double> values);  // p99 by nearest rank
-nlohmann::json to_json(const summary& s);
-// One table row: name, median, p99/max, and the target (<= target, on the p99 when
-// target_on_p99, else the median) with "ok" or "MISSED"; target < 0 = none.
-void print_header(const std::string& title);
-void print_row(const std::string& name, const summary& s, double target = -1,
-               bool target_on_p99 = false);
-// The summary as JSON, with the target and whether it was met.
-nlohmann::json figure(const summary& s, const std::string& unit, double target = -1,
-                      bool target_on_p99 = false);
-
-// Physical floors on this machine, measured now: loopback TCP round trip, fdatasync of a 4 KiB
-// write in `dir` (the disk the coordinator's store uses), fork+exec+wait of /bin/true.
-struct floors {
-  double tcp_rtt_us = 0, fdatasync_ms = 0, spawn_ms = 0;
-};
-floors measure_floors(const std::string& dir);
-void print_floors(const floors& f);
-nlohmann::json to_json(const floors& f);
-
-// --name VALUE flags; `allowed` maps each flag to its default. --help or an unknown flag
-// prints usage and exits 2.
-std::map<std::string, std::string> parse_flags(int argc, char** argv,
-                                               std::map<std::string, std::string> allowed,
-                                               const std::string& usage);
-std::vector<int64_t> parse_list(const std::string& csv);  // "10000,100000"
-void write_json(const std::string& path, const nlohmann::json& j);  // no-op for ""
 
 }  // namespace gantry::bench

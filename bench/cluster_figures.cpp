@@ -22,7 +22,8 @@ const char* kUsage =
     "  --runs N              repetitions of hello.yaml and of each throughput figure (default 5)\n"
     "  --samples N           sequential jobs for the submit -> running latency (default 200)\n"
     "  --jobs-per-client N   jobs each client submits in a throughput run (default 200)\n"
-    "  --memory-jobs LIST    finished jobs at which the coordinator's RSS is taken (default 1000,10000)\n"
+    "  --memory-jobs LIST    finished jobs at which the coordinator's RSS is taken (default "
+    "1000,10000)\n"
     "  --only LIST           latency,throughput,memory (default all)\n"
     "  --source DIR          the gantry source tree, for examples/hello.yaml\n"
     "  --json PATH           also write the figures as JSON\n";
@@ -37,10 +38,9 @@ stages:
     command: [ "true" ]
 )";
 
-void start_dev(local_cluster& cl) {
-  cl.start_coordinator();
-  for (const char* w : {"w1", "w2"}) cl.start_worker(w, kWorkerFlags);
-  wait_ready(*connect(cl.address()), {"w1", "w2"}, 20000);
+// A dev-like cluster: the coordinator and workers w1, w2.
+std::unique_ptr<client> start_dev(local_cluster& cl) {
+  return start_cluster(cl, {"w1", "w2"}, kWorkerFlags);
 }
 
 // Watches jobs one after another over one client that is already connected, so that a watch
@@ -93,7 +93,8 @@ class serial_watcher {
   std::thread thread_;
 };
 
-const timed_event* find_event(const std::vector<timed_event>& ev, event_kind kind, const char* state) {
+const timed_event* find_event(const std::vector<timed_event>& ev, event_kind kind,
+                              const char* state) {
   for (const auto& te : ev)
     if (te.event.kind == kind && te.event.state == state) return &te;
   return nullptr;
@@ -105,6 +106,7 @@ json bench_latency(const std::string& address, int samples, int runs, const std:
   std::vector<double> ack, running, running_recorded, succeeded, hello;
   int missing = 0;
   for (int i = 0; i < samples; ++i) {
+    deadline d(60000, "latency sample " + std::to_string(i));
     int64_t wall = wall_ms(), t = now_us();
     auto reply = must(c->submit(kTrueJob, "true.yaml"), "submit");
     int64_t acked = now_us();
@@ -125,6 +127,7 @@ json bench_latency(const std::string& address, int samples, int runs, const std:
   std::string text = read_file(source + "/examples/hello.yaml");
   if (text.empty()) fail_now("cannot read " + source + "/examples/hello.yaml (pass --source DIR)");
   for (int r = 0; r < runs; ++r) {
+    deadline d(90000, "hello.yaml run " + std::to_string(r));
     int64_t t = now_us();
     auto reply = must(c->submit(text, "hello.yaml"), "submit hello.yaml");
     if (reply.job_id.empty()) fail_now("hello.yaml was rejected: " + reply.errors.at(0).message);
@@ -238,24 +241,38 @@ json bench_throughput(const std::string& address, int runs, int per_client) {
   return out;
 }
 
-double mib(int64_t bytes) { return static_cast<double>(bytes) / (1 << 20); }
+double mib(int64_t bytes) {
+  return static_cast<double>(bytes) / (1 << 20);
+}
 
 json bench_memory(const std::vector<int64_t>& counts) {
   local_cluster cl;
-  start_dev(cl);
-  auto c = connect(cl.address());
+  auto c = start_dev(cl);
   usleep(1'000'000);  // let the workers' first inventory and heartbeats settle
   int64_t idle = rss_bytes(cl.coordinator().pid());
   json out{{"coordinator_idle_bytes", idle}, {"points", json::array()}};
   std::printf("\n== memory (VmRSS), coordinator + 2 workers, 1-rank `true` jobs\n");
-  std::printf("%-50s %10s %10s %10s %10s\n", "point", "coord MiB", "B/job", "w1 MiB", "w2 MiB");
+  std::printf("%-50s %10s %10s %10s %10s %10s\n", "point", "coord MiB", "B/job", "B/job+", "w1 MiB",
+              "w2 MiB");
+  int64_t prev_rss = idle, prev_jobs = 0;
+  // B/job: growth since idle over all jobs; B/job+: growth since the previous point.
   auto row = [&](const std::string& name, int64_t jobs) {
     int64_t rss = rss_bytes(cl.coordinator().pid());
+    if (rss < 0) fail_now("the coordinator is gone:\n" + tail(cl.log("coordinator"), 20));
     int64_t w1 = rss_bytes(cl.worker("w1").pid()), w2 = rss_bytes(cl.worker("w2").pid());
     double per_job = jobs ? static_cast<double>(rss - idle) / static_cast<double>(jobs) : 0;
-    std::printf("%-50s %10.1f %10.0f %10.1f %10.1f\n", name.c_str(), mib(rss), per_job, mib(w1), mib(w2));
-    out["points"].push_back({{"finished_jobs", jobs}, {"coordinator_bytes", rss},
-                             {"bytes_per_job", per_job}, {"worker_bytes", {w1, w2}}});
+    double marginal = jobs > prev_jobs ? static_cast<double>(rss - prev_rss) /
+                                             static_cast<double>(jobs - prev_jobs)
+                                       : 0;
+    std::printf("%-50s %10.1f %10.0f %10.0f %10.1f %10.1f\n", name.c_str(), mib(rss), per_job,
+                marginal, mib(w1), mib(w2));
+    out["points"].push_back({{"finished_jobs", jobs},
+                             {"coordinator_bytes", rss},
+                             {"bytes_per_job", per_job},
+                             {"bytes_per_job_since_previous", marginal},
+                             {"worker_bytes", {w1, w2}}});
+    prev_rss = rss;
+    prev_jobs = jobs;
   };
   row("idle, 2 workers", 0);
   int64_t done = 0;
@@ -271,7 +288,8 @@ json bench_memory(const std::vector<int64_t>& counts) {
     done += static_cast<int64_t>(ids.size());
     usleep(500'000);  // lets the finished jobs' actors go away
     row("after " + std::to_string(done) + " finished jobs (" +
-            std::to_string(static_cast<int>(ids.size() / (ms_between(started, ended) / 1e3))) + " jobs/s)",
+            std::to_string(static_cast<int>(ids.size() / (ms_between(started, ended) / 1e3))) +
+            " jobs/s)",
         done);
     if (bad) std::printf("  (%d jobs did not succeed)\n", bad);
   }
@@ -283,13 +301,18 @@ json bench_memory(const std::vector<int64_t>& counts) {
 int main(int argc, char** argv) {
   install_cleanup();
   auto f = parse_flags(argc, argv,
-                       {{"--runs", "5"}, {"--samples", "200"}, {"--jobs-per-client", "200"},
-                        {"--memory-jobs", "1000,10000"}, {"--only", "latency,throughput,memory"},
-                        {"--source", GANTRY_SOURCE_DIR}, {"--json", ""}},
+                       {{"--runs", "5"},
+                        {"--samples", "200"},
+                        {"--jobs-per-client", "200"},
+                        {"--memory-jobs", "1000,10000"},
+                        {"--only", "latency,throughput,memory"},
+                        {"--source", GANTRY_SOURCE_DIR},
+                        {"--json", ""}},
                        kUsage);
   int runs = std::stoi(f["--runs"]), samples = std::stoi(f["--samples"]);
   int per_client = std::stoi(f["--jobs-per-client"]);
-  if (runs < 1 || samples < 1 || per_client < 1) fail_now("--runs, --samples and --jobs-per-client must be >= 1");
+  if (runs < 1 || samples < 1 || per_client < 1)
+    fail_now("--runs, --samples and --jobs-per-client must be >= 1");
   std::string only = f["--only"];
   temp_dir probe;
   auto fl = measure_floors(probe.path());
@@ -304,7 +327,8 @@ int main(int argc, char** argv) {
     if (only.find("throughput") != std::string::npos)
       out["throughput"] = bench_throughput(cl.address(), runs, per_client);
   }
-  if (only.find("memory") != std::string::npos) out["memory"] = bench_memory(parse_list(f["--memory-jobs"]));
+  if (only.find("memory") != std::string::npos)
+    out["memory"] = bench_memory(parse_list(f["--memory-jobs"]));
   write_json(f["--json"], out);
   return 0;
 }

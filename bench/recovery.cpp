@@ -49,10 +49,7 @@ double time_to_lost(local_cluster& cl, const std::string& victim, int sig) {
 
 json bench_detection(int runs) {
   local_cluster cl({"--heartbeat-interval-ms", "200", "--heartbeat-timeout-ms", "1000"});
-  cl.start_coordinator();
-  for (const char* w : {"w1", "w2"}) cl.start_worker(w, kWorkerFlags);
-  auto c = connect(cl.address());
-  wait_ready(*c, {"w1", "w2"}, 20000);
+  auto c = start_cluster(cl, {"w1", "w2"}, kWorkerFlags);
   std::vector<double> killed, rejoined, stopped, resumed;
   for (int r = 0; r < runs; ++r) {
     deadline d(60000, "kill -9 detection, run " + std::to_string(r));
@@ -71,7 +68,8 @@ json bench_detection(int runs) {
     wait_ready(*c, {"w2"}, 20000);
     resumed.push_back(ms_between(t, now_us()));
   }
-  auto k = summarize(killed), j = summarize(rejoined), s = summarize(stopped), u = summarize(resumed);
+  auto k = summarize(killed), j = summarize(rejoined), s = summarize(stopped),
+       u = summarize(resumed);
   print_header("failure detection (heartbeat 200 ms, timeout 1000 ms; 2 workers; " +
                std::to_string(runs) + " runs; ms)");
   print_row("kill -9 -> node lost", k, 200, true);
@@ -112,11 +110,7 @@ int64_t all_running_at(const std::vector<timed_event>& events, int ranks, int mi
 
 json bench_gang(int runs) {
   local_cluster cl;
-  cl.start_coordinator();
-  std::vector<std::string> names{"w1", "w2", "w3"};
-  for (const auto& w : names) cl.start_worker(w, kWorkerFlags);
-  auto c = connect(cl.address());
-  wait_ready(*c, names, 20000);
+  auto c = start_cluster(cl, {"w1", "w2", "w3"}, kWorkerFlags);
   std::vector<double> detect, recover, total, notified;
   int attempt_seen = 0;
   for (int r = 0; r < runs; ++r) {
@@ -156,7 +150,8 @@ json bench_gang(int runs) {
         break;
       }
       for (const auto& te : ev)
-        if (te.event.kind == event_kind::rank) attempt_seen = std::max(attempt_seen, te.event.attempt);
+        if (te.event.kind == event_kind::rank)
+          attempt_seen = std::max(attempt_seen, te.event.attempt);
       detect.push_back(detect_ms);
       total.push_back(ms_between(t_kill, back));
       recover.push_back(total.back() - detect_ms);
@@ -195,8 +190,8 @@ void prefill(const std::string& dir, int64_t n) {
   st.command = {"true"};
   spec.stages.push_back(st);
   int64_t base = wall_ms() - n * 10;
-  const char* steps[][3] = {{"job", "", "pending"},    {"rank", "main", "starting"},
-                            {"rank", "main", "running"}, {"rank", "main", "succeeded"},
+  const char* steps[][3] = {{"job", "", "pending"},         {"rank", "main", "starting"},
+                            {"rank", "main", "running"},    {"rank", "main", "succeeded"},
                             {"stage", "main", "succeeded"}, {"job", "", "succeeded"}};
   for (int64_t first = 1; first <= n; first += 1000) {
     storage::state_store::batch b;
@@ -219,7 +214,9 @@ void prefill(const std::string& dir, int64_t n) {
         e.job_id = id;
         e.seq = ++seq;
         e.time_ms = rec.submitted_ms + static_cast<int64_t>(seq);
-        e.kind = s[0][0] == 'j' ? event_kind::job : s[0][0] == 's' ? event_kind::stage : event_kind::rank;
+        e.kind = s[0][0] == 'j'   ? event_kind::job
+                 : s[0][0] == 's' ? event_kind::stage
+                                  : event_kind::rank;
         e.stage = s[1];
         e.rank = e.kind == event_kind::rank ? 0 : -1;
         e.state = s[2];
@@ -250,12 +247,11 @@ json bench_restart(int runs, const std::vector<int64_t>& counts) {
     int64_t t = now_us();
     prefill(cl.coordinator_data_dir() + "/state", n);
     double prefill_s = ms_between(t, now_us()) / 1e3;
-    cl.start_coordinator();
-    for (const char* w : {"w1", "w2"}) cl.start_worker(w, kWorkerFlags);
-    wait_ready(*connect(cl.address()), {"w1", "w2"}, 20000);
+    start_cluster(cl, {"w1", "w2"}, kWorkerFlags);
     std::vector<double> listening, listed, workers, loaded, rss;
     for (int r = 0; r < runs; ++r) {
-      deadline dr(120000, "restart run " + std::to_string(r) + " with " + std::to_string(n) + " jobs");
+      deadline dr(120000,
+                  "restart run " + std::to_string(r) + " with " + std::to_string(n) + " jobs");
       cl.stop_coordinator(SIGKILL);
       listening.push_back(cl.start_coordinator());
       int64_t started = cl.coordinator().started_us();
@@ -296,7 +292,11 @@ json bench_restart(int runs, const std::vector<int64_t>& counts) {
 
 int main(int argc, char** argv) {
   install_cleanup();
-  auto f = parse_flags(argc, argv, {{"--runs", "5"}, {"--jobs", "10000,100000"}, {"--only", "detect,gang,restart"}, {"--json", ""}},
+  auto f = parse_flags(argc, argv,
+                       {{"--runs", "5"},
+                        {"--jobs", "10000,100000"},
+                        {"--only", "detect,gang,restart"},
+                        {"--json", ""}},
                        kUsage);
   int runs = std::stoi(f["--runs"]);
   if (runs < 1) fail_now("--runs must be at least 1");

@@ -6,6 +6,7 @@
 #include <kj/async-unix.h>
 
 #include <cstdio>
+#include <functional>
 #include <iostream>
 
 #include "actors/coordinator.hpp"
@@ -33,6 +34,7 @@ int run_coordinator(const coordinator_options& o) {
   config.kill_grace_ms = o.kill_grace_ms;
   config.drain_grace_ms = o.drain_grace_ms;
   config.restart_backoff_ms = o.restart_backoff_ms;
+  config.pulse = std::make_shared<rpc_pulse>();
   auto coord = coordinator::open(*sys, o.data_dir, config);
   if (!coord) {
     log_error("cannot open the store in " + o.data_dir + ": " + coord.error().message);
@@ -59,6 +61,12 @@ int run_coordinator(const coordinator_options& o) {
   auto serving = server.listen(*listener).eagerlyEvaluate(
       [](kj::Exception&& e) { log_error(std::string("listener failed: ") + e.getDescription().cStr()); });
   auto mail = mailbox->run().eagerlyEvaluate(nullptr);
+  // The RPC loop's pulse: node actors hold their verdicts while it is stale.
+  std::function<kj::Promise<void>()> beat = [&]() -> kj::Promise<void> {
+    config.pulse->last_ns = liveness_cell::stamp(sys->clock().now());
+    return io.provider->getTimer().afterDelay(100 * kj::MILLISECONDS).then([&] { return beat(); });
+  };
+  auto pulse = beat().eagerlyEvaluate(nullptr);
   int sig = wait_for_stop_signal(io);
   log_info(std::string("stopping on ") + strsignal(sig));
   mailbox->close();

@@ -58,7 +58,8 @@ outcome<void> write_state(const std::string& dir, int rank, const run_state& sta
                           const run_identity& who) {
   std::error_code ec;
   fs::create_directories(step_dir(dir, state.step), ec);
-  if (ec) return failure("checkpoint: cannot create " + step_dir(dir, state.step) + ": " + ec.message());
+  if (ec)
+    return failure("checkpoint: cannot create " + step_dir(dir, state.step) + ": " + ec.message());
   std::ostringstream text;
   text << kHeader << "\njob " << (who.job.empty() ? "-" : who.job) << "\nworld " << who.world
        << "\nsize " << who.size << "\nstep " << state.step << "\nchecksum " << state.checksum
@@ -77,13 +78,12 @@ outcome<void> write_checkpoint(const std::string& dir, int rank, const run_state
 }
 
 outcome<run_state> read_checkpoint(const std::string& dir, int64_t step, int rank,
-                                   const run_identity& who, std::string* other_job) {
+                                   const run_identity& who, std::string* not_ours) {
   std::string path = state_path(dir, step, rank);
   std::error_code ec;
   if (!fs::exists(done_path(dir, step, rank), ec))
-    return failure("checkpoint: step " + std::to_string(step) + " of rank " +
-                   std::to_string(rank) + " was never committed (no " +
-                   done_path(dir, step, rank) + ")");
+    return failure("checkpoint: step " + std::to_string(step) + " of rank " + std::to_string(rank) +
+                   " was never committed (no " + done_path(dir, step, rank) + ")");
   std::ifstream in(path);
   std::string header;
   if (!in || !std::getline(in, header) || header != kHeader)
@@ -91,8 +91,7 @@ outcome<run_state> read_checkpoint(const std::string& dir, int64_t step, int ran
   std::map<std::string, std::string> fields;
   std::string key, value;
   while (in >> key && key != "end" && in >> value) fields[key] = value;
-  if (key != "end" || fields.size() != 5)
-    return failure("checkpoint: " + path + " is incomplete");
+  if (key != "end" || fields.size() != 5) return failure("checkpoint: " + path + " is incomplete");
   run_state state;
   try {
     state.step = std::stoll(fields["step"]);
@@ -101,14 +100,16 @@ outcome<run_state> read_checkpoint(const std::string& dir, int64_t step, int ran
     uint64_t size = std::stoull(fields["size"]);
     if (state.step != step) return failure("checkpoint: " + path + " holds step " + fields["step"]);
     std::string job = fields["job"] == "-" ? "" : fields["job"];
-    if (job != who.job) {
-      if (other_job) *other_job = job.empty() ? "(run by hand)" : job;
-      return state;
+    std::string why;
+    if (job != who.job)
+      why = "job " + (job.empty() ? std::string("(run by hand)") : job);
+    else if (world != who.world || size != who.size)
+      why = "a run with world " + fields["world"] + " and size " + fields["size"];
+    if (!why.empty()) {
+      if (!not_ours)
+        return failure("checkpoint: " + path + " was written by " + why + ", not this run");
+      *not_ours = why;
     }
-    if (world != who.world || size != who.size)
-      return failure("checkpoint: " + path + " was written with world " + fields["world"] +
-                     " and size " + fields["size"] + ", this run has world " +
-                     std::to_string(who.world) + " and size " + std::to_string(who.size));
   } catch (const std::exception&) {
     return failure("checkpoint: " + path + " has a malformed number");
   }

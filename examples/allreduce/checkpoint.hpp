@@ -37,11 +37,11 @@ outcome<void> commit_step(const std::string& dir, int rank, int64_t step);
 outcome<void> write_checkpoint(const std::string& dir, int rank, const run_state& state,
                                const run_identity& who);
 
-// Reads the committed state of `step`: errors when the marker is missing, the file is
-// malformed, or it belongs to another world size or size. `other_job` is set (and the state
-// returned) when the file is intact but was written by another job.
+// Reads the committed state of `step`: errors when the marker is missing or the file is
+// malformed. A state written by another job, world size or size is not this run's: then
+// `not_ours` is set to its writer (the state still returned), or, when null, it is an error.
 outcome<run_state> read_checkpoint(const std::string& dir, int64_t step, int rank,
-                                   const run_identity& who, std::string* other_job);
+                                   const run_identity& who, std::string* not_ours);
 
 // Removes this rank's files of every step except `keep` (-1: keep none), and step
 // directories left empty. Protocol: a program may delete steps older than the newest

@@ -13,7 +13,8 @@ class gantry_rendezvous final : public rendezvous {
 
   outcome<void> put(const std::string& key, const std::string& value) override {
     auto r = client_->rendezvous_put(scope_, key, value);
-    if (!r) return failure("rendezvous: put \"" + key + "\" at " + where() + ": " + r.error().message);
+    if (!r)
+      return failure("rendezvous: put \"" + key + "\" at " + where() + ": " + r.error().message);
     return {};
   }
 
@@ -21,8 +22,8 @@ class gantry_rendezvous final : public rendezvous {
     auto r = client_->rendezvous_get(scope_, key, timeout_ms);
     if (r) return *r;
     if (r.error().code == errc::timeout)
-      return failure("rendezvous: nobody put \"" + key + "\" within " +
-                     std::to_string(timeout_ms) + " ms (" + where() + ")");
+      return failure("rendezvous: nobody put \"" + key + "\" within " + std::to_string(timeout_ms) +
+                     " ms (" + where() + ")");
     return failure("rendezvous: get \"" + key + "\" at " + where() + ": " + r.error().message);
   }
 

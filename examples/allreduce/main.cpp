@@ -99,9 +99,9 @@ outcome<run_config> config_from_env(const options& o) {
   if (!rank || !world || !restore)
     return std::unexpected(!rank ? rank.error() : !world ? world.error() : restore.error());
   if (*world < 1 || *rank >= *world)
-    return failure("rank " + std::to_string(*rank) + " is not in a world of " +
-                       std::to_string(*world),
-                   kExitUsage);
+    return failure(
+        "rank " + std::to_string(*rank) + " is not in a world of " + std::to_string(*world),
+        kExitUsage);
   c.rank = static_cast<int>(*rank);
   c.world = static_cast<int>(*world);
   c.steps = o.steps;
@@ -128,7 +128,8 @@ gpu_probe probe_gpu(const std::string& backend_flag) {
   if (backend_flag == "cpu") return {false, "--backend cpu", 0};
   // Under gantry a stage without GPUs gets no CUDA_VISIBLE_DEVICES; it must not take a GPU
   // that the node may have given to another task.
-  if (backend_flag == "auto" && !env("GANTRY_JOB_ID").empty() && env("CUDA_VISIBLE_DEVICES").empty())
+  if (backend_flag == "auto" && !env("GANTRY_JOB_ID").empty() &&
+      env("CUDA_VISIBLE_DEVICES").empty())
     return {false, "the stage was given no GPU", 0};
   auto count = cuda_device_count();
   if (!count) return {false, count.error().message, 0};
@@ -169,7 +170,8 @@ outcome<std::unique_ptr<allreduce_backend>> open_backend(const run_config& c, co
   auto local_rank = env_number({"LOCAL_RANK"}, 0);
   int device = static_cast<int>((local_rank ? *local_rank : 0) % gpu.devices);
   std::cout << "NCCL all-reduce on CUDA device " << device << " of " << gpu.devices
-            << " (CUDA_VISIBLE_DEVICES=" << env("CUDA_VISIBLE_DEVICES", "unset") << ")" << std::endl;
+            << " (CUDA_VISIBLE_DEVICES=" << env("CUDA_VISIBLE_DEVICES", "unset") << ")"
+            << std::endl;
   return nccl_join(c.rank, c.world, device, *id);
 #else
   return failure("internal: NCCL chosen in a build without CUDA");
@@ -199,8 +201,9 @@ int main(int argc, char** argv) {
   if (c->world > 1) {
     std::string where = env("GANTRY_RENDEZVOUS");
     if (where.empty())
-      return fail_run(&*c, {kExitUsage, "$GANTRY_RENDEZVOUS is not set: run more than one rank "
-                                        "as a collective stage of gantry"});
+      return fail_run(&*c, {kExitUsage,
+                            "$GANTRY_RENDEZVOUS is not set: run more than one rank "
+                            "as a collective stage of gantry"});
     auto connected = connect_gantry_rendezvous(where);
     if (!connected) return fail_run(&*c, connected.error());
     rdv = std::move(*connected);
@@ -236,7 +239,8 @@ int main(int argc, char** argv) {
                        std::to_string(report->restored_from) + " attempt " +
                        env("GANTRY_ATTEMPT", "0") + " backend " + (*backend)->name();
     std::string path = output_path("allreduce-result.txt");
-    if (!write_file(path, line + "\n")) return fail_run(&*c, {kExitFailure, "cannot write " + path});
+    if (!write_file(path, line + "\n"))
+      return fail_run(&*c, {kExitFailure, "cannot write " + path});
     std::cout << "wrote " << path << ": " << line << std::endl;
   }
   return kExitOk;

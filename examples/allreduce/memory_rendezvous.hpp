@@ -25,8 +25,8 @@ class memory_rendezvous final : public rendezvous {
     bool found = changed_.wait_for(lock, std::chrono::milliseconds(timeout_ms),
                                    [&] { return values_.count(key) > 0; });
     if (!found)
-      return failure("rendezvous: nobody put \"" + key + "\" within " +
-                     std::to_string(timeout_ms) + " ms");
+      return failure("rendezvous: nobody put \"" + key + "\" within " + std::to_string(timeout_ms) +
+                     " ms");
     return values_[key];
   }
 

@@ -37,11 +37,14 @@ class nccl_allreduce final : public allreduce_backend {
       if (buffer_) cudaFree(buffer_);
       buffer_ = nullptr;
       capacity_ = 0;
-      if (auto e = cudaMalloc(reinterpret_cast<void**>(&buffer_), data.size_bytes()); e != cudaSuccess)
-        return fail_with("cudaMalloc of " + std::to_string(data.size_bytes()) + " bytes: " + cuda_text(e));
+      if (auto e = cudaMalloc(reinterpret_cast<void**>(&buffer_), data.size_bytes());
+          e != cudaSuccess)
+        return fail_with("cudaMalloc of " + std::to_string(data.size_bytes()) +
+                         " bytes: " + cuda_text(e));
       capacity_ = data.size();
     }
-    auto e = cudaMemcpyAsync(buffer_, data.data(), data.size_bytes(), cudaMemcpyHostToDevice, stream_);
+    auto e =
+        cudaMemcpyAsync(buffer_, data.data(), data.size_bytes(), cudaMemcpyHostToDevice, stream_);
     if (e == cudaSuccess) e = cudaStreamSynchronize(stream_);
     if (e != cudaSuccess) return fail_with("copy to the GPU: " + cuda_text(e));
     auto start = std::chrono::steady_clock::now();
@@ -49,7 +52,8 @@ class nccl_allreduce final : public allreduce_backend {
     if (r != ncclSuccess) return fail_with("ncclAllReduce: " + nccl_text(r, comm_));
     if (e = cudaStreamSynchronize(stream_); e != cudaSuccess)
       return fail_with("ncclAllReduce: " + cuda_text(e));
-    double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     e = cudaMemcpyAsync(data.data(), buffer_, data.size_bytes(), cudaMemcpyDeviceToHost, stream_);
     if (e == cudaSuccess) e = cudaStreamSynchronize(stream_);
     if (e != cudaSuccess) return fail_with("copy from the GPU: " + cuda_text(e));

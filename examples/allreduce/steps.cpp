@@ -26,7 +26,8 @@ std::optional<mismatch> verify(std::span<const float> data, int world, int64_t s
   std::vector<double> want(std::min<uint64_t>(kPeriod, data.size()));
   for (uint64_t i = 0; i < want.size(); ++i) want[i] = expected_sum(world, step, i);
   for (uint64_t i = 0; i < data.size(); ++i)
-    if (static_cast<double>(data[i]) != want[i % kPeriod]) return mismatch{i, data[i], want[i % kPeriod]};
+    if (static_cast<double>(data[i]) != want[i % kPeriod])
+      return mismatch{i, data[i], want[i % kPeriod]};
   return std::nullopt;
 }
 
@@ -42,13 +43,13 @@ outcome<start_point> prepare_run(const run_config& config, std::ostream& log) {
   if (config.restore_step >= 0) {
     if (dir.empty())
       return failure("GANTRY_RESTORE_STEP is set but GANTRY_CHECKPOINT_DIR is not", kExitUsage);
-    std::string other_job;
-    auto state = read_checkpoint(dir, config.restore_step, config.rank, config.identity(), &other_job);
+    std::string not_ours;
+    auto state =
+        read_checkpoint(dir, config.restore_step, config.rank, config.identity(), &not_ours);
     if (!state) return std::unexpected(state.error());
-    if (!other_job.empty()) {
+    if (!not_ours.empty()) {
       log << "checkpoint step " << config.restore_step << " of rank " << config.rank
-          << " belongs to job " << other_job << ", not this one: starting from step 1"
-          << std::endl;
+          << " was written by " << not_ours << ", not this run: starting from step 1" << std::endl;
     } else if (state->step > config.steps) {
       return failure("checkpoint step " + std::to_string(state->step) + " is past --steps " +
                          std::to_string(config.steps),
@@ -85,7 +86,8 @@ outcome<run_report> run_steps(const run_config& config, const start_point& start
     if (config.step_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(config.step_ms));
     if (!config.checkpoint_dir.empty() && config.checkpoint_every > 0 &&
         step % config.checkpoint_every == 0) {
-      auto saved = write_checkpoint(config.checkpoint_dir, config.rank, report.state, config.identity());
+      auto saved =
+          write_checkpoint(config.checkpoint_dir, config.rank, report.state, config.identity());
       if (!saved) return std::unexpected(saved.error());
       log << "step " << step << "/" << config.steps << ": checkpoint committed" << std::endl;
     }

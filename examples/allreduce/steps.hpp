@@ -17,9 +17,8 @@ namespace gantry::example {
 // f(rank, step, i): a small integer (0..1020) so that float sums over up to 16,000 ranks
 // are exact in any order, and the same on the CPU ring and on NCCL.
 inline float element_value(int rank, int64_t step, uint64_t i) {
-  return static_cast<float>((static_cast<int64_t>(rank) * 131 + step * 31 +
-                             static_cast<int64_t>(i % 1021) * 7) %
-                            1021);
+  return static_cast<float>(
+      (static_cast<int64_t>(rank) * 131 + step * 31 + static_cast<int64_t>(i % 1021) * 7) % 1021);
 }
 
 // The value every element i must hold after the all-reduce of `step` over `world` ranks.
@@ -58,8 +57,8 @@ struct start_point {
   int64_t restored_from = -1;
 };
 
-// Reads the checkpoint of config.restore_step (a checkpoint of another job is ignored with
-// a note on `log`: the run starts fresh), then removes this rank's files of every other
+// Reads the checkpoint of config.restore_step (one written by another job or configuration
+// is ignored with a note on `log`: the run starts fresh), then removes this rank's files of every other
 // step. Call it before joining the other ranks: no rank can write a checkpoint before
 // every rank has joined, so a fresh run never sees stale commits of its own ranks.
 outcome<start_point> prepare_run(const run_config& config, std::ostream& log);

@@ -28,9 +28,13 @@ struct handshake {
   int32_t world;
 };
 
-std::string sys_error(const std::string& what) { return what + ": " + std::strerror(errno); }
+std::string sys_error(const std::string& what) {
+  return what + ": " + std::strerror(errno);
+}
 
-int mod(int a, int w) { return ((a % w) + w) % w; }
+int mod(int a, int w) {
+  return ((a % w) + w) % w;
+}
 
 // A scope guard for a socket until it is handed over.
 struct fd_guard {
@@ -108,8 +112,7 @@ bool transfer_all(int fd, void* buf, size_t n, bool write, clock_type::time_poin
 }
 
 // Accepts connections until one carries the handshake of `want_rank` in this world.
-outcome<int> accept_from(int listen_fd, int want_rank, int world,
-                         clock_type::time_point deadline) {
+outcome<int> accept_from(int listen_fd, int want_rank, int world, clock_type::time_point deadline) {
   while (true) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock_type::now());
     pollfd pfd{listen_fd, POLLIN, 0};

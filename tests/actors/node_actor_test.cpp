@@ -11,6 +11,13 @@ using namespace std::chrono_literals;
 namespace {
 
 struct node_fixture : actor_fixture {
+  std::shared_ptr<liveness_cell> cell = std::make_shared<liveness_cell>();
+  // What the RPC thread does on a heartbeat.
+  void beat() { cell->last_ns = liveness_cell::stamp(sys->clock().now()); }
+  msg::attach attach(uint64_t session, std::vector<task_report> tasks = {}) {
+    beat();
+    return msg::attach{session, 1000, cell, agent, inv, std::move(tasks)};
+  }
   caf::actor node_actor;
   std::shared_ptr<fake_agent> agent = std::make_shared<fake_agent>();
   coordinator_config config;
@@ -42,7 +49,7 @@ struct node_fixture : actor_fixture {
 }  // namespace
 
 TEST_CASE_FIXTURE(node_fixture, "a node that stops heartbeating is lost, and its tasks with it") {
-  caf::anon_send(node_actor, msg::attach{1, 1000, agent, inv, {}});
+  caf::anon_send(node_actor, attach(1));
   run();
   CHECK(states() == std::vector<node_state>{node_state::ready});
   task_spec t;
@@ -54,8 +61,7 @@ TEST_CASE_FIXTURE(node_fixture, "a node that stops heartbeating is lost, and its
   // Heartbeats inside the timeout keep it ready.
   for (int i = 0; i < 5; ++i) {
     advance(400ms);
-    caf::anon_send(node_actor, msg::heartbeat{1, [](result<void>) {}});
-    run();
+    beat();
   }
   CHECK(states() == std::vector<node_state>{node_state::ready});
   for (int i = 0; i < 6; ++i) advance(250ms);  // checks run on time, and hear nothing
@@ -66,7 +72,7 @@ TEST_CASE_FIXTURE(node_fixture, "a node that stops heartbeating is lost, and its
 }
 
 TEST_CASE_FIXTURE(node_fixture, "a dropped connection makes the node lost at once; a new session revives it") {
-  caf::anon_send(node_actor, msg::attach{7, 1000, agent, inv, {}});
+  caf::anon_send(node_actor, attach(7));
   run();
   caf::anon_send(node_actor, msg::detach{6, "an older session"});  // ignored
   run();
@@ -74,14 +80,14 @@ TEST_CASE_FIXTURE(node_fixture, "a dropped connection makes the node lost at onc
   caf::anon_send(node_actor, msg::detach{7, "connection closed"});
   run();
   CHECK(states().back() == node_state::lost);
-  caf::anon_send(node_actor, msg::attach{8, 1000, agent, inv, {}});
+  caf::anon_send(node_actor, attach(8));
   run();
   CHECK(states().back() == node_state::ready);
 }
 
 TEST_CASE_FIXTURE(node_fixture, "a worker that reconnects with an unknown running task has it routed") {
   task_report r{"j-000009.a.0.0", 4242, true, -1, ""};
-  caf::anon_send(node_actor, msg::attach{1, 1000, agent, inv, {r}});
+  caf::anon_send(node_actor, attach(1, {r}));
   run();
   auto routed = received<msg::route_report>(to_cluster);
   REQUIRE(routed.size() == 1);
@@ -96,7 +102,7 @@ TEST_CASE_FIXTURE(node_fixture, "a known node that never reconnects after a rest
 }
 
 TEST_CASE_FIXTURE(node_fixture, "a liveness check that runs late (a busy coordinator) judges nobody") {
-  caf::anon_send(node_actor, msg::attach{1, 1000, agent, inv, {}});
+  caf::anon_send(node_actor, attach(1));
   run();
   advance(3000ms);  // the coordinator stalled: no heartbeat was processed for 3 s
   CHECK(states() == std::vector<node_state>{node_state::ready});

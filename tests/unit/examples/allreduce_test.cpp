@@ -70,7 +70,8 @@ TEST_CASE("the ring all-reduce gives exact sums among 1 to 5 ranks") {
   // 4096 and 1000 divide unevenly among 3 and 5 ranks; 3 is smaller than 4 and 5 ranks;
   // 300000 floats (1.2 MB) are far over a socket buffer, so sends must not block receives.
   for (int world = 1; world <= 5; ++world) {
-    for (uint64_t size : {uint64_t{1}, uint64_t{3}, uint64_t{1000}, uint64_t{4096}, uint64_t{300000}}) {
+    for (uint64_t size :
+         {uint64_t{1}, uint64_t{3}, uint64_t{1000}, uint64_t{4096}, uint64_t{300000}}) {
       CAPTURE(world);
       CAPTURE(size);
       auto errors = on_ring(world, [&](int rank, tcp_ring& ring) -> std::string {
@@ -125,7 +126,8 @@ TEST_CASE("verification catches a wrong sum, and f is exact and rank-dependent")
   CHECK(bad->index == 1500);
   CHECK(bad->got == bad->want + 1);
   CHECK(expected_sum(16000, 123456, 999) == doctest::Approx(expected_sum(16000, 123456, 999)));
-  CHECK(fold_checksum(fold_checksum(0, data), other) != fold_checksum(fold_checksum(0, other), data));
+  CHECK(fold_checksum(fold_checksum(0, data), other) !=
+        fold_checksum(fold_checksum(0, other), data));
 }
 
 TEST_CASE("a checkpoint is committed only after its state is complete, and restores") {
@@ -147,16 +149,14 @@ TEST_CASE("a checkpoint is committed only after its state is complete, and resto
   REQUIRE(back);
   CHECK(*back == state);
   CHECK(other.empty());
-  for (const auto& e : fs::recursive_directory_iterator(d))
-    CHECK(e.path().extension() != ".tmp");
+  for (const auto& e : fs::recursive_directory_iterator(d)) CHECK(e.path().extension() != ".tmp");
 
-  SUBCASE("another job's checkpoint is reported, not taken as ours") {
-    auto r = read_checkpoint(d, 20, 1, {"j-2", 2, 64}, &other);
-    REQUIRE(r);
-    CHECK(other == "j-1");
-  }
-  SUBCASE("a different configuration is an error") {
-    CHECK(!read_checkpoint(d, 20, 1, {"j-1", 4, 64}, &other));
+  SUBCASE("another job's or configuration's checkpoint is reported, not taken as ours") {
+    REQUIRE(read_checkpoint(d, 20, 1, {"j-2", 2, 64}, &other));
+    CHECK(other == "job j-1");
+    REQUIRE(read_checkpoint(d, 20, 1, {"j-1", 4, 64}, &other));
+    CHECK(other == "a run with world 2 and size 64");
+    CHECK(!read_checkpoint(d, 20, 1, {"j-1", 2, 65}, nullptr));
   }
   SUBCASE("a truncated state file is an error") {
     std::ofstream(state_path(d, 20, 1)) << "gantry-example-allreduce state v1\njob j-1\n";
@@ -208,8 +208,9 @@ TEST_CASE("an interrupted run restored from its checkpoint ends exactly like a w
     CHECK(!fs::exists(step_dir(c.checkpoint_dir, 10)));
     CHECK(fs::exists(done_path(c.checkpoint_dir, 20, 0)));
   }
-  SUBCASE("a checkpoint of another job starts the run afresh") {
-    c.job = "j-10";
+  SUBCASE("a checkpoint of another job or size starts the run afresh") {
+    if (c.size == 300) c.job = "j-10";  // either one alone makes it another run's
+    c.size = 301;
     c.restore_step = 20;
     auto fresh = prepare_run(c, log);
     REQUIRE(fresh);
