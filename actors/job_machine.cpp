@@ -208,7 +208,14 @@ task_spec job_machine::make_task(size_t stage, size_t rank, const sched::task_as
     if (st.checkpoint_step >= 0)
       env.emplace_back("GANTRY_RESTORE_STEP", std::to_string(st.checkpoint_step));
   }
-  for (auto& kv : sched::gpu_environment(a)) env.push_back(std::move(kv));
+  if (a.gpus.empty()) {
+    // A task given no GPU must not see (and take) the ones given to others on its node.
+    env.emplace_back("CUDA_VISIBLE_DEVICES", "");
+  } else {
+    // GPU indices are NVML's, in PCI bus order; make CUDA count the same way.
+    env.emplace_back("CUDA_DEVICE_ORDER", "PCI_BUS_ID");
+    for (auto& kv : sched::gpu_environment(a)) env.push_back(std::move(kv));
+  }
   return t;
 }
 

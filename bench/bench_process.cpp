@@ -24,7 +24,7 @@ namespace {
 // Everything cleanup must undo, and the armed deadlines.
 struct registry {
   std::mutex mu;
-  std::set<pid_t> pids;
+  std::map<pid_t, std::string> pids;  // child -> its command line, for failure reports
   std::set<std::string> dirs;
   std::map<uint64_t, std::pair<int64_t, std::string>> deadlines;  // id -> (expiry us, what)
   uint64_t next_id = 1;
@@ -48,14 +48,34 @@ bool keep_dirs() {
   return v && *v && std::string(v) != "0";
 }
 
+// After a failure: which children had already ended and how, and the tail of every log in
+// the temp dirs. REQUIRES: reg().mu held.
+void report_children_and_logs() {
+  for (const auto& [pid, what] : reg().pids) {
+    int st = 0;
+    if (waitpid(pid, &st, WNOHANG) != pid) continue;
+    std::fprintf(stderr, "bench: child %d had ended (%s %d): %s\n", pid,
+                 WIFSIGNALED(st) ? "signal" : "exit code", WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st),
+                 what.c_str());
+  }
+  for (const auto& d : reg().dirs) {
+    std::error_code ec;
+    for (const auto& f : std::filesystem::directory_iterator(d, ec))
+      if (f.path().extension() == ".log")
+        std::fprintf(stderr, "--- %s (last lines)\n%s\n", f.path().c_str(),
+                     tail(read_file(f.path()), 12).c_str());
+  }
+}
+
 [[noreturn]] void cleanup_and_exit(int code) {
   static std::atomic<bool> once{false};
   if (once.exchange(true)) {
     for (;;) pause();  // another thread is already cleaning up and will exit
   }
   std::lock_guard lock(reg().mu);
-  for (pid_t pid : reg().pids) ::kill(pid, SIGKILL);
-  for (pid_t pid : reg().pids) waitpid(pid, nullptr, 0);
+  if (code != 130) report_children_and_logs();
+  for (const auto& [pid, what] : reg().pids) ::kill(pid, SIGKILL);
+  for (const auto& [pid, what] : reg().pids) waitpid(pid, nullptr, 0);
   for (const auto& d : reg().dirs) {
     if (keep_dirs()) {
       std::fprintf(stderr, "bench: kept %s\n", d.c_str());
@@ -173,7 +193,9 @@ process::process(const std::vector<std::string>& args, const std::string& log_pa
     lock.unlock();
     fail_now("fork failed");
   }
-  reg().pids.insert(pid_);
+  std::string what;
+  for (const auto& a : args) what += (what.empty() ? "" : " ") + a;
+  reg().pids[pid_] = what;
   if (!stdout_to_log) {
     close(fds[1]);
     out_ = fds[0];
@@ -249,8 +271,13 @@ std::string read_file(const std::string& path) {
 
 std::string tail(const std::string& text, size_t lines) {
   size_t pos = text.size();
-  for (size_t i = 0; i <= lines && pos > 0; ++i) pos = text.rfind('\n', pos - 1);
-  return pos == std::string::npos ? text : text.substr(pos + 1);
+  if (pos > 0 && text[pos - 1] == '\n') --pos;  // a final newline ends the last line
+  for (size_t i = 0; i < lines; ++i) {
+    if (pos == 0) return text;
+    pos = text.rfind('\n', pos - 1);
+    if (pos == std::string::npos) return text;
+  }
+  return text.substr(pos + 1);
 }
 
 int64_t rss_bytes(pid_t pid) {

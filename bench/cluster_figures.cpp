@@ -145,7 +145,11 @@ json bench_latency(const std::string& address, int samples, int runs, const std:
   print_row("submit -> rank running, event time (1 ms)", e);
   print_row("submit -> job succeeded, seen by a watcher", s);
   print_row("examples/hello.yaml submit -> succeeded", h);
-  if (missing) std::printf("  (%d jobs had no rank `running` event)\n", missing);
+  if (missing)
+    std::printf(
+        "  (%d jobs went starting -> succeeded without a `running` event: not in the "
+        "running figures)\n",
+        missing);
   return {{"submit_ack_ms", figure(a, "ms")},
           {"submit_to_running_ms", figure(b, "ms")},
           {"submit_to_running_event_time_ms", figure(e, "ms")},
@@ -222,12 +226,11 @@ json bench_throughput(const std::string& address, int runs, int per_client) {
       job_rate.push_back(n / (done_ms.back() / 1e3));
       transition_rate.push_back(static_cast<double>(events) / (done_ms.back() / 1e3));
     }
-    std::string tag = std::to_string(clients) + " client" + (clients > 1 ? "s" : "") + ", " +
-                      std::to_string(clients * per_client) + " jobs";
+    std::string tag = std::to_string(clients) + " x " + std::to_string(per_client) + " jobs";
     auto a = summarize(submit_rate), b = summarize(done_ms), j = summarize(job_rate),
          t = summarize(transition_rate);
     print_row("submissions/s (" + tag + ")", a);
-    print_row("ms from first submit to all succeeded (" + tag + ")", b);
+    print_row("first submit -> all succeeded, ms (" + tag + ")", b);
     print_row("jobs finished/s (" + tag + ")", j);
     print_row("durable events/s (" + tag + ")", t);
     if (failed) std::printf("  (%d jobs did not succeed)\n", failed);

@@ -115,6 +115,7 @@ struct task_entry {
   std::string message;
   std::string log_path;
   std::set<int64_t> reported_steps;  // checkpoint commits already sent
+  std::chrono::system_clock::time_point started;
 };
 
 struct sup_state {
@@ -146,7 +147,13 @@ void scan_task_checkpoints(sup_t* self, task_entry& t) {
     char* end = nullptr;
     long long step = std::strtoll(name.c_str() + 5, &end, 10);
     if (!end || *end != '\0' || step < 0 || t.reported_steps.count(step)) continue;
-    if (!fs::exists(entry.path() / marker, ec)) continue;
+    struct stat sb{};
+    if (::stat((entry.path() / marker).c_str(), &sb) != 0) continue;
+    // A marker older than the task is another run's (or an older attempt's, already
+    // reported by its own task): only this task's commits are reported.
+    auto written = std::chrono::system_clock::time_point(
+        std::chrono::seconds(sb.st_mtim.tv_sec) + std::chrono::nanoseconds(sb.st_mtim.tv_nsec));
+    if (written + std::chrono::seconds(2) < t.started) continue;
     t.reported_steps.insert(step);
     self->state.reports->checkpoint_committed(t.spec.task_id, step);
   }
@@ -196,6 +203,7 @@ result<int64_t> do_launch(sup_t* self, task_spec& task) {
   st.reap->child_started();
   entry.pid = *pid;
   entry.running = true;
+  entry.started = std::chrono::system_clock::now();
   entry.spec = std::move(task);
   st.by_pid[*pid] = entry.spec.task_id;
   log_info("started " + entry.spec.task_id + " (pid " + std::to_string(*pid) + ")");

@@ -126,11 +126,11 @@ gpu_probe probe_gpu(const std::string& backend_flag) {
   return {false, "built without CUDA", 0};
 #else
   if (backend_flag == "cpu") return {false, "--backend cpu", 0};
-  // Under gantry a stage without GPUs gets no CUDA_VISIBLE_DEVICES; it must not take a GPU
+  // Under gantry a stage without GPUs gets an empty CUDA_VISIBLE_DEVICES; it must not take a GPU
   // that the node may have given to another task.
   if (backend_flag == "auto" && !env("GANTRY_JOB_ID").empty() &&
       env("CUDA_VISIBLE_DEVICES").empty())
-    return {false, "the stage was given no GPU", 0};
+    return {false, "the stage was given none", 0};
   auto count = cuda_device_count();
   if (!count) return {false, count.error().message, 0};
   return {true, "", *count};

@@ -58,9 +58,9 @@ struct start_point {
 };
 
 // Reads the checkpoint of config.restore_step (one written by another job or configuration
-// is ignored with a note on `log`: the run starts fresh), then removes this rank's files of every other
-// step. Call it before joining the other ranks: no rank can write a checkpoint before
-// every rank has joined, so a fresh run never sees stale commits of its own ranks.
+// is ignored with a note on `log`: the run starts fresh), then removes this rank's files of every
+// other step. Call it before joining the other ranks: no rank can write a checkpoint before every
+// rank has joined, so a fresh run never sees stale commits of its own ranks.
 outcome<start_point> prepare_run(const run_config& config, std::ostream& log);
 
 struct run_report {

@@ -130,6 +130,28 @@ TEST_CASE("verification catches a wrong sum, and f is exact and rank-dependent")
         fold_checksum(fold_checksum(0, other), data));
 }
 
+TEST_CASE("a run whose all-reduce returns a wrong sum exits with the mismatch code") {
+  // A backend that forgets one rank's contribution to one element.
+  struct lossy final : allreduce_backend {
+    outcome<double> allreduce_sum(std::span<float> data) override {
+      for (float& v : data) v *= 2;  // as if two equal ranks summed
+      data[7] -= 1;
+      return 0.0;
+    }
+    const char* name() const override { return "lossy"; }
+  } backend;
+  run_config c;
+  c.world = 2;
+  c.steps = 3;
+  c.size = 64;
+  std::ostringstream log;
+  // Rank 1's values differ from rank 0's, so doubling is already wrong at element 0.
+  auto r = run_steps(c, {}, backend, log);
+  REQUIRE(!r);
+  CHECK(r.error().exit_code == kExitMismatch);
+  CHECK(r.error().message.find("wrong sum at step 1, element 0") != std::string::npos);
+}
+
 TEST_CASE("a checkpoint is committed only after its state is complete, and restores") {
   temp_dir dir;
   std::string d = dir.path.string();
@@ -208,13 +230,21 @@ TEST_CASE("an interrupted run restored from its checkpoint ends exactly like a w
     CHECK(!fs::exists(step_dir(c.checkpoint_dir, 10)));
     CHECK(fs::exists(done_path(c.checkpoint_dir, 20, 0)));
   }
-  SUBCASE("a checkpoint of another job or size starts the run afresh") {
-    if (c.size == 300) c.job = "j-10";  // either one alone makes it another run's
-    c.size = 301;
+  SUBCASE("a checkpoint of another job starts the run afresh") {
+    c.job = "j-10";
     c.restore_step = 20;
     auto fresh = prepare_run(c, log);
     REQUIRE(fresh);
     CHECK(fresh->restored_from == -1);
     CHECK(fresh->state.step == 0);
+    CHECK(log.str().find("was written by job j-9, not this run") != std::string::npos);
+    CHECK(!fs::exists(step_dir(c.checkpoint_dir, 20)));  // and the stale files are gone
+  }
+  SUBCASE("a checkpoint of another size starts the run afresh") {
+    c.size = 301;
+    c.restore_step = 20;
+    auto fresh = prepare_run(c, log);
+    REQUIRE(fresh);
+    CHECK(fresh->restored_from == -1);
   }
 }
