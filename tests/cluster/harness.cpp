@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -155,6 +156,12 @@ void cluster::start_coordinator(const std::vector<std::string>& extra) {
   std::string listen = address_.empty() ? "127.0.0.1:0" : address_;
   std::vector<std::string> args{bin("gantry"), "coordinator", "--listen", listen, "--data-dir",
                                 dir() + "/coordinator"};
+  // Slow (sanitizer) builds on a busy machine must not declare a live worker lost; tests
+  // that need a hung worker noticed still see it within seconds. A flag in `extra` wins.
+  if (std::find(extra.begin(), extra.end(), "--heartbeat-timeout-ms") == extra.end()) {
+    args.push_back("--heartbeat-timeout-ms");
+    args.push_back("3000");
+  }
   args.insert(args.end(), extra.begin(), extra.end());
   coordinator_ = std::make_unique<process>(args, dir() + "/coordinator.log");
   std::string line = coordinator_->read_line(20000);
