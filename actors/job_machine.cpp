@@ -202,6 +202,8 @@ task_spec job_machine::make_task(size_t stage, size_t rank, const sched::task_as
     // The worker puts its coordinator's address in front ("HOST:PORT/JOB/STAGE/ATTEMPT").
     env.emplace_back("GANTRY_RENDEZVOUS", rec_.id + "/" + st.name + "/" + std::to_string(rk.attempt));
   }
+  // The worker turns this into FI_PROVIDER and NCCL's matching transport (worker/fabric_env.hpp).
+  if (!spec.fabric.empty()) env.emplace_back("GANTRY_FABRIC", spec.fabric);
   if (spec.checkpoint) {
     t.checkpoint_dir = spec.checkpoint->dir;
     env.emplace_back("GANTRY_CHECKPOINT_DIR", spec.checkpoint->dir);

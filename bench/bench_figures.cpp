@@ -39,12 +39,12 @@ nlohmann::json to_json(const summary& s) {
 }
 
 void print_header(const std::string& title) {
-  std::printf("\n== %s\n%-50s %10s %10s %10s  %s\n", title.c_str(), "figure", "median", "p99/max",
+  std::printf("\n== %s\n%-56s %10s %10s %10s  %s\n", title.c_str(), "figure", "median", "p99/max",
               "min", "target");
 }
 
 void print_row(const std::string& name, const summary& s, double target, bool target_on_p99) {
-  std::printf("%-50s %10.1f %10.1f %10.1f", name.c_str(), s.median, s.p99, s.min);
+  std::printf("%-56s %10.1f %10.1f %10.1f", name.c_str(), s.median, s.p99, s.min);
   if (target >= 0) {
     double v = target_on_p99 ? s.p99 : s.median;
     std::printf("  <= %g (%s) %s", target, target_on_p99 ? "p99" : "median",

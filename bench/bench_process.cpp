@@ -55,8 +55,8 @@ void report_children_and_logs() {
     int st = 0;
     if (waitpid(pid, &st, WNOHANG) != pid) continue;
     std::fprintf(stderr, "bench: child %d had ended (%s %d): %s\n", pid,
-                 WIFSIGNALED(st) ? "signal" : "exit code", WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st),
-                 what.c_str());
+                 WIFSIGNALED(st) ? "signal" : "exit code",
+                 WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st), what.c_str());
   }
   for (const auto& d : reg().dirs) {
     std::error_code ec;

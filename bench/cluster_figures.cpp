@@ -294,7 +294,7 @@ json bench_memory(const std::vector<int64_t>& counts) {
   int64_t idle = rss_bytes(cl.coordinator().pid());
   json out{{"coordinator_idle_bytes", idle}, {"points", json::array()}};
   std::printf("\n== memory (VmRSS), coordinator + 2 workers, 1-rank `true` jobs\n");
-  std::printf("%-50s %10s %10s %10s %10s %10s\n", "point", "coord MiB", "B/job", "B/job+", "w1 MiB",
+  std::printf("%-56s %10s %10s %10s %10s %10s\n", "point", "coord MiB", "B/job", "B/job+", "w1 MiB",
               "w2 MiB");
   int64_t prev_rss = idle, prev_jobs = 0;
   // B/job: growth since idle over all jobs; B/job+: growth since the previous point.
@@ -306,7 +306,7 @@ json bench_memory(const std::vector<int64_t>& counts) {
     double marginal = jobs > prev_jobs ? static_cast<double>(rss - prev_rss) /
                                              static_cast<double>(jobs - prev_jobs)
                                        : 0;
-    std::printf("%-50s %10.1f %10.0f %10.0f %10.1f %10.1f\n", name.c_str(), mib(rss), per_job,
+    std::printf("%-56s %10.1f %10.0f %10.0f %10.1f %10.1f\n", name.c_str(), mib(rss), per_job,
                 marginal, mib(w1), mib(w2));
     out["points"].push_back({{"finished_jobs", jobs},
                              {"coordinator_bytes", rss},

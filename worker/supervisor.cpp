@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "core/log.hpp"
+#include "worker/fabric_env.hpp"
 #include "worker/launcher.hpp"
 
 namespace gantry {
@@ -189,6 +190,9 @@ result<int64_t> do_launch(sup_t* self, task_spec& task) {
   task_entry entry;
   entry.log_path = (dir / "output.log").string();
   auto env = task.env;
+  for (const auto& [k, v] : task.env)
+    if (k == "GANTRY_FABRIC")
+      for (auto& kv : fabric_environment(v)) env.push_back(std::move(kv));
   env.emplace_back("GANTRY_OUTPUT_DIR", out.string());
   env.emplace_back("GANTRY_TASK_DIR", dir.string());
   if (!st.opts.coordinator.empty()) {

@@ -68,8 +68,9 @@ stages:
   - name: ranks
     collective: nccl
     replicas: 4
+    fabric: tcp
     resources: { cpu: 1, memory: 32MiB }
-    command: [ "sh", "-c", "echo $RANK $WORLD_SIZE $LOCAL_RANK $LOCAL_WORLD_SIZE $MASTER_ADDR $MASTER_PORT $GANTRY_ATTEMPT $GANTRY_RENDEZVOUS $GANTRY_NODE > $GANTRY_OUTPUT_DIR/env-$RANK" ]
+    command: [ "sh", "-c", "echo $RANK $WORLD_SIZE $LOCAL_RANK $LOCAL_WORLD_SIZE $MASTER_ADDR $MASTER_PORT $GANTRY_ATTEMPT $GANTRY_RENDEZVOUS $GANTRY_NODE $FI_PROVIDER $NCCL_NET > $GANTRY_OUTPUT_DIR/env-$RANK" ]
 )");
   CHECK(c.cli({"watch", job}).exit_code == 0);
   std::set<std::string> masters, rendezvous;
@@ -77,8 +78,10 @@ stages:
   for (int r = 0; r < 4; ++r) {
     std::istringstream in(read_file(c.shared_dir() + "/" + job + "/env-" + std::to_string(r)));
     int rank, world, local, local_world, attempt;
-    std::string addr, port, rdv, node;
-    in >> rank >> world >> local >> local_world >> addr >> port >> attempt >> rdv >> node;
+    std::string addr, port, rdv, node, provider, nccl_net;
+    in >> rank >> world >> local >> local_world >> addr >> port >> attempt >> rdv >> node >> provider >> nccl_net;
+    CHECK(provider == "tcp");  // `fabric: tcp`: libfabric and NCCL are pointed at it
+    CHECK(nccl_net == "Socket");
     CHECK(rank == r);
     CHECK(world == 4);
     CHECK(local_world == 2);  // two ranks on each of the two workers
