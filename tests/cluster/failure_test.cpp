@@ -279,3 +279,46 @@ stages:
   CHECK(c.cli({"uncordon", first_node}).exit_code == 0);
   CHECK(c.wait_node(first_node, "ready"));
 }
+
+TEST_CASE("a watcher rides through a coordinator restart and misses no event") {
+  cluster c;
+  c.start_coordinator();
+  c.start_worker("a", {"--cpus", "2"});
+  REQUIRE(c.wait_node("a", "ready"));
+  std::string job = submit(c, "wait.yaml", R"(
+name: wait
+stages:
+  - name: s
+    replicas: 2
+    resources: { cpu: 0.5, memory: 16MiB }
+    command: [ "sh", "-c", "while [ ! -e $GANTRY_OUTPUT_DIR/release ]; do sleep 0.1; done" ]
+)");
+  watcher w(c, job);
+  std::vector<uint64_t> seqs;
+  int running = 0;
+  REQUIRE(w.until(20000, [&](const json& e) {
+    seqs.push_back(e["seq"]);
+    return e["kind"] == "rank" && e["state"] == "running" && ++running == 2;
+  }));
+  c.coordinator().signal(SIGKILL);
+  REQUIRE(c.coordinator().wait(10000) >= 0);
+  c.start_coordinator();
+  std::ofstream(c.shared_dir() + "/" + job + "/release") << "go";
+  std::string last_state;
+  w.until(60000, [&](const json& e) {
+    seqs.push_back(e["seq"]);
+    last_state = e["kind"] == "job" ? e["state"].get<std::string>() : "";
+    return last_state == "succeeded";
+  });
+  CHECK(last_state == "succeeded");
+  CHECK(w.p.wait(20000) == 0);
+  // Every event exactly once, in order.
+  for (size_t i = 0; i < seqs.size(); ++i) CHECK(seqs[i] == i + 1);
+  // And a watcher that asks to start later gets exactly the rest.
+  auto from = c.cli({"watch", job, "--from", "4", "--json"});
+  CHECK(from.exit_code == 0);
+  std::istringstream lines(from.out);
+  uint64_t expect = 4;
+  for (std::string line; std::getline(lines, line);) CHECK(json::parse(line)["seq"] == expect++);
+  CHECK(expect == seqs.size() + 1);
+}
