@@ -32,12 +32,10 @@ std::string job_machine::request_id(const std::string& job, const std::string& s
   return gang ? job + "/" + stage : job + "/" + stage + "/" + std::to_string(rank);
 }
 
-stage_record& job_machine::stage_rec(const std::string& name) {
-  for (auto& s : rec_.stages)
-    if (s.name == name) return s;
-  static stage_record none;
-  none = {};
-  return none;
+size_t job_machine::stage_index(const std::string& name) const {
+  for (size_t i = 0; i < rec_.stages.size(); ++i)
+    if (rec_.stages[i].name == name) return i;
+  return rec_.stages.size();
 }
 
 rank_record* job_machine::find_task(const std::string& task_id, rank_ref* where) {
@@ -224,8 +222,7 @@ task_spec job_machine::make_task(size_t stage, size_t rank, const sched::task_as
 bool job_machine::on_placed(const std::string& stage, const std::vector<int32_t>& ranks,
                             const std::vector<sched::task_assignment>& tasks,
                             const std::vector<std::string>& hostnames, job_effects& fx) {
-  size_t s = 0;
-  while (s < rec_.stages.size() && rec_.stages[s].name != stage) ++s;
+  size_t s = stage_index(stage);
   bool usable = s < rec_.stages.size() && !finishing_;
   if (usable) {
     for (int32_t r : ranks)
@@ -274,8 +271,7 @@ bool job_machine::on_placed(const std::string& stage, const std::vector<int32_t>
 
 void job_machine::on_port(const std::string& stage, int32_t attempt,
                           const result<uint16_t>& port, job_effects& fx) {
-  size_t s = 0;
-  while (s < rec_.stages.size() && rec_.stages[s].name != stage) ++s;
+  size_t s = stage_index(stage);
   auto it = awaiting_port_.find(s);
   if (it == awaiting_port_.end() || it->second.attempt != attempt) return;  // stopped meanwhile
   std::string master = it->second.master_addr;
@@ -304,10 +300,10 @@ void job_machine::abandon(size_t stage, size_t rank, job_effects& fx) {
 
 void job_machine::on_unschedulable(const std::string& stage, const std::string& reason,
                                    job_effects& fx) {
-  stage_record& st = stage_rec(stage);
+  size_t s = stage_index(stage);
+  if (s == rec_.stages.size()) return;
+  stage_record& st = rec_.stages[s];
   if (st.reason == reason || st.state != stage_state::pending) return;
-  st.reason = reason;
-  size_t s = &st - rec_.stages.data();
   emit_stage(s, stage_state::pending, reason, fx);
 }
 
@@ -568,7 +564,9 @@ void job_machine::evaluate(job_effects& fx) {
       if (rec_.stages[s].state != stage_state::waiting) continue;
       bool ready = true;
       for (const auto& dep : spec_of(s).after)
-        if (stage_rec(dep).state != stage_state::succeeded) ready = false;
+        if (size_t d = stage_index(dep); d == rec_.stages.size() ||
+                                         rec_.stages[d].state != stage_state::succeeded)
+          ready = false;
       if (!ready) continue;
       emit_stage(s, stage_state::pending, "", fx);
       request_placement(s, fx);

@@ -101,7 +101,8 @@ class job_machine {
     size_t stage;
     size_t rank;
   };
-  stage_record& stage_rec(const std::string& name);
+  // The stage's index, or stages.size() when there is none of that name.
+  size_t stage_index(const std::string& name) const;
   const stage_spec& spec_of(size_t stage) const { return rec_.spec.stages[stage]; }
   rank_record* find_task(const std::string& task_id, rank_ref* where = nullptr);
 

@@ -160,7 +160,7 @@ int run_logs(const client_options& c, const std::string& job, const std::string&
     if (!stage.empty() && st.name != stage) continue;
     found_stage = true;
     for (const auto& r : st.ranks)
-      if ((!rank || r.rank == *rank) && !r.task_id.empty()) sources.push_back({st.name, r.rank});
+      if ((!rank || r.rank == *rank) && !r.task_id.empty()) sources.push_back({st.name, r.rank, 0, false, ""});
   }
   if (!found_stage) return report(error::not_found("job " + job + " has no stage " + stage));
   if (sources.empty()) {
