@@ -306,7 +306,7 @@ caf::behavior cluster_behavior(actor_t* self, caf::actor store, caf::actor rende
           if (m.report.running)
             self->send(it->second.actor, msg::task_adopt{m.report, m.node, m.node_actor});
           else
-            self->send(it->second.actor, msg::task_exit{m.report.task_id, m.report.exit_code, m.report.message});
+            self->send(it->second.actor, msg::task_exit{m.report.task_id, m.report.exit_code, m.report.message, m.report.pid});
         } else if (m.report.running) {
           log_warn("killing leftover task " + m.report.task_id + " on " + m.node);
           self->send(m.node_actor, msg::kill_task{m.report.task_id, 0});

@@ -153,7 +153,7 @@ caf::behavior job_behavior(job_actor_t* self, caf::actor cluster, caf::actor sto
       },
       [self](msg::task_exit& m) {
         job_effects fx;
-        self->state.machine->on_exit(m.task_id, m.exit_code, m.message, fx);
+        self->state.machine->on_exit(m.task_id, m.exit_code, m.message, m.pid, fx);
         apply(self, fx);
       },
       [self](msg::task_lost& m) {

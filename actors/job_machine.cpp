@@ -304,6 +304,13 @@ void job_machine::on_unschedulable(const std::string& stage, const std::string& 
   if (s == rec_.stages.size()) return;
   stage_record& st = rec_.stages[s];
   if (st.reason == reason || st.state != stage_state::pending) return;
+  // Only the first reason is an event (persisted, sent to watchers). Later wording changes
+  // (another job now holds the reservation, say) update `describe` alone: a queue of
+  // waiting jobs must not turn every scheduler run into a synced write per job.
+  if (!st.reason.empty()) {
+    st.reason = reason;
+    return;
+  }
   emit_stage(s, stage_state::pending, reason, fx);
 }
 
@@ -329,10 +336,14 @@ void job_machine::on_launched(const std::string& task_id, const result<int64_t>&
 }
 
 void job_machine::on_exit(const std::string& task_id, int32_t exit_code,
-                          const std::string& message, job_effects& fx) {
+                          const std::string& message, int64_t pid, job_effects& fx) {
   rank_ref where{};
   rank_record* rk = find_task(task_id, &where);
   if (!rk || !is_active(rk->state)) return;
+  if (rk->state == rank_state::starting && pid > 0) {
+    on_launched(task_id, pid, fx);  // the exit overtook the launch reply
+    rk = find_task(task_id, &where);
+  }
   if (finishing_ || restarting_.count(where.stage)) {
     std::string why = finishing_ ? message : "stopped for the gang's restart";
     rank_ended(where, rank_state::cancelled, exit_code, why, fx);

@@ -82,8 +82,10 @@ class job_machine {
                job_effects& fx);
   void on_unschedulable(const std::string& stage, const std::string& reason, job_effects& fx);
   void on_launched(const std::string& task_id, const result<int64_t>& pid, job_effects& fx);
+  // `pid` (0 if unknown) matters when the exit overtakes the launch reply: the rank is
+  // still recorded as running first, so every run shows a `running` event.
   void on_exit(const std::string& task_id, int32_t exit_code, const std::string& message,
-               job_effects& fx);
+               int64_t pid, job_effects& fx);
   void on_lost(const std::string& task_id, const std::string& reason, job_effects& fx);
   // A reconnecting worker runs this task: true if it is this job's current task (adopted).
   bool on_adopt(const task_report& report, const std::string& node, job_effects& fx);

@@ -67,7 +67,7 @@ struct placed {
 };
 struct unschedulable { std::string stage; std::string reason; };
 struct task_launched { std::string task_id; result<int64_t> pid; };
-struct task_exit { std::string task_id; int32_t exit_code; std::string message; };
+struct task_exit { std::string task_id; int32_t exit_code; std::string message; int64_t pid = 0; };
 struct task_lost { std::string task_id; std::string reason; };
 struct task_evict { std::string task_id; std::string reason; };  // its node drains: move it
 // A reconnecting worker still runs this task: adopt it (reply true) or have it killed.

@@ -85,7 +85,7 @@ void reconcile(node_actor_t* self, const std::vector<task_report>& reports) {
     if (r.running) {
       self->send(it->second, msg::task_adopt{r, st.inventory.name, caf::actor_cast<caf::actor>(self)});
     } else {
-      self->send(it->second, msg::task_exit{r.task_id, r.exit_code, r.message});
+      self->send(it->second, msg::task_exit{r.task_id, r.exit_code, r.message, r.pid});
       st.tasks.erase(it);
     }
   }
@@ -197,7 +197,7 @@ caf::behavior node_behavior(node_actor_t* self, caf::actor cluster, node_invento
                                                    caf::actor_cast<caf::actor>(self)});
           return;
         }
-        self->send(it->second, msg::task_exit{m.report.task_id, m.report.exit_code, m.report.message});
+        self->send(it->second, msg::task_exit{m.report.task_id, m.report.exit_code, m.report.message, m.report.pid});
         st.tasks.erase(it);
         maybe_drained(self);
       },

@@ -30,8 +30,8 @@ struct registry {
   uint64_t next_id = 1;
 };
 registry& reg() {
-  static registry r;
-  return r;
+  static registry* r = new registry;  // never destroyed: the watchdog may outlive main
+  return *r;
 }
 
 sigset_t stop_signals() {

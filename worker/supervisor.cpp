@@ -166,23 +166,33 @@ void ensure_scanning(sup_t* self) {
   self->delayed_send(self, kCheckpointScan, scan_checkpoints{});
 }
 
-size_t running_count(sup_t* self) {
-  size_t n = 0;
-  for (const auto& [id, t] : self->state.tasks) n += t.running ? 1 : 0;
-  return n;
+size_t running_count(sup_t* self) { return self->state.tasks.size(); }
+
+// Task ids name directories: letters, digits, '.', '_', '-', and no leading dot.
+bool safe_task_id(const std::string& id) {
+  if (id.empty() || id.size() > 200 || id[0] == '.') return false;
+  for (char c : id)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '_' && c != '-') return false;
+  return true;
+}
+
+std::filesystem::path task_dir(const sup_state& st, const std::string& task_id) {
+  return std::filesystem::path(st.opts.data_dir) / "tasks" / task_id;
 }
 
 result<int64_t> do_launch(sup_t* self, task_spec& task) {
   auto& st = self->state;
-  if (st.tombstones.count(task.task_id))
+  if (!safe_task_id(task.task_id) || !safe_task_id(task.job_id))
+    return fail(errc::invalid_argument, "bad task or job id \"" + task.task_id + "\"");
+  if (st.tombstones.erase(task.task_id))
     return fail(errc::failed_precondition, "task " + task.task_id + " was cancelled before it started");
-  if (auto it = st.tasks.find(task.task_id); it != st.tasks.end()) {
-    if (it->second.running) return it->second.pid;  // a repeated launch: same process
-    return fail(errc::already_exists, "task " + task.task_id + " already ran");
-  }
+  if (auto it = st.tasks.find(task.task_id); it != st.tasks.end())
+    return it->second.pid;  // a repeated launch: the same process
   namespace fs = std::filesystem;
   std::error_code ec;
-  fs::path dir = fs::path(st.opts.data_dir) / "tasks" / task.task_id;
+  fs::path dir = task_dir(st, task.task_id);
+  if (fs::exists(dir, ec))  // finished tasks are forgotten, their directories are not
+    return fail(errc::already_exists, "task " + task.task_id + " already ran on this worker");
   fs::path out = fs::path(st.opts.shared_dir) / task.job_id;
   fs::create_directories(dir, ec);
   if (!ec) fs::create_directories(out, ec);
@@ -239,6 +249,7 @@ void on_exit(sup_t* self, child_exited& m) {
   if (!t.spec.checkpoint_dir.empty()) scan_task_checkpoints(self, t);  // a last commit
   log_info("task " + t.spec.task_id + " ended: " + (t.message.empty() ? "exit 0" : t.message));
   st.reports->task_exited(task_report{t.spec.task_id, t.pid, false, t.exit_code, t.message});
+  st.tasks.erase(it);  // its log stays on disk, found by its task id
   if (running_count(self) == 0) {
     for (auto& [rp, grace] : st.stop_waiters) rp.deliver(result<void>{});
     st.stop_waiters.clear();
@@ -246,11 +257,14 @@ void on_exit(sup_t* self, child_exited& m) {
 }
 
 result<log_chunk> read_log(sup_t* self, const read_log_req& m) {
-  auto it = self->state.tasks.find(m.task_id);
-  if (it == self->state.tasks.end())
-    return fail(errc::not_found, "task " + m.task_id + " is not known on this worker");
-  int fd = ::open(it->second.log_path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return log_chunk{"", m.offset, !it->second.running};
+  if (!safe_task_id(m.task_id)) return fail(errc::invalid_argument, "bad task id");
+  bool running = self->state.tasks.count(m.task_id) > 0;
+  std::string path = (task_dir(self->state, m.task_id) / "output.log").string();
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (running) return log_chunk{"", m.offset, false};  // nothing written yet
+    return fail(errc::not_found, "task " + m.task_id + " has no log on this worker");
+  }
   struct stat sb{};
   fstat(fd, &sb);
   uint64_t size = static_cast<uint64_t>(sb.st_size);
@@ -260,7 +274,7 @@ result<log_chunk> read_log(sup_t* self, const read_log_req& m) {
   ::close(fd);
   data.resize(n > 0 ? static_cast<size_t>(n) : 0);
   uint64_t next = m.offset + data.size();
-  return log_chunk{std::move(data), next, !it->second.running && next >= size};
+  return log_chunk{std::move(data), next, !running && next >= size};
 }
 
 caf::behavior sup_behavior(sup_t* self, supervisor_options opts, std::shared_ptr<report_sink> reports) {

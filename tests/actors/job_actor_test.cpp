@@ -67,8 +67,8 @@ struct job_fixture : actor_fixture {
     caf::anon_send(job, msg::task_launched{task_id, pid});
     run();
   }
-  void exited(const std::string& task_id, int32_t code) {
-    caf::anon_send(job, msg::task_exit{task_id, code, code ? "exited with code " + std::to_string(code) : ""});
+  void exited(const std::string& task_id, int32_t code, int64_t pid = 0) {
+    caf::anon_send(job, msg::task_exit{task_id, code, code ? "exited with code " + std::to_string(code) : "", pid});
     run();
   }
   // States of the job events published so far.
@@ -313,4 +313,35 @@ TEST_CASE_FIXTURE(job_fixture, "an exit code in no_retry_exit_codes fails the jo
   CHECK(job_states().back() == "failed");
   CHECK(places_for().size() == 1);
   CHECK(sink->received.back().message.find("no_retry_exit_codes") != std::string::npos);
+}
+
+TEST_CASE_FIXTURE(job_fixture, "an exit that overtakes its launch reply still shows the rank running") {
+  job_spec spec;
+  spec.name = "fast";
+  spec.stages = {stage("a", 1)};
+  start(spec);
+  place("a", {0});
+  exited(task("a", 0), 0, 4242);  // the worker's exit report arrived first
+  started(task("a", 0), 4242);    // then the launch reply: changes nothing
+  CHECK(job_states() == std::vector<std::string>{"pending", "running", "succeeded"});
+  std::vector<std::string> rank_states;
+  for (auto& e : sink->received)
+    if (e.kind == event_kind::rank) rank_states.push_back(e.state);
+  CHECK(rank_states == std::vector<std::string>{"starting", "running", "succeeded"});
+  CHECK(sink->received[2].pid == 4242);
+}
+
+TEST_CASE_FIXTURE(job_fixture, "only the first unschedulable reason of a stage is an event") {
+  job_spec spec;
+  spec.name = "waits";
+  spec.stages = {stage("a", 1)};
+  start(spec);
+  size_t before = sink->received.size();
+  caf::anon_send(job, msg::unschedulable{"a", "0/2 nodes: 2 insufficient cpu"});
+  caf::anon_send(job, msg::unschedulable{"a", "0/2 nodes: 1 insufficient cpu, 1 reserved for j-000009/x/0"});
+  run();
+  CHECK(sink->received.size() == before + 1);
+  auto d = ask<result<job_record>>(job, msg::describe_job{});
+  REQUIRE(d.has_value());
+  CHECK((*d)->stages[0].reason == "0/2 nodes: 1 insufficient cpu, 1 reserved for j-000009/x/0");
 }

@@ -95,7 +95,12 @@ std::pair<std::string, pid_t> after_checkpoint(cluster& c, const std::string& jo
 json finish(cluster& c, const std::string& job) {
   auto w = c.cli({"watch", job}, 120000);
   CHECK_MESSAGE(w.exit_code == 0, w.out);
-  return c.cli({"describe", job, "--json"}).json();
+  json d = c.cli({"describe", job, "--json"}).json();
+  if (d["restarts"] != 1) {  // say why, for the record
+    MESSAGE("events:\n" << w.out);
+    MESSAGE("logs:\n" << c.cli({"logs", job}).out);
+  }
+  return d;
 }
 
 }  // namespace
