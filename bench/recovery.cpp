@@ -48,7 +48,7 @@ double time_to_lost(local_cluster& cl, const std::string& victim, int sig) {
 }
 
 json bench_detection(int runs) {
-  local_cluster cl({"--heartbeat-interval-ms", "200", "--heartbeat-timeout-ms", "1000"});
+  local_cluster cl(std::vector<std::string>{});  // default heartbeat interval and timeout
   auto c = start_cluster(cl, {"w1", "w2"}, kWorkerFlags);
   std::vector<double> killed, rejoined, stopped, resumed;
   for (int r = 0; r < runs; ++r) {
@@ -70,7 +70,7 @@ json bench_detection(int runs) {
   }
   auto k = summarize(killed), j = summarize(rejoined), s = summarize(stopped),
        u = summarize(resumed);
-  print_header("failure detection (heartbeat 200 ms, timeout 1000 ms; 2 workers; " +
+  print_header("failure detection (default heartbeat 150 ms, timeout 750 ms; 2 workers; " +
                std::to_string(runs) + " runs; ms)");
   print_row("kill -9 -> node lost", k, 200, true);
   print_row("restarted worker exec -> ready", j);

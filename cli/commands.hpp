@@ -22,8 +22,8 @@ std::string coordinator_address(const std::string& flag);
 struct coordinator_options {
   std::string listen = "127.0.0.1:7070";
   std::string data_dir;
-  uint32_t heartbeat_interval_ms = 200;
-  uint32_t heartbeat_timeout_ms = 1000;
+  uint32_t heartbeat_interval_ms = 150;
+  uint32_t heartbeat_timeout_ms = 750;
   uint32_t reconnect_grace_ms = 5000;
   uint32_t kill_grace_ms = 3000;
   uint32_t drain_grace_ms = 10000;
