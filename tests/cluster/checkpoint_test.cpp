@@ -26,12 +26,6 @@ std::string allreduce_manifest(const std::string& name, int ranks, int steps, in
          "\", \"--checkpoint-every\", \"5\", \"--step-ms\", \"" + std::to_string(step_ms) + "\" ]\n";
 }
 
-std::string submit(cluster& c, const std::string& file, const std::string& yaml) {
-  auto r = c.cli({"submit", c.write_manifest(file, yaml)});
-  REQUIRE_MESSAGE(r.exit_code == 0, r.err);
-  return r.out.substr(0, r.out.find('\n'));
-}
-
 // "steps N world W checksum X restored_from S attempt A backend B" as a map.
 std::map<std::string, std::string> result_of(cluster& c, const std::string& job) {
   std::istringstream in(read_file(c.shared_dir() + "/" + job + "/allreduce-result.txt"));
@@ -40,28 +34,9 @@ std::map<std::string, std::string> result_of(cluster& c, const std::string& job)
   return out;
 }
 
-struct event_stream {
-  event_stream(cluster& c, const std::string& job)
-      : p({bin("gantry"), "watch", job, "--json", "--coordinator", c.address()}, c.dir() + "/w.err") {}
-  template <class Pred>
-  bool until(int timeout_ms, Pred done) {
-    int64_t deadline = now_ms() + timeout_ms;
-    while (now_ms() < deadline) {
-      std::string line = p.read_line(static_cast<int>(deadline - now_ms()));
-      if (line.empty()) {
-        if (!p.running()) return false;
-        continue;
-      }
-      if (done(json::parse(line))) return true;
-    }
-    return false;
-  }
-  process p;
-};
-
 // The checksum of an uninterrupted run of the same computation.
 std::string reference_checksum(cluster& c, int ranks, int steps) {
-  std::string job = submit(c, "reference.yaml",
+  std::string job = c.submit("reference.yaml",
                            allreduce_manifest("reference", ranks, steps, 0, c.dir() + "/ckpt-ref"));
   auto w = c.cli({"watch", job});
   REQUIRE_MESSAGE(w.exit_code == 0, w.out);
@@ -111,7 +86,7 @@ TEST_CASE("a 2-worker x 2-rank CPU collective job succeeds with the right sums")
   for (const char* w : {"a", "b"}) c.start_worker(w, {"--cpus", "2", "--memory", "2GiB"});
   REQUIRE(c.wait_node("a", "ready"));
   REQUIRE(c.wait_node("b", "ready"));
-  std::string job = submit(c, "ring.yaml", allreduce_manifest("ring", 4, 20, 0, c.dir() + "/ckpt"));
+  std::string job = c.submit("ring.yaml", allreduce_manifest("ring", 4, 20, 0, c.dir() + "/ckpt"));
   auto w = c.cli({"watch", job});
   REQUIRE_MESSAGE(w.exit_code == 0, (w.out + c.cli({"logs", job}).out));
   auto r = result_of(c, job);
@@ -129,7 +104,7 @@ TEST_CASE("a checkpointing gang that loses a worker to kill -9 resumes from its 
   cluster c;
   start_workers(c, 4);  // one rank per worker, and a spare
   std::string expected = reference_checksum(c, 3, 60);
-  std::string job = submit(c, "ckpt.yaml", allreduce_manifest("ckpt", 3, 60, 40, c.dir() + "/ckpt"));
+  std::string job = c.submit("ckpt.yaml", allreduce_manifest("ckpt", 3, 60, 40, c.dir() + "/ckpt"));
   event_stream events(c, job);
   auto [node, pid] = after_checkpoint(c, job, events, 10);
   c.worker(node).signal(SIGKILL);
@@ -152,7 +127,7 @@ TEST_CASE("a stopped worker that comes back after its gang moved has its old tas
   cluster c;
   start_workers(c, 4);
   std::string expected = reference_checksum(c, 3, 60);
-  std::string job = submit(c, "stop.yaml", allreduce_manifest("stop", 3, 60, 40, c.dir() + "/ckpt"));
+  std::string job = c.submit("stop.yaml", allreduce_manifest("stop", 3, 60, 40, c.dir() + "/ckpt"));
   event_stream events(c, job);
   auto [node, pid] = after_checkpoint(c, job, events, 10);
   // A hung machine: the worker and its task stop; its heartbeats stop with them.

@@ -19,32 +19,6 @@ using nlohmann::json;
 
 namespace {
 
-std::string submit(cluster& c, const std::string& name, const std::string& yaml) {
-  auto r = c.cli({"submit", c.write_manifest(name, yaml)});
-  REQUIRE_MESSAGE(r.exit_code == 0, r.err);
-  return r.out.substr(0, r.out.find('\n'));
-}
-
-// Follows `gantry watch JOB --json` until `done` says so; false after timeout_ms.
-struct watcher {
-  watcher(cluster& c, const std::string& job)
-      : p({bin("gantry"), "watch", job, "--json", "--coordinator", c.address()}, c.dir() + "/w.err") {}
-  template <class Pred>
-  bool until(int timeout_ms, Pred done) {
-    int64_t deadline = now_ms() + timeout_ms;
-    while (now_ms() < deadline) {
-      std::string line = p.read_line(static_cast<int>(deadline - now_ms()));
-      if (line.empty()) {
-        if (!p.running()) return false;
-        continue;
-      }
-      if (done(json::parse(line))) return true;
-    }
-    return false;
-  }
-  process p;
-};
-
 std::map<int, json> ranks_of(cluster& c, const std::string& job) {
   std::map<int, json> out;
   auto d = c.cli({"describe", job, "--json"});
@@ -62,7 +36,7 @@ TEST_CASE("a collective stage gives every rank one consistent torchrun environme
   for (const char* w : {"a", "b"}) c.start_worker(w, {"--cpus", "2", "--memory", "2GiB"});
   REQUIRE(c.wait_node("a", "ready"));
   REQUIRE(c.wait_node("b", "ready"));
-  std::string job = submit(c, "env.yaml", R"(
+  std::string job = c.submit("env.yaml", R"(
 name: env
 stages:
   - name: ranks
@@ -103,7 +77,7 @@ TEST_CASE("a rank killed mid-run stops every other rank of its gang") {
   for (const char* w : {"a", "b"}) c.start_worker(w, {"--cpus", "2", "--memory", "2GiB"});
   REQUIRE(c.wait_node("a", "ready"));
   REQUIRE(c.wait_node("b", "ready"));
-  std::string job = submit(c, "gang.yaml", R"(
+  std::string job = c.submit("gang.yaml", R"(
 name: gang
 stages:
   - name: g
@@ -112,7 +86,7 @@ stages:
     resources: { cpu: 1, memory: 32MiB }
     command: [ "sleep", "600" ]
 )");
-  watcher w(c, job);
+  event_stream w(c, job);
   int running = 0;
   REQUIRE(w.until(20000, [&](const json& e) {
     return e["kind"] == "rank" && e["state"] == "running" && ++running == 4;
@@ -135,7 +109,7 @@ TEST_CASE("max_restarts exhausted: the job fails and says why") {
   c.start_coordinator({"--restart-backoff-ms", "10"});
   c.start_worker("a");
   REQUIRE(c.wait_node("a", "ready"));
-  std::string job = submit(c, "flaky.yaml", R"(
+  std::string job = c.submit("flaky.yaml", R"(
 name: flaky
 max_restarts: 2
 stages:
@@ -157,7 +131,7 @@ TEST_CASE("the coordinator killed mid-run: the job finishes and no task starts t
   c.start_worker("a", {"--cpus", "2"});
   REQUIRE(c.wait_node("a", "ready"));
   // Each rank records its start, then runs until the test releases it.
-  std::string job = submit(c, "twice.yaml", R"(
+  std::string job = c.submit("twice.yaml", R"(
 name: twice
 stages:
   - name: s
@@ -166,7 +140,7 @@ stages:
     command: [ "sh", "-c", "echo $GANTRY_TASK_ID >> $GANTRY_OUTPUT_DIR/launches; while [ ! -e $GANTRY_OUTPUT_DIR/release ]; do sleep 0.1; done" ]
 )");
   {
-    watcher w(c, job);
+    event_stream w(c, job);
     int running = 0;
     REQUIRE(w.until(20000, [&](const json& e) {
       return e["kind"] == "rank" && e["state"] == "running" && ++running == 2;
@@ -251,14 +225,14 @@ TEST_CASE("drain asks tasks to checkpoint, then moves them without counting a re
   for (const char* w : {"a", "b"}) c.start_worker(w, {"--cpus", "1"});
   REQUIRE(c.wait_node("a", "ready"));
   REQUIRE(c.wait_node("b", "ready"));
-  std::string job = submit(c, "mover.yaml", R"(
+  std::string job = c.submit("mover.yaml", R"(
 name: mover
 stages:
   - name: s
     resources: { cpu: 1, memory: 16MiB }
     command: [ "sh", "-c", "trap 'echo $GANTRY_ATTEMPT >> $GANTRY_OUTPUT_DIR/usr1' USR1; echo $GANTRY_ATTEMPT $GANTRY_NODE >> $GANTRY_OUTPUT_DIR/starts; while [ ! -e $GANTRY_OUTPUT_DIR/release ]; do sleep 0.1; done" ]
 )");
-  watcher w(c, job);
+  event_stream w(c, job);
   std::string first_node;
   REQUIRE(w.until(20000, [&](const json& e) {
     if (e["kind"] == "rank" && e["state"] == "running") first_node = e["node"];
@@ -285,7 +259,7 @@ TEST_CASE("a watcher rides through a coordinator restart and misses no event") {
   c.start_coordinator();
   c.start_worker("a", {"--cpus", "2"});
   REQUIRE(c.wait_node("a", "ready"));
-  std::string job = submit(c, "wait.yaml", R"(
+  std::string job = c.submit("wait.yaml", R"(
 name: wait
 stages:
   - name: s
@@ -293,7 +267,7 @@ stages:
     resources: { cpu: 0.5, memory: 16MiB }
     command: [ "sh", "-c", "while [ ! -e $GANTRY_OUTPUT_DIR/release ]; do sleep 0.1; done" ]
 )");
-  watcher w(c, job);
+  event_stream w(c, job);
   std::vector<uint64_t> seqs;
   int running = 0;
   REQUIRE(w.until(20000, [&](const json& e) {

@@ -206,6 +206,16 @@ std::string cluster::write_manifest(const std::string& name, const std::string& 
   return path;
 }
 
+std::string cluster::submit(const std::string& name, const std::string& yaml) {
+  auto r = cli({"submit", write_manifest(name, yaml)});
+  if (r.exit_code != 0) throw std::runtime_error("submit " + name + " failed: " + r.err);
+  return r.out.substr(0, r.out.find('\n'));
+}
+
+event_stream::event_stream(cluster& c, const std::string& job)
+    : p({bin("gantry"), "watch", job, "--json", "--coordinator", c.address()},
+        c.dir() + "/watch-" + job + ".err") {}
+
 std::string cluster::log_of(const std::string& name) const {
   return read_file(dir() + "/" + name + ".log");
 }

@@ -12,6 +12,8 @@
 
 namespace gantry::test {
 
+int64_t now_ms();
+
 // A directory under /tmp, removed with everything in it when this goes away.
 class temp_dir {
  public:
@@ -74,6 +76,8 @@ class cluster {
   bool wait_node(const std::string& name, const std::string& state, int timeout_ms = 20000);
   // Writes a manifest into the cluster's dir and returns its path.
   std::string write_manifest(const std::string& name, const std::string& yaml);
+  // Writes the manifest, submits it (which must succeed) and returns the job id.
+  std::string submit(const std::string& name, const std::string& yaml);
   std::string log_of(const std::string& name) const;
 
  private:
@@ -83,6 +87,28 @@ class cluster {
   std::map<std::string, std::unique_ptr<process>> workers_;
 };
 
+// `gantry watch JOB --json` as a child process: the job's events, as they happen.
+class event_stream {
+ public:
+  event_stream(cluster& c, const std::string& job);
+  // Reads events until `done(event)` returns true; false at timeout_ms or when the watch
+  // ended first.
+  template <class Pred>
+  bool until(int timeout_ms, Pred done) {
+    int64_t deadline = now_ms() + timeout_ms;
+    while (now_ms() < deadline) {
+      std::string line = p.read_line(static_cast<int>(deadline - now_ms()));
+      if (line.empty()) {
+        if (!p.running()) return false;
+        continue;
+      }
+      if (done(nlohmann::json::parse(line))) return true;
+    }
+    return false;
+  }
+  process p;
+};
+
 std::string bin(const std::string& program);
 std::string source_path(const std::string& relative);
 std::string read_file(const std::string& path);
@@ -90,6 +116,6 @@ bool pid_alive(pid_t pid);
 // Waits for a process that is not our child to exit (pidfd + poll): true if it did
 // within timeout_ms (or was already gone).
 bool wait_pid_gone(pid_t pid, int timeout_ms);
-int64_t now_ms();
+
 
 }  // namespace gantry::test

@@ -8,31 +8,6 @@
 using namespace gantry::test;
 using nlohmann::json;
 
-namespace {
-
-std::string submit(cluster& c, const std::string& name, const std::string& yaml) {
-  auto r = c.cli({"submit", c.write_manifest(name, yaml)});
-  REQUIRE_MESSAGE(r.exit_code == 0, r.err);
-  return r.out.substr(0, r.out.find('\n'));
-}
-
-// Reads `gantry watch JOB --json` until `done(event)` says so; false after timeout_ms.
-template <class Pred>
-bool watch_until(cluster& c, const std::string& job, int timeout_ms, Pred done) {
-  process w({bin("gantry"), "watch", job, "--json", "--coordinator", c.address()}, c.dir() + "/watch.err");
-  int64_t deadline = now_ms() + timeout_ms;
-  while (now_ms() < deadline) {
-    std::string line = w.read_line(static_cast<int>(deadline - now_ms()));
-    if (line.empty()) {
-      if (!w.running()) return false;
-      continue;
-    }
-    if (done(json::parse(line))) return true;
-  }
-  return false;
-}
-
-}  // namespace
 
 TEST_CASE("a gang that cannot fit stays pending with a reason and holds nothing") {
   cluster c;
@@ -40,7 +15,7 @@ TEST_CASE("a gang that cannot fit stays pending with a reason and holds nothing"
   for (const char* w : {"w1", "w2"}) c.start_worker(w, {"--cpus", "4", "--memory", "4GiB", "--simulate-gpus", "4xH100:80GiB"});
   REQUIRE(c.wait_node("w1", "ready"));
   REQUIRE(c.wait_node("w2", "ready"));
-  std::string big = submit(c, "big.yaml", R"(
+  std::string big = c.submit("big.yaml", R"(
 name: big
 stages:
   - name: train
@@ -51,7 +26,7 @@ stages:
     command: [ "true" ]
 )");
   std::string reason;
-  REQUIRE(watch_until(c, big, 20000, [&](const json& e) {
+  REQUIRE(event_stream(c, big).until(20000, [&](const json& e) {
     if (e["kind"] == "stage" && e["state"] == "pending" && !e["message"].get<std::string>().empty())
       reason = e["message"];
     return !reason.empty();
@@ -69,7 +44,7 @@ stages:
     for (const auto& g : n["gpus"]) CHECK(g["allocated_milli"] == 0);
   }
   // ...so a job that fits runs while the gang waits.
-  std::string small = submit(c, "small.yaml", R"(
+  std::string small = c.submit("small.yaml", R"(
 name: small
 stages:
   - name: s
@@ -91,7 +66,7 @@ TEST_CASE("eight gpu: 0.5 tasks share four GPUs, two per GPU, with the right CUD
   REQUIRE(c.wait_node("g1", "ready"));
   // Each task publishes what it was given through the rendezvous, then waits there for
   // the test to let it go: all eight must be running at the same time.
-  std::string job = submit(c, "halves.yaml", R"(
+  std::string job = c.submit("halves.yaml", R"(
 name: halves
 stages:
   - name: half
@@ -102,7 +77,7 @@ stages:
 )");
   std::string scope = c.address() + "/" + job + "/half/0";
   int running = 0;
-  REQUIRE(watch_until(c, job, 20000, [&](const json& e) {
+  REQUIRE(event_stream(c, job).until(20000, [&](const json& e) {
     if (e["kind"] == "rank" && e["state"] == "running") ++running;
     return running == 8;
   }));
