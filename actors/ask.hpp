@@ -11,13 +11,14 @@ namespace gantry {
 // replies with; an actor that died or never answers gives errc::unavailable.
 template <class R, class Msg>
 void ask(caf::actor_system& sys, const caf::actor& target, Msg m, callback<R> done) {
-  sys.spawn([target, m = std::move(m), done = std::move(done)](caf::event_based_actor* self) mutable {
-    self->request(target, caf::infinite, std::move(m))
-        .then([done](result<R>& r) { done(std::move(r)); },
-              [done](caf::error& e) {
-                done(fail(errc::unavailable, "request failed: " + caf::to_string(e)));
-              });
-  });
+  sys.spawn(
+      [target, m = std::move(m), done = std::move(done)](caf::event_based_actor* self) mutable {
+        self->request(target, caf::infinite, std::move(m))
+            .then([done](result<R>& r) { done(std::move(r)); },
+                  [done](caf::error& e) {
+                    done(fail(errc::unavailable, "request failed: " + caf::to_string(e)));
+                  });
+      });
 }
 
 }  // namespace gantry

@@ -28,8 +28,8 @@ class session_port final : public worker_session_port {
   // Answered right here on the RPC thread: a stamp, no actor message (see liveness.hpp).
   void heartbeat(callback<void> done) override {
     if (liveness_->revoked)
-      return done(fail(errc::failed_precondition,
-                       "session " + std::to_string(session_) + " is no longer current; register again"));
+      return done(fail(errc::failed_precondition, "session " + std::to_string(session_) +
+                                                      " is no longer current; register again"));
     liveness_->last_ns = liveness_cell::stamp(sys_.clock().now());
     done({});
   }
@@ -66,7 +66,9 @@ void with_record(actor_t* self, const std::string& id, callback<job_record> fn) 
               if (!*r) return fn(result<job_record>(unknown_job(id)));
               fn(result<job_record>(std::move(**r)));
             },
-            [fn](caf::error& e) { fn(result<job_record>(fail(errc::internal, caf::to_string(e)))); });
+            [fn](caf::error& e) {
+              fn(result<job_record>(fail(errc::internal, caf::to_string(e))));
+            });
   };
   if (!it->second.actor) return from_store();
   self->request(it->second.actor, caf::infinite, msg::describe_job{})
@@ -104,8 +106,8 @@ caf::response_promise submit(actor_t* self, msg::submit& m) {
         job_entry& entry = st.jobs[id];
         entry.summary = summarize(rec);
         entry.last_seq = 1;
-        entry.actor = spawn_job_actor(self->system(), self, st.store, std::move(rec), {first},
-                                      st.config);
+        entry.actor =
+            spawn_job_actor(self->system(), self, st.store, std::move(rec), {first}, st.config);
         self->send(entry.actor, msg::start_job{});
         rp.deliver(result<submit_reply>(submit_reply{id, {}}));
       });
@@ -122,8 +124,8 @@ caf::response_promise watch(actor_t* self, msg::watch& m) {
   auto from_store = [self, rp, m]() mutable {
     auto& entry = self->state.jobs[m.job_id];
     self->request(self->state.store, caf::infinite, msg::load_events{m.job_id, m.from_seq})
-        .then([rp, m, state = entry.summary.state, last = entry.last_seq](
-                  result<std::vector<job_event>>& r) mutable {
+        .then([rp, m, state = entry.summary.state,
+               last = entry.last_seq](result<std::vector<job_event>>& r) mutable {
           if (!r) return rp.deliver(result<watch_reply>(fail(r.error())));
           uint64_t last_seq = r->empty() ? last : std::max(last, r->back().seq);
           if (!r->empty()) m.sink->push(std::move(*r));
@@ -185,7 +187,8 @@ caf::behavior cluster_behavior(actor_t* self, caf::actor store, caf::actor rende
       },
       [self](msg::describe& m) {
         auto rp = self->make_response_promise();
-        with_record(self, m.job_id, [rp](result<job_record> r) mutable { rp.deliver(std::move(r)); });
+        with_record(self, m.job_id,
+                    [rp](result<job_record> r) mutable { rp.deliver(std::move(r)); });
         return rp;
       },
       [self](msg::list_nodes) -> result<std::vector<node_status>> {
@@ -199,15 +202,15 @@ caf::behavior cluster_behavior(actor_t* self, caf::actor store, caf::actor rende
         if (it == self->state.jobs.end()) {
           rp.deliver(result<void>(unknown_job(m.job_id)));
         } else if (!it->second.actor) {
-          rp.deliver(result<void>(fail(errc::failed_precondition,
-                                       "job " + m.job_id + " already " +
-                                           to_string(it->second.summary.state))));
+          rp.deliver(result<void>(
+              fail(errc::failed_precondition,
+                   "job " + m.job_id + " already " + to_string(it->second.summary.state))));
         } else {
           self->request(it->second.actor, caf::infinite, msg::cancel_job{})
               .then([rp](result<void>& r) mutable { rp.deliver(std::move(r)); },
                     [rp, id = m.job_id](caf::error&) mutable {
-                      rp.deliver(result<void>(fail(errc::failed_precondition,
-                                                   "job " + id + " already finished")));
+                      rp.deliver(result<void>(
+                          fail(errc::failed_precondition, "job " + id + " already finished")));
                     });
         }
         return rp;
@@ -224,7 +227,8 @@ caf::behavior cluster_behavior(actor_t* self, caf::actor store, caf::actor rende
         }
         uint64_t id = st.next_waiter++;
         st.waiters[id] = {m.name, m.state, rp};
-        self->delayed_send(self, std::chrono::milliseconds(m.timeout_ms), msg::wait_node_timeout{id});
+        self->delayed_send(self, std::chrono::milliseconds(m.timeout_ms),
+                           msg::wait_node_timeout{id});
         return rp;
       },
       [self](msg::wait_node_timeout& m) {
@@ -232,16 +236,18 @@ caf::behavior cluster_behavior(actor_t* self, caf::actor store, caf::actor rende
         auto it = st.waiters.find(m.waiter);
         if (it == st.waiters.end()) return;
         auto node = st.nodes.find(it->second.name);
-        std::string now = node == st.nodes.end() ? "not registered" : to_string(node->second.status.state);
-        it->second.promise.deliver(result<node_status>(
-            fail(errc::timeout, "node " + it->second.name + " is " + now + ", not " +
-                                    to_string(it->second.state))));
+        std::string now =
+            node == st.nodes.end() ? "not registered" : to_string(node->second.status.state);
+        it->second.promise.deliver(
+            result<node_status>(fail(errc::timeout, "node " + it->second.name + " is " + now +
+                                                        ", not " + to_string(it->second.state))));
         st.waiters.erase(it);
       },
       [self](msg::set_node_state& m) -> result<void> {
         auto& st = self->state;
         auto it = st.nodes.find(m.name);
-        if (it == st.nodes.end()) return fail(errc::not_found, "no node " + m.name + " (gantry nodes lists them)");
+        if (it == st.nodes.end())
+          return fail(errc::not_found, "no node " + m.name + " (gantry nodes lists them)");
         if (m.action == node_action::drain)
           self->send(it->second.actor, msg::drain{st.config.drain_grace_ms});
         else
@@ -253,7 +259,9 @@ caf::behavior cluster_behavior(actor_t* self, caf::actor store, caf::actor rende
         caf::actor node = node_actor_for(self, m.inventory);
         uint64_t session = st.next_session++;
         auto batch = std::make_shared<storage::state_store::batch>();
-        batch->put_node(node_record{m.inventory, st.nodes[m.inventory.name].status.state == node_state::cordoned, now_ms()});
+        batch->put_node(node_record{m.inventory,
+                                    st.nodes[m.inventory.name].status.state == node_state::cordoned,
+                                    now_ms()});
         self->request(st.store, caf::infinite, msg::persist{batch}).then([](result<void>& r) {
           if (!r) log_warn("storing the node record failed: " + r.error().message);
         });
@@ -284,7 +292,8 @@ caf::behavior cluster_behavior(actor_t* self, caf::actor store, caf::actor rende
       [self](msg::release& m) {
         auto& st = self->state;
         st.view.release(m.assignment);
-        if (auto it = st.nodes.find(m.assignment.node); it != st.nodes.end() && it->second.status.tasks > 0)
+        if (auto it = st.nodes.find(m.assignment.node);
+            it != st.nodes.end() && it->second.status.tasks > 0)
           --it->second.status.tasks;
         request_schedule(self);
       },
@@ -306,7 +315,8 @@ caf::behavior cluster_behavior(actor_t* self, caf::actor store, caf::actor rende
           if (m.report.running)
             self->send(it->second.actor, msg::task_adopt{m.report, m.node, m.node_actor});
           else
-            self->send(it->second.actor, msg::task_exit{m.report.task_id, m.report.exit_code, m.report.message, m.report.pid});
+            self->send(it->second.actor, msg::task_exit{m.report.task_id, m.report.exit_code,
+                                                        m.report.message, m.report.pid});
         } else if (m.report.running) {
           log_warn("killing leftover task " + m.report.task_id + " on " + m.node);
           self->send(m.node_actor, msg::kill_task{m.report.task_id, 0});

@@ -18,8 +18,8 @@ namespace gantry {
 
 // What the coordinator found in its store at start.
 struct recovered_state {
-  std::vector<job_record> jobs;                               // submission order
-  std::map<std::string, std::vector<job_event>> events;       // of unfinished jobs
+  std::vector<job_record> jobs;                          // submission order
+  std::map<std::string, std::vector<job_event>> events;  // of unfinished jobs
   std::vector<node_record> nodes;
   uint64_t next_job_number = 1;
 };

@@ -35,8 +35,8 @@ void schedule_now(actor_t* self) {
     for (const auto& a : p.tasks) {
       auto& node = st.nodes[a.node];
       out.nodes.push_back(node.actor);
-      out.hostnames.push_back(node.status.inventory.hostname.empty() ? a.node
-                                                                     : node.status.inventory.hostname);
+      out.hostnames.push_back(
+          node.status.inventory.hostname.empty() ? a.node : node.status.inventory.hostname);
       ++node.status.tasks;
     }
     out.tasks = p.tasks;
@@ -44,14 +44,18 @@ void schedule_now(actor_t* self) {
     auto give_back = [self, tasks = std::move(p.tasks)]() {
       for (const auto& a : tasks) {
         self->state.view.release(a);
-        if (auto n = self->state.nodes.find(a.node); n != self->state.nodes.end() && n->second.status.tasks > 0)
+        if (auto n = self->state.nodes.find(a.node);
+            n != self->state.nodes.end() && n->second.status.tasks > 0)
           --n->second.status.tasks;
       }
       request_schedule(self);
     };
     self->request(owner->second.job, caf::infinite, std::move(out))
-        .then([give_back](bool used) { if (!used) give_back(); },
-              [give_back](caf::error&) { give_back(); });
+        .then(
+            [give_back](bool used) {
+              if (!used) give_back();
+            },
+            [give_back](caf::error&) { give_back(); });
     st.owners.erase(owner);
   }
   for (auto& u : res.pending) {

@@ -14,8 +14,8 @@ namespace gantry::cluster_detail {
 
 struct job_entry {
   job_summary summary;
-  caf::actor actor;        // null once the job finished (then the store has it)
-  uint64_t last_seq = 0;   // known for finished jobs; live jobs are asked
+  caf::actor actor;       // null once the job finished (then the store has it)
+  uint64_t last_seq = 0;  // known for finished jobs; live jobs are asked
 };
 
 struct node_entry {
@@ -40,8 +40,8 @@ struct state {
   caf::actor store;
   caf::actor rendezvous;
   coordinator_config config;
-  std::map<std::string, job_entry> jobs;        // by id; ids sort in submission order
-  std::map<std::string, node_entry> nodes;      // by name
+  std::map<std::string, job_entry> jobs;    // by id; ids sort in submission order
+  std::map<std::string, node_entry> nodes;  // by name
   sched::cluster_view view;
   sched::scheduler scheduler;
   std::map<std::string, request_owner> owners;  // placement request id -> who asked

@@ -66,7 +66,8 @@ class actor_backend final : public coordinator_backend {
                        std::shared_ptr<task_agent> agent,
                        callback<worker_registration> done) override {
     ask<worker_registration>(
-        sys_, cluster_, msg::register_worker{std::move(inventory), std::move(tasks), std::move(agent)},
+        sys_, cluster_,
+        msg::register_worker{std::move(inventory), std::move(tasks), std::move(agent)},
         std::move(done));
   }
 
@@ -110,7 +111,9 @@ struct coordinator::impl {
 };
 
 coordinator::coordinator(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
-coordinator::~coordinator() { stop(); }
+coordinator::~coordinator() {
+  stop();
+}
 
 result<std::unique_ptr<coordinator>> coordinator::open(caf::actor_system& sys,
                                                        const std::string& data_dir,
@@ -132,8 +135,12 @@ result<std::unique_ptr<coordinator>> coordinator::open(caf::actor_system& sys,
   auto started = std::chrono::steady_clock::now();
   auto rs = load(*p->store);
   if (!rs) return fail(rs.error());
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
-  if (!rs->jobs.empty()) log_info("loaded " + std::to_string(rs->jobs.size()) + " jobs from the store in " + std::to_string(ms) + " ms");
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                  started)
+                .count();
+  if (!rs->jobs.empty())
+    log_info("loaded " + std::to_string(rs->jobs.size()) + " jobs from the store in " +
+             std::to_string(ms) + " ms");
   p->store_actor = spawn_store_actor(sys, *p->store);
   p->rendezvous = spawn_rendezvous_actor(sys);
   p->cluster = spawn_cluster_actor(sys, p->store_actor, p->rendezvous, std::move(*rs), config);
@@ -141,8 +148,12 @@ result<std::unique_ptr<coordinator>> coordinator::open(caf::actor_system& sys,
   return std::unique_ptr<coordinator>(new coordinator(std::move(p)));
 }
 
-coordinator_backend& coordinator::api() { return *impl_->backend; }
-caf::actor coordinator::cluster() const { return impl_->cluster; }
+coordinator_backend& coordinator::api() {
+  return *impl_->backend;
+}
+caf::actor coordinator::cluster() const {
+  return impl_->cluster;
+}
 
 void coordinator::stop() {
   if (impl_->stopped) return;

@@ -15,10 +15,10 @@ struct job_actor_state {
   caf::actor store;
   coordinator_config config;
   std::unique_ptr<job_machine> machine;
-  std::map<std::string, caf::actor> nodes;        // node name -> node actor
-  std::vector<job_event> events;                  // every event of the job, in seq order
-  uint64_t published_seq = 0;                     // persisted and sent to watchers
-  size_t unflushed_from = 0;                      // index in events of the first unpersisted
+  std::map<std::string, caf::actor> nodes;  // node name -> node actor
+  std::vector<job_event> events;            // every event of the job, in seq order
+  uint64_t published_seq = 0;               // persisted and sent to watchers
+  size_t unflushed_from = 0;                // index in events of the first unpersisted
   bool flushing = false;
   bool dirty = false;
   std::vector<std::shared_ptr<event_sink>> watchers;
@@ -54,8 +54,10 @@ void apply(job_actor_t* self, job_effects& fx) {
   for (size_t i = 0; i < fx.place.size(); ++i) {
     msg::place m{fx.place[i], self, fx.place_stage[i], fx.place_ranks[i]};
     uint32_t delay = i < fx.place_delay_ms.size() ? fx.place_delay_ms[i] : 0;
-    if (delay > 0) self->delayed_send(st.cluster, std::chrono::milliseconds(delay), std::move(m));
-    else self->send(st.cluster, std::move(m));
+    if (delay > 0)
+      self->delayed_send(st.cluster, std::chrono::milliseconds(delay), std::move(m));
+    else
+      self->send(st.cluster, std::move(m));
   }
   for (auto& id : fx.withdraw) self->send(st.cluster, msg::withdraw{id});
   for (auto& a : fx.releases) self->send(st.cluster, msg::release{a});
@@ -63,15 +65,16 @@ void apply(job_actor_t* self, job_effects& fx) {
     if (auto it = st.nodes.find(p.node); it != st.nodes.end()) {
       self->send(it->second, msg::reserve_port{p.stage, p.attempt, self});
     } else {
-      self->send(self, msg::port_reserved{p.stage, p.attempt,
-                                          fail(errc::unavailable, "node " + p.node + " is unknown")});
+      self->send(self,
+                 msg::port_reserved{p.stage, p.attempt,
+                                    fail(errc::unavailable, "node " + p.node + " is unknown")});
     }
   }
   for (auto& l : fx.launches) {
     auto it = st.nodes.find(l.node);
     if (it == st.nodes.end()) {
-      self->send(self, msg::task_launched{l.task.task_id,
-                                          fail(errc::unavailable, "node " + l.node + " is unknown")});
+      self->send(self, msg::task_launched{l.task.task_id, fail(errc::unavailable,
+                                                               "node " + l.node + " is unknown")});
       continue;
     }
     self->send(it->second, msg::launch{std::move(l.task), self});
@@ -98,17 +101,16 @@ void flush(job_actor_t* self) {
   st.unflushed_from = st.events.size();
   st.flushing = true;
   st.dirty = false;
-  self->request(st.store, caf::infinite, msg::persist{batch})
-      .then([self, up_to](result<void>& r) {
-        auto& st = self->state;
-        st.flushing = false;
-        if (!r) {
-          // Keep going in memory; the next change rewrites the whole record.
-          log_error("job " + st.machine->record().id + ": persisting failed: " + r.error().message);
-        }
-        publish(self, up_to);
-        flush(self);
-      });
+  self->request(st.store, caf::infinite, msg::persist{batch}).then([self, up_to](result<void>& r) {
+    auto& st = self->state;
+    st.flushing = false;
+    if (!r) {
+      // Keep going in memory; the next change rewrites the whole record.
+      log_error("job " + st.machine->record().id + ": persisting failed: " + r.error().message);
+    }
+    publish(self, up_to);
+    flush(self);
+  });
 }
 
 caf::behavior job_behavior(job_actor_t* self, caf::actor cluster, caf::actor store,

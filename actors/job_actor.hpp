@@ -3,7 +3,8 @@
 // (job_machine), persists every change before publishing its events to watchers, and
 // exits once the job is terminal, persisted and nothing of it runs.
 //
-// Accepts: msg::start_job, msg::placed (-> bool: false = not used, give it back), msg::unschedulable, msg::task_launched,
+// Accepts: msg::start_job, msg::placed (-> bool: false = not used, give it back),
+// msg::unschedulable, msg::task_launched,
 //          msg::task_exit, msg::task_lost, msg::task_adopt, msg::checkpoint,
 //          msg::subscribe (-> result<watch_reply>), msg::cancel_job (-> result<void>),
 //          msg::describe_job (-> result<job_record>).

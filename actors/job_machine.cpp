@@ -7,7 +7,9 @@
 
 namespace gantry {
 
-bool is_active(rank_state s) { return s == rank_state::starting || s == rank_state::running; }
+bool is_active(rank_state s) {
+  return s == rank_state::starting || s == rank_state::running;
+}
 
 job_machine::job_machine(job_record record, uint32_t restart_backoff_ms)
     : rec_(std::move(record)), restart_backoff_ms_(restart_backoff_ms) {
@@ -27,8 +29,8 @@ bool job_machine::finished() const {
   return true;
 }
 
-std::string job_machine::request_id(const std::string& job, const std::string& stage,
-                                    int32_t rank, bool gang) {
+std::string job_machine::request_id(const std::string& job, const std::string& stage, int32_t rank,
+                                    bool gang) {
   return gang ? job + "/" + stage : job + "/" + stage + "/" + std::to_string(rank);
 }
 
@@ -118,8 +120,8 @@ void job_machine::request_placement(size_t stage, job_effects& fx, uint32_t dela
   request_ranks(stage, waiting, fx, delay_ms);
 }
 
-void job_machine::request_ranks(size_t stage, const std::vector<int32_t>& waiting,
-                                job_effects& fx, uint32_t delay_ms) {
+void job_machine::request_ranks(size_t stage, const std::vector<int32_t>& waiting, job_effects& fx,
+                                uint32_t delay_ms) {
   const stage_spec& spec = spec_of(stage);
   stage_record& st = rec_.stages[stage];
   if (waiting.empty()) return;
@@ -158,65 +160,6 @@ void job_machine::request_ranks(size_t stage, const std::vector<int32_t>& waitin
     fx.place_stage.push_back(st.name);
     fx.place_delay_ms.push_back(delay_ms);
   }
-}
-
-
-task_spec job_machine::make_task(size_t stage, size_t rank, const sched::task_assignment& a,
-                                 const std::string& master_addr, uint16_t master_port) const {
-  const stage_spec& spec = spec_of(stage);
-  const stage_record& st = rec_.stages[stage];
-  const rank_record& rk = st.ranks[rank];
-  task_spec t;
-  t.task_id = rk.task_id;
-  t.job_id = rec_.id;
-  t.stage = st.name;
-  t.rank = rk.rank;
-  t.attempt = rk.attempt;
-  t.command = spec.command;
-  t.gpus = a.gpus;
-  auto& env = t.env;
-  for (const auto& [k, v] : spec.env) env.emplace_back(k, v);
-  env.emplace_back("GANTRY_JOB_ID", rec_.id);
-  env.emplace_back("GANTRY_JOB_NAME", rec_.spec.name);
-  env.emplace_back("GANTRY_STAGE", st.name);
-  env.emplace_back("GANTRY_RANK", std::to_string(rk.rank));
-  env.emplace_back("GANTRY_WORLD_SIZE", std::to_string(spec.replicas));
-  env.emplace_back("GANTRY_ATTEMPT", std::to_string(rk.attempt));
-  env.emplace_back("GANTRY_TASK_ID", rk.task_id);
-  env.emplace_back("GANTRY_NODE", a.node);
-  if (spec.is_gang()) {
-    int32_t local_rank = 0, local_world = 0;
-    for (const auto& other : st.ranks) {
-      if (other.node != rk.node) continue;
-      if (other.rank < rk.rank) ++local_rank;
-      ++local_world;
-    }
-    env.emplace_back("RANK", std::to_string(rk.rank));
-    env.emplace_back("WORLD_SIZE", std::to_string(spec.replicas));
-    env.emplace_back("LOCAL_RANK", std::to_string(local_rank));
-    env.emplace_back("LOCAL_WORLD_SIZE", std::to_string(local_world));
-    env.emplace_back("MASTER_ADDR", master_addr);
-    env.emplace_back("MASTER_PORT", std::to_string(master_port));
-    // The worker puts its coordinator's address in front ("HOST:PORT/JOB/STAGE/ATTEMPT").
-    env.emplace_back("GANTRY_RENDEZVOUS", rec_.id + "/" + st.name + "/" + std::to_string(rk.attempt));
-  }
-  // The worker turns this into FI_PROVIDER and NCCL's matching transport (worker/fabric_env.hpp).
-  if (!spec.fabric.empty()) env.emplace_back("GANTRY_FABRIC", spec.fabric);
-  if (spec.checkpoint) {
-    t.checkpoint_dir = spec.checkpoint->dir;
-    env.emplace_back("GANTRY_CHECKPOINT_DIR", spec.checkpoint->dir);
-    if (st.checkpoint_step >= 0)
-      env.emplace_back("GANTRY_RESTORE_STEP", std::to_string(st.checkpoint_step));
-  }
-  if (a.gpus.empty()) {
-    // A task given no GPU must not see (and take) the ones given to others on its node.
-    env.emplace_back("CUDA_VISIBLE_DEVICES", "");
-  } else {
-    // GPU indices are NVML's, in PCI bus order; make CUDA count the same way.
-    env.emplace_back("CUDA_DEVICE_ORDER", "PCI_BUS_ID");
-    for (auto& kv : sched::gpu_environment(a)) env.push_back(std::move(kv));
-  }
-  return t;
 }
 
 bool job_machine::on_placed(const std::string& stage, const std::vector<int32_t>& ranks,
@@ -258,7 +201,8 @@ bool job_machine::on_placed(const std::string& stage, const std::vector<int32_t>
   }
   for (size_t i = 0; i < ranks.size(); ++i) {
     size_t r = static_cast<size_t>(ranks[i]);
-    if (!spec_of(s).is_gang()) fx.launches.push_back({make_task(s, r, tasks[i], "", 0), tasks[i].node});
+    if (!spec_of(s).is_gang())
+      fx.launches.push_back({make_task(s, r, tasks[i], "", 0), tasks[i].node});
     emit_rank(s, r, "placed on " + tasks[i].node, fx);
   }
   if (spec_of(s).is_gang()) {
@@ -269,8 +213,8 @@ bool job_machine::on_placed(const std::string& stage, const std::vector<int32_t>
   return true;
 }
 
-void job_machine::on_port(const std::string& stage, int32_t attempt,
-                          const result<uint16_t>& port, job_effects& fx) {
+void job_machine::on_port(const std::string& stage, int32_t attempt, const result<uint16_t>& port,
+                          job_effects& fx) {
   size_t s = stage_index(stage);
   auto it = awaiting_port_.find(s);
   if (it == awaiting_port_.end() || it->second.attempt != attempt) return;  // stopped meanwhile
@@ -335,8 +279,8 @@ void job_machine::on_launched(const std::string& task_id, const result<int64_t>&
   if (rec_.state == job_state::pending) emit_job(job_state::running, "", fx);
 }
 
-void job_machine::on_exit(const std::string& task_id, int32_t exit_code,
-                          const std::string& message, int64_t pid, job_effects& fx) {
+void job_machine::on_exit(const std::string& task_id, int32_t exit_code, const std::string& message,
+                          int64_t pid, job_effects& fx) {
   rank_ref where{};
   rank_record* rk = find_task(task_id, &where);
   if (!rk || !is_active(rk->state)) return;
@@ -354,12 +298,15 @@ void job_machine::on_exit(const std::string& task_id, int32_t exit_code,
     requeue_rank(where, "moved off a draining node", 0, fx);
     return;
   }
-  std::string reason = exit_code == 0 ? "" : (message.empty() ? "exited with code " + std::to_string(exit_code) : message);
-  rank_ended(where, exit_code == 0 ? rank_state::succeeded : rank_state::failed, exit_code, reason, fx);
+  std::string reason =
+      exit_code == 0
+          ? ""
+          : (message.empty() ? "exited with code " + std::to_string(exit_code) : message);
+  rank_ended(where, exit_code == 0 ? rank_state::succeeded : rank_state::failed, exit_code, reason,
+             fx);
 }
 
-void job_machine::on_lost(const std::string& task_id, const std::string& reason,
-                          job_effects& fx) {
+void job_machine::on_lost(const std::string& task_id, const std::string& reason, job_effects& fx) {
   rank_ref where{};
   rank_record* rk = find_task(task_id, &where);
   if (!rk || !is_active(rk->state)) return;
@@ -379,32 +326,9 @@ bool job_machine::on_adopt(const task_report& report, const std::string& node, j
   return true;
 }
 
-void job_machine::on_checkpoint(const std::string& task_id, int64_t step, job_effects& fx) {
-  auto it = tasks_.find(task_id);  // any attempt's commit counts: the files are what matter
-  if (it == tasks_.end()) return;
-  size_t s = it->second.stage;
-  stage_record& st = rec_.stages[s];
-  if (step <= st.checkpoint_step) return;
-  auto& steps = commits_[s];
-  steps[step].insert(st.ranks[it->second.rank].rank);
-  if (steps[step].size() < st.ranks.size()) return;
-  st.checkpoint_step = step;  // every rank committed it: the newest consistent step
-  steps.erase(steps.begin(), steps.upper_bound(step));
-  job_event e;
-  e.job_id = rec_.id;
-  e.seq = ++rec_.last_event_seq;
-  e.time_ms = now_ms();
-  e.kind = event_kind::stage;
-  e.stage = st.name;
-  e.state = to_string(st.state);
-  e.message = "checkpoint step " + std::to_string(step) + " is consistent";
-  fx.events.push_back(std::move(e));
-}
-
 result<void> job_machine::cancel(job_effects& fx) {
   if (is_terminal(rec_.state))
-    return fail(errc::failed_precondition,
-                "job " + rec_.id + " already " + to_string(rec_.state));
+    return fail(errc::failed_precondition, "job " + rec_.id + " already " + to_string(rec_.state));
   if (finishing_ == job_state::cancelled) return {};
   finishing_ = job_state::cancelled;
   rec_.reason = "cancel requested";
@@ -441,92 +365,6 @@ void job_machine::rank_ended(rank_ref where, rank_state state, int32_t exit_code
   evaluate(fx);
 }
 
-uint32_t job_machine::backoff_ms() const {
-  if (rec_.restarts <= 1) return 0;  // the first restart is immediate
-  uint32_t shift = static_cast<uint32_t>(std::min(rec_.restarts - 2, 4));
-  return restart_backoff_ms_ << shift;
-}
-
-bool job_machine::try_restart(rank_ref where, int32_t exit_code, const std::string& reason,
-                              job_effects& fx) {
-  const stage_spec& spec = spec_of(where.stage);
-  const auto& codes = spec.no_retry_exit_codes;
-  if (std::find(codes.begin(), codes.end(), exit_code) != codes.end()) return false;
-  if (rec_.restarts >= rec_.spec.max_restarts) return false;
-  ++rec_.restarts;
-  stage_record& st = rec_.stages[where.stage];
-  ++st.restarts;
-  fx.summary_changed = true;
-  std::string what = "restart " + std::to_string(rec_.restarts) + "/" +
-                     std::to_string(rec_.spec.max_restarts) + " after rank " +
-                     std::to_string(st.ranks[where.rank].rank) + " failed" +
-                     (reason.empty() ? "" : ": " + reason);
-  if (spec.is_gang()) {
-    stop_gang(where.stage, backoff_ms(), what + "; stopping the gang", fx);
-    return true;
-  }
-  requeue_rank(where, what, backoff_ms(), fx);
-  return true;
-}
-
-void job_machine::stop_gang(size_t stage, uint32_t delay_ms, const std::string& why,
-                            job_effects& fx) {
-  // Stop every rank of the gang; it is placed again as a whole once none runs.
-  stage_record& st = rec_.stages[stage];
-  restarting_[stage] = delay_ms;
-  bool unlaunched = awaiting_port_.erase(stage) > 0;
-  for (size_t r = 0; r < st.ranks.size(); ++r) {
-    if (!is_active(st.ranks[r].state)) continue;
-    if (unlaunched) abandon(stage, r, fx);
-    else fx.kills.push_back({st.ranks[r].task_id, st.ranks[r].node});
-  }
-  emit_stage(stage, st.state, why, fx);
-}
-
-void job_machine::requeue_rank(rank_ref where, const std::string& why, uint32_t delay_ms,
-                               job_effects& fx) {
-  rank_record& rk = rec_.stages[where.stage].ranks[where.rank];
-  rk.state = rank_state::pending;
-  rk.attempt += 1;
-  rk.pid = 0;
-  rk.reason = why;
-  emit_rank(where.stage, where.rank, why, fx);
-  request_ranks(where.stage, {rk.rank}, fx, delay_ms);
-}
-
-void job_machine::on_evict(const std::string& task_id, const std::string& reason,
-                           job_effects& fx) {
-  rank_ref where{};
-  rank_record* rk = find_task(task_id, &where);
-  if (!rk || !is_active(rk->state) || finishing_ || restarting_.count(where.stage)) return;
-  std::string why = "moving off " + rk->node + " (" + reason + ")";
-  if (spec_of(where.stage).is_gang()) {
-    stop_gang(where.stage, 0, why + "; stopping the gang", fx);
-    return;
-  }
-  evicting_.insert(task_id);
-  fx.kills.push_back({task_id, rk->node});
-}
-
-// Every rank of a stopped gang goes back to pending with the next attempt number.
-void job_machine::restart_gang(size_t stage, job_effects& fx) {
-  stage_record& st = rec_.stages[stage];
-  int32_t attempt = 0;
-  for (const auto& rk : st.ranks) attempt = std::max(attempt, rk.attempt + 1);
-  for (auto& rk : st.ranks) {
-    rk.state = rank_state::pending;
-    rk.attempt = attempt;
-    rk.pid = 0;
-    rk.exit_code = -1;
-  }
-  uint32_t delay = restarting_[stage];
-  restarting_.erase(stage);
-  std::string msg = "placing the gang again (attempt " + std::to_string(attempt) + ")";
-  if (st.checkpoint_step >= 0) msg += " from checkpoint step " + std::to_string(st.checkpoint_step);
-  emit_stage(stage, stage_state::pending, msg, fx);
-  request_placement(stage, fx, delay);
-}
-
 void job_machine::stop_all(job_effects& fx) {
   for (size_t s = 0; s < rec_.stages.size(); ++s) {
     stage_record& st = rec_.stages[s];
@@ -538,8 +376,10 @@ void job_machine::stop_all(job_effects& fx) {
           fx.withdraw.push_back(request_id(rec_.id, st.name, rk.rank, spec.is_gang()));
         rk.state = rank_state::cancelled;
       } else if (is_active(rk.state)) {
-        if (awaiting_port_.count(s)) abandon(s, r, fx);
-        else fx.kills.push_back({rk.task_id, rk.node});
+        if (awaiting_port_.count(s))
+          abandon(s, r, fx);
+        else
+          fx.kills.push_back({rk.task_id, rk.node});
       }
     }
     awaiting_port_.erase(s);
@@ -575,8 +415,8 @@ void job_machine::evaluate(job_effects& fx) {
       if (rec_.stages[s].state != stage_state::waiting) continue;
       bool ready = true;
       for (const auto& dep : spec_of(s).after)
-        if (size_t d = stage_index(dep); d == rec_.stages.size() ||
-                                         rec_.stages[d].state != stage_state::succeeded)
+        if (size_t d = stage_index(dep);
+            d == rec_.stages.size() || rec_.stages[d].state != stage_state::succeeded)
           ready = false;
       if (!ready) continue;
       emit_stage(s, stage_state::pending, "", fx);
@@ -595,7 +435,8 @@ void job_machine::evaluate(job_effects& fx) {
       if (is_active(rk.state)) return;  // wait until everything stopped
   for (size_t s = 0; s < rec_.stages.size(); ++s) {
     if (is_terminal(rec_.stages[s].state)) continue;
-    emit_stage(s, stage_state::cancelled, *finishing_ == job_state::cancelled ? "cancelled" : "", fx);
+    emit_stage(s, stage_state::cancelled, *finishing_ == job_state::cancelled ? "cancelled" : "",
+               fx);
   }
   std::string reason = *finishing_ == job_state::succeeded   ? ""
                        : *finishing_ == job_state::cancelled ? "cancelled by request"

@@ -46,8 +46,8 @@ struct job_effects {
   std::vector<sched::placement_request> place;  // with the ranks each is for
   std::vector<std::vector<int32_t>> place_ranks;
   std::vector<std::string> place_stage;
-  std::vector<uint32_t> place_delay_ms;         // backoff before a restart's placement
-  std::vector<std::string> withdraw;            // placement request ids
+  std::vector<uint32_t> place_delay_ms;  // backoff before a restart's placement
+  std::vector<std::string> withdraw;     // placement request ids
   std::vector<launch_effect> launches;
   std::vector<kill_effect> kills;
   std::vector<port_effect> ports;
@@ -142,8 +142,8 @@ class job_machine {
   std::set<std::string> evicting_;                 // plain tasks stopped to move them
   // Checkpoint commits above the stage's consistent step: stage -> step -> ranks.
   std::map<size_t, std::map<int64_t, std::set<int32_t>>> commits_;
-  std::map<std::string, rank_ref> tasks_;                  // task id -> rank
-  std::map<std::string, sched::task_assignment> held_;     // task id -> what it holds
+  std::map<std::string, rank_ref> tasks_;               // task id -> rank
+  std::map<std::string, sched::task_assignment> held_;  // task id -> what it holds
 };
 
 bool is_active(rank_state s);

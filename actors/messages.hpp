@@ -5,52 +5,118 @@
 #include <caf/all.hpp>
 
 #include "actors/liveness.hpp"
+#include "core/coordinator_api.hpp"
 #include "core/ports.hpp"
 #include "core/records.hpp"
-#include "core/coordinator_api.hpp"
 #include "scheduler/scheduler.hpp"
 #include "storage/state_store.hpp"
 
 namespace gantry::msg {
 
 // --- store actor ------------------------------------------------------------------------
-struct persist { std::shared_ptr<storage::state_store::batch> batch; };   // -> result<void>
-struct load_job { std::string id; };                          // -> result<std::optional<job_record>>
-struct load_events { std::string job_id; uint64_t from_seq; };  // -> result<std::vector<job_event>>
+struct persist {
+  std::shared_ptr<storage::state_store::batch> batch;
+};  // -> result<void>
+struct load_job {
+  std::string id;
+};  // -> result<std::optional<job_record>>
+struct load_events {
+  std::string job_id;
+  uint64_t from_seq;
+};  // -> result<std::vector<job_event>>
 struct flush_now {};
 
 // --- rendezvous actor -------------------------------------------------------------------
-struct rdv_put { rendezvous_scope scope; std::string key; std::string value; };  // -> result<void>
-struct rdv_get { rendezvous_scope scope; std::string key; uint32_t timeout_ms; };  // -> result<std::string>
-struct rdv_timeout { uint64_t waiter; };
-struct rdv_drop_job { std::string job_id; };
+struct rdv_put {
+  rendezvous_scope scope;
+  std::string key;
+  std::string value;
+};  // -> result<void>
+struct rdv_get {
+  rendezvous_scope scope;
+  std::string key;
+  uint32_t timeout_ms;
+};  // -> result<std::string>
+struct rdv_timeout {
+  uint64_t waiter;
+};
+struct rdv_drop_job {
+  std::string job_id;
+};
 
 // --- cluster actor: client API -----------------------------------------------------------
-struct submit { std::string manifest; };                      // -> result<submit_reply>
-struct list_jobs {};                                          // -> result<std::vector<job_summary>>
-struct describe { std::string job_id; };                      // -> result<job_record>
-struct list_nodes {};                                         // -> result<std::vector<node_status>>
-struct cancel { std::string job_id; };                        // -> result<void>
-struct watch { std::string job_id; uint64_t from_seq; std::shared_ptr<event_sink> sink; };  // -> result<watch_reply>
+struct submit {
+  std::string manifest;
+};                    // -> result<submit_reply>
+struct list_jobs {};  // -> result<std::vector<job_summary>>
+struct describe {
+  std::string job_id;
+};                     // -> result<job_record>
+struct list_nodes {};  // -> result<std::vector<node_status>>
+struct cancel {
+  std::string job_id;
+};  // -> result<void>
+struct watch {
+  std::string job_id;
+  uint64_t from_seq;
+  std::shared_ptr<event_sink> sink;
+};  // -> result<watch_reply>
 // Answered through `done` (the answer comes from the worker, not from an actor).
-struct read_logs { std::string job_id; std::string stage; int32_t rank; uint64_t offset; uint32_t max_bytes; callback<log_chunk> done; };
-struct wait_node { std::string name; node_state state; uint32_t timeout_ms; };  // -> result<node_status>
-struct wait_node_timeout { uint64_t waiter; };
-struct set_node_state { std::string name; node_action action; };  // -> result<void>
+struct read_logs {
+  std::string job_id;
+  std::string stage;
+  int32_t rank;
+  uint64_t offset;
+  uint32_t max_bytes;
+  callback<log_chunk> done;
+};
+struct wait_node {
+  std::string name;
+  node_state state;
+  uint32_t timeout_ms;
+};  // -> result<node_status>
+struct wait_node_timeout {
+  uint64_t waiter;
+};
+struct set_node_state {
+  std::string name;
+  node_action action;
+};  // -> result<void>
 struct register_worker {
   node_inventory inventory;
   std::vector<task_report> tasks;
   std::shared_ptr<task_agent> agent;
-};                                                            // -> result<worker_registration>
+};  // -> result<worker_registration>
 
 // --- cluster actor: from job and node actors ---------------------------------------------
-struct place { sched::placement_request request; caf::actor job; std::string stage; std::vector<int32_t> ranks; };
-struct withdraw { std::string request_id; };
-struct release { sched::task_assignment assignment; };
-struct job_changed { job_summary summary; bool finished; };   // finished: the job actor exits
-struct node_changed { std::string name; node_state state; std::string reason; node_inventory inventory; };
+struct place {
+  sched::placement_request request;
+  caf::actor job;
+  std::string stage;
+  std::vector<int32_t> ranks;
+};
+struct withdraw {
+  std::string request_id;
+};
+struct release {
+  sched::task_assignment assignment;
+};
+struct job_changed {
+  job_summary summary;
+  bool finished;
+};  // finished: the job actor exits
+struct node_changed {
+  std::string name;
+  node_state state;
+  std::string reason;
+  node_inventory inventory;
+};
 // A worker reported a task the node actor does not expect; the job decides (adopt or kill).
-struct route_report { task_report report; std::string node; caf::actor node_actor; };
+struct route_report {
+  task_report report;
+  std::string node;
+  caf::actor node_actor;
+};
 
 // --- job actor ---------------------------------------------------------------------------
 // Recovery fills nodes (where recovered ranks run) and held (what each task id holds).
@@ -60,46 +126,113 @@ struct start_job {
 };
 struct placed {
   std::string stage;
-  std::vector<int32_t> ranks;                    // ranks[i] gets tasks[i]
+  std::vector<int32_t> ranks;  // ranks[i] gets tasks[i]
   std::vector<sched::task_assignment> tasks;
-  std::vector<caf::actor> nodes;                 // node actor of each task
-  std::vector<std::string> hostnames;            // hostname of each task's node
+  std::vector<caf::actor> nodes;       // node actor of each task
+  std::vector<std::string> hostnames;  // hostname of each task's node
 };
-struct unschedulable { std::string stage; std::string reason; };
-struct task_launched { std::string task_id; result<int64_t> pid; };
-struct task_exit { std::string task_id; int32_t exit_code; std::string message; int64_t pid = 0; };
-struct task_lost { std::string task_id; std::string reason; };
-struct task_evict { std::string task_id; std::string reason; };  // its node drains: move it
+struct unschedulable {
+  std::string stage;
+  std::string reason;
+};
+struct task_launched {
+  std::string task_id;
+  result<int64_t> pid;
+};
+struct task_exit {
+  std::string task_id;
+  int32_t exit_code;
+  std::string message;
+  int64_t pid = 0;
+};
+struct task_lost {
+  std::string task_id;
+  std::string reason;
+};
+struct task_evict {
+  std::string task_id;
+  std::string reason;
+};  // its node drains: move it
 // A reconnecting worker still runs this task: adopt it (reply true) or have it killed.
-struct task_adopt { task_report report; std::string node; caf::actor node_actor; };  // -> bool
-struct subscribe { uint64_t from_seq; std::shared_ptr<event_sink> sink; };  // -> result<watch_reply>
-struct cancel_job {};                                         // -> result<void>
-struct describe_job {};                                       // -> result<job_record>
-struct checkpoint { std::string task_id; int64_t step; };
-struct port_reserved { std::string stage; int32_t attempt; result<uint16_t> port; };
+struct task_adopt {
+  task_report report;
+  std::string node;
+  caf::actor node_actor;
+};  // -> bool
+struct subscribe {
+  uint64_t from_seq;
+  std::shared_ptr<event_sink> sink;
+};                       // -> result<watch_reply>
+struct cancel_job {};    // -> result<void>
+struct describe_job {};  // -> result<job_record>
+struct checkpoint {
+  std::string task_id;
+  int64_t step;
+};
+struct port_reserved {
+  std::string stage;
+  int32_t attempt;
+  result<uint16_t> port;
+};
 
 // --- node actor --------------------------------------------------------------------------
 struct attach {
   uint64_t session;
-  uint32_t heartbeat_timeout_ms;  // for this session (scaled with the cluster's size)
+  uint32_t heartbeat_timeout_ms;            // for this session (scaled with the cluster's size)
   std::shared_ptr<liveness_cell> liveness;  // stamped by the RPC thread on each heartbeat
   std::shared_ptr<task_agent> agent;
   node_inventory inventory;
   std::vector<task_report> tasks;
 };
-struct detach { uint64_t session; std::string reason; };
+struct detach {
+  uint64_t session;
+  std::string reason;
+};
 struct check_liveness {};
-struct launch { task_spec task; caf::actor job; };
-struct kill_task { std::string task_id; uint32_t grace_ms; };
-struct expect_task { std::string task_id; caf::actor job; };  // recovery: a task that should run there
-struct forget_task { std::string task_id; };
-struct exited { uint64_t session; task_report report; };
-struct checkpoint_report { uint64_t session; std::string task_id; int64_t step; };
-struct read_task_log { std::string task_id; uint64_t offset; uint32_t max_bytes; callback<log_chunk> done; };
-struct set_cordon { bool cordoned; };
-struct drain { uint32_t grace_ms; };
-struct drain_deadline { uint64_t drain_id; };
-struct reserve_port { std::string stage; int32_t attempt; caf::actor job; };  // job <- port_reserved
+struct launch {
+  task_spec task;
+  caf::actor job;
+};
+struct kill_task {
+  std::string task_id;
+  uint32_t grace_ms;
+};
+struct expect_task {
+  std::string task_id;
+  caf::actor job;
+};  // recovery: a task that should run there
+struct forget_task {
+  std::string task_id;
+};
+struct exited {
+  uint64_t session;
+  task_report report;
+};
+struct checkpoint_report {
+  uint64_t session;
+  std::string task_id;
+  int64_t step;
+};
+struct read_task_log {
+  std::string task_id;
+  uint64_t offset;
+  uint32_t max_bytes;
+  callback<log_chunk> done;
+};
+struct set_cordon {
+  bool cordoned;
+};
+struct drain {
+  uint32_t grace_ms;
+};
+struct drain_deadline {
+  uint64_t drain_id;
+};
+struct reserve_port {
+  std::string stage;
+  int32_t attempt;
+  caf::actor job;
+};  // job <- port_reserved
 
 }  // namespace gantry::msg
 

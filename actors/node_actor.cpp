@@ -19,13 +19,13 @@ struct node_state_data {
   node_inventory inventory;
   node_state state = node_state::unknown;
   bool cordoned = false;
-  uint64_t drain_id = 0;  // the current drain; 0 = not draining
+  uint64_t drain_id = 0;       // the current drain; 0 = not draining
   bool drain_expired = false;  // its grace period is over: tasks are being moved
-  uint64_t session = 0;  // 0: no worker attached
+  uint64_t session = 0;        // 0: no worker attached
   std::shared_ptr<task_agent> agent;
   std::shared_ptr<liveness_cell> liveness;  // of the current session
-  clock_type::time_point next_check;  // when the liveness check is due
-  uint32_t timeout_ms = 0;            // heartbeat timeout of the current session
+  clock_type::time_point next_check;        // when the liveness check is due
+  uint32_t timeout_ms = 0;                  // heartbeat timeout of the current session
   clock_type::time_point unknown_since;
   std::map<std::string, caf::actor> tasks;  // task id -> its job actor
   static inline const char* name = "gantry.node";
@@ -79,11 +79,13 @@ void reconcile(node_actor_t* self, const std::vector<task_report>& reports) {
     auto it = st.tasks.find(r.task_id);
     if (it == st.tasks.end()) {
       // Unknown here: a restarted coordinator's job, or a leftover of a lost node.
-      self->send(st.cluster, msg::route_report{r, st.inventory.name, caf::actor_cast<caf::actor>(self)});
+      self->send(st.cluster,
+                 msg::route_report{r, st.inventory.name, caf::actor_cast<caf::actor>(self)});
       continue;
     }
     if (r.running) {
-      self->send(it->second, msg::task_adopt{r, st.inventory.name, caf::actor_cast<caf::actor>(self)});
+      self->send(it->second,
+                 msg::task_adopt{r, st.inventory.name, caf::actor_cast<caf::actor>(self)});
     } else {
       self->send(it->second, msg::task_exit{r.task_id, r.exit_code, r.message, r.pid});
       st.tasks.erase(it);
@@ -197,7 +199,8 @@ caf::behavior node_behavior(node_actor_t* self, caf::actor cluster, node_invento
                                                    caf::actor_cast<caf::actor>(self)});
           return;
         }
-        self->send(it->second, msg::task_exit{m.report.task_id, m.report.exit_code, m.report.message, m.report.pid});
+        self->send(it->second, msg::task_exit{m.report.task_id, m.report.exit_code,
+                                              m.report.message, m.report.pid});
         st.tasks.erase(it);
         maybe_drained(self);
       },
@@ -219,9 +222,10 @@ caf::behavior node_behavior(node_actor_t* self, caf::actor cluster, node_invento
                                                fail(errc::unavailable, "node not connected")});
           return;
         }
-        st.agent->reserve_port([job = m.job, stage = m.stage, attempt = m.attempt](result<uint16_t> p) {
-          caf::anon_send(job, msg::port_reserved{stage, attempt, std::move(p)});
-        });
+        st.agent->reserve_port(
+            [job = m.job, stage = m.stage, attempt = m.attempt](result<uint16_t> p) {
+              caf::anon_send(job, msg::port_reserved{stage, attempt, std::move(p)});
+            });
       },
       [self](msg::set_cordon& m) {
         auto& st = self->state;
@@ -246,7 +250,8 @@ caf::behavior node_behavior(node_actor_t* self, caf::actor cluster, node_invento
         }
         if (st.agent)
           for (auto& [task, job] : st.tasks) st.agent->signal(task, SIGUSR1, [](result<void>) {});
-        self->delayed_send(self, std::chrono::milliseconds(m.grace_ms), msg::drain_deadline{st.drain_id});
+        self->delayed_send(self, std::chrono::milliseconds(m.grace_ms),
+                           msg::drain_deadline{st.drain_id});
       },
       [self](msg::drain_deadline& m) {
         auto& st = self->state;

@@ -26,7 +26,9 @@ struct rdv_state {
 
 using rdv_t = caf::stateful_actor<rdv_state>;
 
-scope_key key_of(const rendezvous_scope& s) { return {s.job_id, s.stage, s.attempt}; }
+scope_key key_of(const rendezvous_scope& s) {
+  return {s.job_id, s.stage, s.attempt};
+}
 
 std::string describe(const rendezvous_scope& s, const std::string& key) {
   return "rendezvous key \"" + key + "\" of " + s.job_id + "/" + s.stage + " attempt " +
@@ -37,8 +39,8 @@ result<void> check(const rendezvous_scope& s, const std::string& key) {
   if (s.job_id.empty() || s.stage.empty())
     return fail(errc::invalid_argument, "rendezvous scope needs a job id and a stage");
   if (key.empty() || key.size() > kRendezvousMaxKey)
-    return fail(errc::invalid_argument, "rendezvous key must be 1.." +
-                                            std::to_string(kRendezvousMaxKey) + " bytes");
+    return fail(errc::invalid_argument,
+                "rendezvous key must be 1.." + std::to_string(kRendezvousMaxKey) + " bytes");
   return {};
 }
 
@@ -88,9 +90,9 @@ caf::behavior rdv_behavior(rdv_t* self) {
         auto it = st.waiters.find(m.waiter);
         if (it == st.waiters.end()) return;
         auto& [job, stage, attempt] = it->second.scope;
-        it->second.promise.deliver(result<std::string>(
-            fail(errc::timeout, describe({job, stage, attempt}, it->second.key) +
-                                    " was not put before the timeout")));
+        it->second.promise.deliver(result<std::string>(fail(
+            errc::timeout,
+            describe({job, stage, attempt}, it->second.key) + " was not put before the timeout")));
         st.waiters.erase(it);
       },
       [self](msg::rdv_drop_job& m) {
@@ -103,6 +105,8 @@ caf::behavior rdv_behavior(rdv_t* self) {
 
 }  // namespace
 
-caf::actor spawn_rendezvous_actor(caf::actor_system& sys) { return sys.spawn(rdv_behavior); }
+caf::actor spawn_rendezvous_actor(caf::actor_system& sys) {
+  return sys.spawn(rdv_behavior);
+}
 
 }  // namespace gantry

@@ -23,8 +23,9 @@ void flush(caf::stateful_actor<store_state>* self) {
   group.reserve(st.pending.size());
   for (auto& [batch, rp] : st.pending) group.push_back(batch.get());
   result<void> r = st.store->commit(group);
-  if (!r) log_error("store: synced write of " + std::to_string(group.size()) +
-                    " batches failed: " + r.error().message);
+  if (!r)
+    log_error("store: synced write of " + std::to_string(group.size()) +
+              " batches failed: " + r.error().message);
   for (auto& [batch, rp] : st.pending) rp.deliver(r);
   st.pending.clear();
 }

@@ -24,12 +24,15 @@ namespace {
 int report(const error& e) {
   std::cerr << "gantry: " << e.message << "\n";
   switch (e.code) {
-    case errc::unavailable: return kExitUnreachable;
+    case errc::unavailable:
+      return kExitUnreachable;
     case errc::invalid_argument:
     case errc::not_found:
     case errc::failed_precondition:
-    case errc::version_mismatch: return kExitUsage;
-    default: return 1;
+    case errc::version_mismatch:
+      return kExitUsage;
+    default:
+      return 1;
   }
 }
 
@@ -74,8 +77,10 @@ int run_watch(const client_options& c, const std::string& job, uint64_t from_seq
   auto print = [&](const job_event& e) {
     if (e.seq < next) return;  // already shown before a reconnect
     next = e.seq + 1;
-    if (c.json) std::cout << event_json(e).dump() << std::endl;
-    else std::cout << event_line(e) << std::endl;
+    if (c.json)
+      std::cout << event_json(e).dump() << std::endl;
+    else
+      std::cout << event_line(e) << std::endl;
   };
   // Survives a coordinator restart: reconnects and resumes after the last event shown.
   int64_t gave_up_at = 0;
@@ -97,7 +102,9 @@ int run_watch(const client_options& c, const std::string& job, uint64_t from_seq
                 << "gantry watch " << job << " --from " << next << "\n";
       return kExitUnreachable;
     }
-    struct timespec ts{0, 250'000'000};
+    struct timespec ts {
+      0, 250'000'000
+    };
     nanosleep(&ts, nullptr);  // a CLI backing off between reconnects, not a test waiting
   }
 }
@@ -107,8 +114,10 @@ int run_jobs(const client_options& c) {
   if (!cl) return report(cl.error());
   auto jobs = (*cl)->list_jobs();
   if (!jobs) return report(jobs.error());
-  if (c.json) std::cout << jobs_json(*jobs).dump(2) << std::endl;
-  else std::cout << jobs_table(*jobs, now_ms());
+  if (c.json)
+    std::cout << jobs_json(*jobs).dump(2) << std::endl;
+  else
+    std::cout << jobs_table(*jobs, now_ms());
   return kExitOk;
 }
 
@@ -117,8 +126,10 @@ int run_nodes(const client_options& c) {
   if (!cl) return report(cl.error());
   auto nodes = (*cl)->list_nodes();
   if (!nodes) return report(nodes.error());
-  if (c.json) std::cout << nodes_json(*nodes).dump(2) << std::endl;
-  else std::cout << nodes_table(*nodes);
+  if (c.json)
+    std::cout << nodes_json(*nodes).dump(2) << std::endl;
+  else
+    std::cout << nodes_table(*nodes);
   return kExitOk;
 }
 
@@ -127,8 +138,10 @@ int run_describe(const client_options& c, const std::string& job) {
   if (!cl) return report(cl.error());
   auto rec = (*cl)->describe(job);
   if (!rec) return report(rec.error());
-  if (c.json) std::cout << job_json(*rec).dump(2) << std::endl;
-  else std::cout << job_text(*rec);
+  if (c.json)
+    std::cout << job_json(*rec).dump(2) << std::endl;
+  else
+    std::cout << job_text(*rec);
   return kExitOk;
 }
 
@@ -160,7 +173,8 @@ int run_logs(const client_options& c, const std::string& job, const std::string&
     if (!stage.empty() && st.name != stage) continue;
     found_stage = true;
     for (const auto& r : st.ranks)
-      if ((!rank || r.rank == *rank) && !r.task_id.empty()) sources.push_back({st.name, r.rank, 0, false, ""});
+      if ((!rank || r.rank == *rank) && !r.task_id.empty())
+        sources.push_back({st.name, r.rank, 0, false, ""});
   }
   if (!found_stage) return report(error::not_found("job " + job + " has no stage " + stage));
   if (sources.empty()) {
@@ -174,7 +188,8 @@ int run_logs(const client_options& c, const std::string& job, const std::string&
       if (s.done) continue;
       auto chunk = (*cl)->read_logs(job, s.stage, s.rank, s.offset, 1 << 20);
       if (!chunk) {
-        std::cerr << "gantry logs: " << s.stage << "/" << s.rank << ": " << chunk.error().message << "\n";
+        std::cerr << "gantry logs: " << s.stage << "/" << s.rank << ": " << chunk.error().message
+                  << "\n";
         s.done = true;
         continue;
       }
@@ -247,15 +262,17 @@ int run_wait_node(const client_options& c, const std::string& node, const std::s
     }
     return report(r.error());
   }
-  if (c.json) std::cout << nodes_json({*r})[0].dump(2) << std::endl;
-  else std::cout << node << " is " << to_string(r->state) << "\n";
+  if (c.json)
+    std::cout << nodes_json({*r})[0].dump(2) << std::endl;
+  else
+    std::cout << node << " is " << to_string(r->state) << "\n";
   return kExitOk;
 }
 
 int run_node_action(const client_options& c, const std::string& node, const std::string& action) {
   auto cl = connect(c);
   if (!cl) return report(cl.error());
-  node_action a = action == "cordon" ? node_action::cordon
+  node_action a = action == "cordon"     ? node_action::cordon
                   : action == "uncordon" ? node_action::uncordon
                                          : node_action::drain;
   auto r = (*cl)->set_node_state(node, a);

@@ -35,10 +35,10 @@ struct worker_options {
   std::string coordinator;
   std::string name;
   std::string data_dir;
-  std::string shared_dir;          // default <data_dir>/shared
+  std::string shared_dir;  // default <data_dir>/shared
   std::optional<double> cpus;
-  std::string memory;              // "16GiB"
-  std::string simulate_gpus;       // "4xH100:80GiB"
+  std::string memory;         // "16GiB"
+  std::string simulate_gpus;  // "4xH100:80GiB"
   int simulate_dpus = 0;
   std::map<std::string, std::string> labels;
 };
@@ -69,9 +69,9 @@ int run_rendezvous(const std::string& scope, const std::string& verb, const std:
 struct dev_options {
   int workers = 2;
   std::string simulate_gpus = "4xH100:80GiB";
-  std::string data_dir;           // default: a new temp dir, removed at exit
-  std::string run_file;           // --run FILE: submit, watch to the end, stop
-  uint16_t port = 0;              // 0 = any free port
+  std::string data_dir;  // default: a new temp dir, removed at exit
+  std::string run_file;  // --run FILE: submit, watch to the end, stop
+  uint16_t port = 0;     // 0 = any free port
 };
 int run_dev(const dev_options& o, const std::string& self_exe);
 

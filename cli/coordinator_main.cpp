@@ -43,10 +43,10 @@ int run_coordinator(const coordinator_options& o) {
 
   auto mailbox = std::make_shared<kj_mailbox>();
   kj::Own<kj::ConnectionReceiver> listener;
-  KJ_IF_MAYBE(e, kj::runCatchingExceptions([&] {
-    auto addr = io.provider->getNetwork().parseAddress(o.listen).wait(io.waitScope);
-    listener = addr->listen();
-  })) {
+  KJ_IF_MAYBE (e, kj::runCatchingExceptions([&] {
+                 auto addr = io.provider->getNetwork().parseAddress(o.listen).wait(io.waitScope);
+                 listener = addr->listen();
+               })) {
     log_error("cannot listen on " + o.listen + ": " + e->getDescription().cStr());
     return kExitUsage;
   }
@@ -58,8 +58,9 @@ int run_coordinator(const coordinator_options& o) {
   log_info("listening on " + where + ", store in " + o.data_dir);
 
   capnp::TwoPartyServer server(kj::heap<coordinator_service>((*coord)->api(), mailbox));
-  auto serving = server.listen(*listener).eagerlyEvaluate(
-      [](kj::Exception&& e) { log_error(std::string("listener failed: ") + e.getDescription().cStr()); });
+  auto serving = server.listen(*listener).eagerlyEvaluate([](kj::Exception&& e) {
+    log_error(std::string("listener failed: ") + e.getDescription().cStr());
+  });
   auto mail = mailbox->run().eagerlyEvaluate(nullptr);
   // The RPC loop's pulse: node actors hold their verdicts while it is stale.
   std::function<kj::Promise<void>()> beat = [&]() -> kj::Promise<void> {

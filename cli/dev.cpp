@@ -122,10 +122,10 @@ int run_dev(const dev_options& o, const std::string& self_exe) {
   std::vector<child> children;
   int pipefd[2];
   if (pipe2(pipefd, O_CLOEXEC) != 0) return 1;
-  children.push_back({"coordinator",
-                      start({self_exe, "coordinator", "--listen", "127.0.0.1:" + std::to_string(o.port),
-                             "--data-dir", dir + "/coordinator"},
-                            dir + "/coordinator.log", pipefd[1])});
+  children.push_back({"coordinator", start({self_exe, "coordinator", "--listen",
+                                            "127.0.0.1:" + std::to_string(o.port), "--data-dir",
+                                            dir + "/coordinator"},
+                                           dir + "/coordinator.log", pipefd[1])});
   close(pipefd[1]);
   std::string addr = read_address(pipefd[0], 15000);
   if (addr.empty()) {
@@ -135,8 +135,9 @@ int run_dev(const dev_options& o, const std::string& self_exe) {
   }
   for (int i = 1; i <= o.workers; ++i) {
     std::string name = "dev-" + std::to_string(i);
-    std::vector<std::string> argv{self_exe, "worker", "--coordinator", addr, "--name", name,
-                                  "--data-dir", dir + "/" + name, "--shared-dir", dir + "/shared"};
+    std::vector<std::string> argv{self_exe,       "worker",       "--coordinator", addr,
+                                  "--name",       name,           "--data-dir",    dir + "/" + name,
+                                  "--shared-dir", dir + "/shared"};
     if (!o.simulate_gpus.empty()) {
       argv.push_back("--simulate-gpus");
       argv.push_back(o.simulate_gpus);
@@ -174,7 +175,9 @@ int run_dev(const dev_options& o, const std::string& self_exe) {
       code = run_result;
       break;
     }
-    struct timespec ts{0, 100'000'000};
+    struct timespec ts {
+      0, 100'000'000
+    };
     siginfo_t info;
     int sig = sigtimedwait(&sigs, &info, &ts);
     if (sig == SIGINT || sig == SIGTERM) {
@@ -202,8 +205,10 @@ int run_dev(const dev_options& o, const std::string& self_exe) {
   stop(children, 1, static_cast<int>(children.size()), 8000);  // workers first: tasks end cleanly
   stop(children, 0, 1, 5000);
   if (runner.joinable()) {
-    if (run_result < 0) runner.detach();  // still blocked on a coordinator that is gone
-    else runner.join();
+    if (run_result < 0)
+      runner.detach();  // still blocked on a coordinator that is gone
+    else
+      runner.join();
   }
   if (temp) {
     std::error_code ec;

@@ -41,12 +41,13 @@ json job_json(const job_record& job) {
                        {"reason", r.reason},
                        {"task_id", r.task_id}});
     }
-    json stage = {{"name", st.name},
-                  {"state", to_string(st.state)},
-                  {"reason", st.reason},
-                  {"checkpoint_step", st.checkpoint_step < 0 ? json(nullptr) : json(st.checkpoint_step)},
-                  {"restarts", st.restarts},
-                  {"ranks", ranks}};
+    json stage = {
+        {"name", st.name},
+        {"state", to_string(st.state)},
+        {"reason", st.reason},
+        {"checkpoint_step", st.checkpoint_step < 0 ? json(nullptr) : json(st.checkpoint_step)},
+        {"restarts", st.restarts},
+        {"ranks", ranks}};
     if (s < job.spec.stages.size()) {
       stage["device"] = to_string(job.spec.stages[s].device);
       stage["after"] = job.spec.stages[s].after;
@@ -71,13 +72,14 @@ json nodes_json(const std::vector<node_status>& nodes) {
     json gpus = json::array();
     for (size_t i = 0; i < n.inventory.gpus.size(); ++i) {
       const auto& g = n.inventory.gpus[i];
-      gpus.push_back({{"index", g.index},
-                      {"model", g.model},
-                      {"memory_bytes", g.memory_bytes},
-                      {"simulated", g.simulated},
-                      {"nvlink_group", g.nvlink_group},
-                      {"numa_node", g.numa_node},
-                      {"allocated_milli", i < n.gpu_allocated_milli.size() ? n.gpu_allocated_milli[i] : 0}});
+      gpus.push_back(
+          {{"index", g.index},
+           {"model", g.model},
+           {"memory_bytes", g.memory_bytes},
+           {"simulated", g.simulated},
+           {"nvlink_group", g.nvlink_group},
+           {"numa_node", g.numa_node},
+           {"allocated_milli", i < n.gpu_allocated_milli.size() ? n.gpu_allocated_milli[i] : 0}});
     }
     json dpus = json::array();
     for (const auto& d : n.inventory.dpus)
@@ -104,7 +106,9 @@ json event_json(const job_event& e) {
   json j = {{"job_id", e.job_id},
             {"seq", e.seq},
             {"time_ms", e.time_ms},
-            {"kind", e.kind == event_kind::job ? "job" : e.kind == event_kind::stage ? "stage" : "rank"},
+            {"kind", e.kind == event_kind::job     ? "job"
+                     : e.kind == event_kind::stage ? "stage"
+                                                   : "rank"},
             {"state", e.state},
             {"message", e.message}};
   if (e.kind != event_kind::job) j["stage"] = e.stage;
@@ -161,7 +165,8 @@ std::string clock_time(int64_t ms) {
 }  // namespace
 
 std::string jobs_table(const std::vector<job_summary>& jobs, int64_t now_ms) {
-  std::vector<std::vector<std::string>> rows{{"ID", "NAME", "STATE", "PRIORITY", "RESTARTS", "AGE", "REASON"}};
+  std::vector<std::vector<std::string>> rows{
+      {"ID", "NAME", "STATE", "PRIORITY", "RESTARTS", "AGE", "REASON"}};
   for (const auto& j : jobs)
     rows.push_back({j.id, j.name, to_string(j.state), std::to_string(j.priority),
                     std::to_string(j.restarts), age(j.submitted_ms, now_ms), j.reason});
@@ -186,18 +191,20 @@ std::string job_text(const job_record& job) {
     }
     out += ": " + std::string(to_string(st.state));
     if (!st.reason.empty()) out += " - " + st.reason;
-    if (st.checkpoint_step >= 0) out += " (checkpoint step " + std::to_string(st.checkpoint_step) + ")";
+    if (st.checkpoint_step >= 0)
+      out += " (checkpoint step " + std::to_string(st.checkpoint_step) + ")";
     out += "\n";
-    std::vector<std::vector<std::string>> rows{{"  RANK", "STATE", "NODE", "PID", "ATTEMPT", "GPUS", "EXIT", "REASON"}};
+    std::vector<std::vector<std::string>> rows{
+        {"  RANK", "STATE", "NODE", "PID", "ATTEMPT", "GPUS", "EXIT", "REASON"}};
     for (const auto& r : st.ranks) {
       std::string gpus;
       for (size_t i = 0; i < r.gpus.size(); ++i) gpus += (i ? "," : "") + std::to_string(r.gpus[i]);
       if (!gpus.empty() && r.gpu_milli < kGpuMilliWhole && r.gpu_milli > 0)
         gpus += " (" + std::to_string(r.gpu_milli / 10) + "%)";
-      rows.push_back({"  " + std::to_string(r.rank), to_string(r.state), r.node.empty() ? "-" : r.node,
-                      r.pid ? std::to_string(r.pid) : "-", std::to_string(r.attempt),
-                      gpus.empty() ? "-" : gpus, r.exit_code >= 0 ? std::to_string(r.exit_code) : "-",
-                      r.reason});
+      rows.push_back({"  " + std::to_string(r.rank), to_string(r.state),
+                      r.node.empty() ? "-" : r.node, r.pid ? std::to_string(r.pid) : "-",
+                      std::to_string(r.attempt), gpus.empty() ? "-" : gpus,
+                      r.exit_code >= 0 ? std::to_string(r.exit_code) : "-", r.reason});
     }
     out += render_table(rows);
   }
@@ -205,7 +212,8 @@ std::string job_text(const job_record& job) {
 }
 
 std::string nodes_table(const std::vector<node_status>& nodes) {
-  std::vector<std::vector<std::string>> rows{{"NAME", "STATE", "CPU", "MEMORY", "GPUS", "DPUS", "FABRICS", "TASKS", "REASON"}};
+  std::vector<std::vector<std::string>> rows{
+      {"NAME", "STATE", "CPU", "MEMORY", "GPUS", "DPUS", "FABRICS", "TASKS", "REASON"}};
   for (const auto& n : nodes) {
     std::map<std::string, int> models;
     bool simulated = false;
@@ -214,17 +222,19 @@ std::string nodes_table(const std::vector<node_status>& nodes) {
       simulated = simulated || g.simulated;
     }
     std::string gpus;
-    for (const auto& [m, c] : models) gpus += (gpus.empty() ? "" : ",") + std::to_string(c) + "x" + m;
+    for (const auto& [m, c] : models)
+      gpus += (gpus.empty() ? "" : ",") + std::to_string(c) + "x" + m;
     if (simulated) gpus += " (simulated)";
     std::string dpus = std::to_string(n.inventory.dpus.size());
     if (!n.inventory.dpus.empty() && n.inventory.dpus[0].simulated) dpus += " (simulated)";
     std::string fabrics;
     for (const auto& f : n.inventory.fabrics) fabrics += (fabrics.empty() ? "" : ",") + f;
-    rows.push_back({n.inventory.name, to_string(n.state),
-                    format_cpu(n.allocated_cpu_milli) + "/" + format_cpu(n.inventory.cpu_milli),
-                    format_bytes(n.allocated_memory_bytes) + "/" + format_bytes(n.inventory.memory_bytes),
-                    gpus.empty() ? "-" : gpus, dpus, fabrics.empty() ? "-" : fabrics,
-                    std::to_string(n.tasks), n.reason});
+    rows.push_back(
+        {n.inventory.name, to_string(n.state),
+         format_cpu(n.allocated_cpu_milli) + "/" + format_cpu(n.inventory.cpu_milli),
+         format_bytes(n.allocated_memory_bytes) + "/" + format_bytes(n.inventory.memory_bytes),
+         gpus.empty() ? "-" : gpus, dpus, fabrics.empty() ? "-" : fabrics, std::to_string(n.tasks),
+         n.reason});
   }
   return render_table(rows);
 }
@@ -233,7 +243,8 @@ std::string event_line(const job_event& e) {
   std::string who = e.kind == event_kind::job     ? "job " + e.job_id
                     : e.kind == event_kind::stage ? "stage " + e.stage
                                                   : e.stage + "/" + std::to_string(e.rank);
-  std::string line = clock_time(e.time_ms) + "  #" + std::to_string(e.seq) + "  " + who + "  " + e.state;
+  std::string line =
+      clock_time(e.time_ms) + "  #" + std::to_string(e.seq) + "  " + who + "  " + e.state;
   if (e.kind == event_kind::rank) {
     if (!e.node.empty() && e.state != "succeeded" && e.state != "failed") line += " on " + e.node;
     if (e.pid > 0 && e.state == "running") line += " (pid " + std::to_string(e.pid) + ")";

@@ -2,8 +2,8 @@
 // Process plumbing shared by the long-running subcommands.
 #include <memory>
 
-#include <caf/all.hpp>
 #include <kj/async-io.h>
+#include <caf/all.hpp>
 
 namespace gantry::cli {
 

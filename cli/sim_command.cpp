@@ -14,7 +14,8 @@ int run_sim(const sim_cli_options& o) {
     return kExitUsage;
   }
   if (!(o.load > 0 && o.load <= 10)) {
-    std::cerr << "gantry sim: --load must be above 0 and at most 10 (1.3 = 130%), got " << o.load << "\n";
+    std::cerr << "gantry sim: --load must be above 0 and at most 10 (1.3 = 130%), got " << o.load
+              << "\n";
     return kExitUsage;
   }
   sched::sim_options so;

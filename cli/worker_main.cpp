@@ -101,24 +101,25 @@ int run_worker(const worker_options& o) {
   auto sys = make_actor_system();
   auto mailbox = std::make_shared<kj_mailbox>();
   auto reports = std::make_shared<forwarding_sink>();
-  supervisor_options sopts{o.data_dir,
-                           o.shared_dir.empty() ? o.data_dir + "/shared" : o.shared_dir,
+  supervisor_options sopts{o.data_dir, o.shared_dir.empty() ? o.data_dir + "/shared" : o.shared_dir,
                            coordinator_address(o.coordinator)};
   supervisor sup(*sys, sopts, reports);
   worker_link link(io, mailbox, sup.agent(), {coordinator_address(o.coordinator), *inv});
   reports->set(link.reports());
 
   auto mail = mailbox->run().eagerlyEvaluate(nullptr);
-  auto running = link.run().eagerlyEvaluate(
-      [](kj::Exception&& e) { log_error(std::string("link stopped: ") + e.getDescription().cStr()); });
+  auto running = link.run().eagerlyEvaluate([](kj::Exception&& e) {
+    log_error(std::string("link stopped: ") + e.getDescription().cStr());
+  });
   int sig = wait_for_stop_signal(io);
   log_info(std::string("stopping on ") + strsignal(sig) + ": terminating tasks");
   // Let the loop run while tasks stop, so their exits still reach the coordinator.
   auto b = to_promise<void>();
   sup.stop_all(3000, std::move(b.fn));
-  b.promise.exclusiveJoin(io.provider->getTimer().afterDelay(5 * kj::SECONDS).then([] {
-     return result<void>{};
-   })).wait(io.waitScope);
+  b.promise
+      .exclusiveJoin(
+          io.provider->getTimer().afterDelay(5 * kj::SECONDS).then([] { return result<void>{}; }))
+      .wait(io.waitScope);
   io.provider->getTimer().afterDelay(100 * kj::MILLISECONDS).wait(io.waitScope);
   mailbox->close();
   std::fflush(nullptr);

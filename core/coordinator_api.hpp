@@ -45,7 +45,7 @@ struct node_status {
 };
 
 inline job_summary summarize(const job_record& job) {
-  return {job.id,       job.spec.name, job.state,          job.spec.priority,
+  return {job.id,       job.spec.name,    job.state,       job.spec.priority,
           job.restarts, job.submitted_ms, job.finished_ms, job.reason};
 }
 

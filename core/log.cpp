@@ -14,10 +14,14 @@ std::string identity = "gantry";
 std::atomic<int> min_level{static_cast<int>(log_level::info)};
 const char* level_name(log_level l) {
   switch (l) {
-    case log_level::debug: return "debug";
-    case log_level::info: return "info";
-    case log_level::warn: return "WARN";
-    case log_level::error: return "ERROR";
+    case log_level::debug:
+      return "debug";
+    case log_level::info:
+      return "info";
+    case log_level::warn:
+      return "WARN";
+    case log_level::error:
+      return "ERROR";
   }
   return "?";
 }
@@ -28,7 +32,9 @@ void set_log_identity(std::string id) {
   identity = std::move(id);
 }
 
-void set_log_level(log_level level) { min_level = static_cast<int>(level); }
+void set_log_level(log_level level) {
+  min_level = static_cast<int>(level);
+}
 
 int64_t now_ms() {
   using namespace std::chrono;

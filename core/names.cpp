@@ -7,25 +7,38 @@ namespace gantry {
 
 const char* to_string(errc code) {
   switch (code) {
-    case errc::ok: return "ok";
-    case errc::invalid_argument: return "invalid argument";
-    case errc::not_found: return "not found";
-    case errc::already_exists: return "already exists";
-    case errc::unavailable: return "unavailable";
-    case errc::io_error: return "i/o error";
-    case errc::timeout: return "timeout";
-    case errc::internal: return "internal error";
-    case errc::version_mismatch: return "version mismatch";
-    case errc::failed_precondition: return "failed precondition";
+    case errc::ok:
+      return "ok";
+    case errc::invalid_argument:
+      return "invalid argument";
+    case errc::not_found:
+      return "not found";
+    case errc::already_exists:
+      return "already exists";
+    case errc::unavailable:
+      return "unavailable";
+    case errc::io_error:
+      return "i/o error";
+    case errc::timeout:
+      return "timeout";
+    case errc::internal:
+      return "internal error";
+    case errc::version_mismatch:
+      return "version mismatch";
+    case errc::failed_precondition:
+      return "failed precondition";
   }
   return "?";
 }
 
 const char* to_string(device_kind v) {
   switch (v) {
-    case device_kind::cpu: return "cpu";
-    case device_kind::gpu: return "gpu";
-    case device_kind::dpu: return "dpu";
+    case device_kind::cpu:
+      return "cpu";
+    case device_kind::gpu:
+      return "gpu";
+    case device_kind::dpu:
+      return "dpu";
   }
   return "?";
 }
@@ -36,55 +49,80 @@ const char* to_string(collective_kind v) {
 
 const char* to_string(placement_pref v) {
   switch (v) {
-    case placement_pref::none: return "none";
-    case placement_pref::pack: return "pack";
-    case placement_pref::spread: return "spread";
+    case placement_pref::none:
+      return "none";
+    case placement_pref::pack:
+      return "pack";
+    case placement_pref::spread:
+      return "spread";
   }
   return "?";
 }
 
 const char* to_string(job_state s) {
   switch (s) {
-    case job_state::pending: return "pending";
-    case job_state::running: return "running";
-    case job_state::succeeded: return "succeeded";
-    case job_state::failed: return "failed";
-    case job_state::cancelled: return "cancelled";
+    case job_state::pending:
+      return "pending";
+    case job_state::running:
+      return "running";
+    case job_state::succeeded:
+      return "succeeded";
+    case job_state::failed:
+      return "failed";
+    case job_state::cancelled:
+      return "cancelled";
   }
   return "?";
 }
 
 const char* to_string(stage_state s) {
   switch (s) {
-    case stage_state::waiting: return "waiting";
-    case stage_state::pending: return "pending";
-    case stage_state::running: return "running";
-    case stage_state::succeeded: return "succeeded";
-    case stage_state::failed: return "failed";
-    case stage_state::cancelled: return "cancelled";
+    case stage_state::waiting:
+      return "waiting";
+    case stage_state::pending:
+      return "pending";
+    case stage_state::running:
+      return "running";
+    case stage_state::succeeded:
+      return "succeeded";
+    case stage_state::failed:
+      return "failed";
+    case stage_state::cancelled:
+      return "cancelled";
   }
   return "?";
 }
 
 const char* to_string(rank_state s) {
   switch (s) {
-    case rank_state::pending: return "pending";
-    case rank_state::starting: return "starting";
-    case rank_state::running: return "running";
-    case rank_state::succeeded: return "succeeded";
-    case rank_state::failed: return "failed";
-    case rank_state::cancelled: return "cancelled";
+    case rank_state::pending:
+      return "pending";
+    case rank_state::starting:
+      return "starting";
+    case rank_state::running:
+      return "running";
+    case rank_state::succeeded:
+      return "succeeded";
+    case rank_state::failed:
+      return "failed";
+    case rank_state::cancelled:
+      return "cancelled";
   }
   return "?";
 }
 
 const char* to_string(node_state s) {
   switch (s) {
-    case node_state::ready: return "ready";
-    case node_state::lost: return "lost";
-    case node_state::cordoned: return "cordoned";
-    case node_state::draining: return "draining";
-    case node_state::unknown: return "unknown";
+    case node_state::ready:
+      return "ready";
+    case node_state::lost:
+      return "lost";
+    case node_state::cordoned:
+      return "cordoned";
+    case node_state::draining:
+      return "draining";
+    case node_state::unknown:
+      return "unknown";
   }
   return "?";
 }

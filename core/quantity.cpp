@@ -16,12 +16,22 @@ struct unit {
 
 constexpr int64_t kKi = 1024;
 constexpr std::array<unit, 17> kUnits{{
-    {"", 1},           {"B", 1},
-    {"K", kKi},        {"Ki", kKi},        {"KiB", kKi},        {"KB", 1000},
-    {"M", kKi * kKi},  {"Mi", kKi * kKi},  {"MiB", kKi * kKi},  {"MB", 1000 * 1000},
-    {"G", kKi * kKi * kKi}, {"Gi", kKi * kKi * kKi}, {"GiB", kKi * kKi * kKi},
+    {"", 1},
+    {"B", 1},
+    {"K", kKi},
+    {"Ki", kKi},
+    {"KiB", kKi},
+    {"KB", 1000},
+    {"M", kKi* kKi},
+    {"Mi", kKi* kKi},
+    {"MiB", kKi* kKi},
+    {"MB", 1000 * 1000},
+    {"G", kKi* kKi* kKi},
+    {"Gi", kKi* kKi* kKi},
+    {"GiB", kKi* kKi* kKi},
     {"GB", 1000LL * 1000 * 1000},
-    {"T", kKi * kKi * kKi * kKi}, {"TiB", kKi * kKi * kKi * kKi},
+    {"T", kKi* kKi* kKi* kKi},
+    {"TiB", kKi* kKi* kKi* kKi},
     {"TB", 1000LL * 1000 * 1000 * 1000},
 }};
 
@@ -53,8 +63,8 @@ result<int64_t> parse_bytes(std::string_view text) {
       return fail(errc::invalid_argument, "\"" + std::string(text) + "\" is too large");
     return static_cast<int64_t>(std::llround(bytes));
   }
-  return fail(errc::invalid_argument, "\"" + std::string(text) +
-                                          "\" has an unknown unit (use B, KiB, MiB, GiB or TiB)");
+  return fail(errc::invalid_argument,
+              "\"" + std::string(text) + "\" has an unknown unit (use B, KiB, MiB, GiB or TiB)");
 }
 
 result<int64_t> parse_cpu_milli(std::string_view text) {
@@ -64,7 +74,8 @@ result<int64_t> parse_cpu_milli(std::string_view text) {
     return fail(errc::invalid_argument,
                 "\"" + std::string(text) + "\" is not a CPU amount (expected e.g. 2, 0.5 or 500m)");
   double milli = suffix == "m" ? number : number * 1000.0;
-  if (milli > 1e12) return fail(errc::invalid_argument, "\"" + std::string(text) + "\" is too large");
+  if (milli > 1e12)
+    return fail(errc::invalid_argument, "\"" + std::string(text) + "\" is too large");
   if (std::fabs(milli - std::round(milli)) > 1e-6)
     return fail(errc::invalid_argument,
                 "\"" + std::string(text) + "\" is finer than 1m (one thousandth of a core)");
@@ -72,8 +83,8 @@ result<int64_t> parse_cpu_milli(std::string_view text) {
 }
 
 std::string format_bytes(int64_t bytes) {
-  static constexpr std::array<std::pair<int64_t, const char*>, 4> kSteps{{
-      {kKi * kKi * kKi * kKi, "TiB"}, {kKi * kKi * kKi, "GiB"}, {kKi * kKi, "MiB"}, {kKi, "KiB"}}};
+  static constexpr std::array<std::pair<int64_t, const char*>, 4> kSteps{
+      {{kKi * kKi * kKi * kKi, "TiB"}, {kKi * kKi * kKi, "GiB"}, {kKi * kKi, "MiB"}, {kKi, "KiB"}}};
   for (const auto& [factor, name] : kSteps) {
     if (bytes < factor) continue;
     if (bytes % factor == 0) return std::to_string(bytes / factor) + name;

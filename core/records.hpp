@@ -14,14 +14,14 @@ namespace gantry {
 struct rank_record {
   int32_t rank = 0;
   rank_state state = rank_state::pending;
-  std::string node;        // empty until placed
-  int64_t pid = 0;         // 0 until the worker reports the process
-  int32_t attempt = 0;     // GANTRY_ATTEMPT of the current/last run
-  std::vector<int32_t> gpus;  // GPU indices on `node`
-  int32_t gpu_milli = 0;      // share of each GPU (1000 = whole)
+  std::string node;              // empty until placed
+  int64_t pid = 0;               // 0 until the worker reports the process
+  int32_t attempt = 0;           // GANTRY_ATTEMPT of the current/last run
+  std::vector<int32_t> gpus;     // GPU indices on `node`
+  int32_t gpu_milli = 0;         // share of each GPU (1000 = whole)
   int64_t gpu_memory_bytes = 0;  // GPU memory reserved on each of `gpus`
-  int32_t exit_code = -1;     // -1 until it exited; 128+N when killed by signal N
-  std::string task_id;        // identifies the running process to its worker
+  int32_t exit_code = -1;        // -1 until it exited; 128+N when killed by signal N
+  std::string task_id;           // identifies the running process to its worker
   std::string reason;
   friend bool operator==(const rank_record&, const rank_record&) = default;
 };
@@ -29,8 +29,8 @@ struct rank_record {
 struct stage_record {
   std::string name;
   stage_state state = stage_state::waiting;
-  std::string reason;             // e.g. why it cannot be placed
-  int64_t checkpoint_step = -1;   // newest consistent checkpoint step; -1 none
+  std::string reason;            // e.g. why it cannot be placed
+  int64_t checkpoint_step = -1;  // newest consistent checkpoint step; -1 none
   int32_t restarts = 0;
   std::vector<rank_record> ranks;
   friend bool operator==(const stage_record&, const stage_record&) = default;
@@ -42,8 +42,8 @@ struct job_record {
   job_state state = job_state::pending;
   std::string reason;
   int32_t restarts = 0;
-  uint64_t submit_seq = 0;     // submission order, for FIFO within a priority
-  int64_t submitted_ms = 0;    // unix epoch milliseconds
+  uint64_t submit_seq = 0;   // submission order, for FIFO within a priority
+  int64_t submitted_ms = 0;  // unix epoch milliseconds
   int64_t finished_ms = 0;
   uint64_t last_event_seq = 0;
   std::vector<stage_record> stages;
@@ -62,10 +62,10 @@ struct job_event {
   uint64_t seq = 0;
   int64_t time_ms = 0;
   event_kind kind = event_kind::job;
-  std::string stage;      // for stage and rank events
-  int32_t rank = -1;      // for rank events
-  std::string state;      // the new state's name
-  std::string node;       // rank events: where it runs
+  std::string stage;  // for stage and rank events
+  int32_t rank = -1;  // for rank events
+  std::string state;  // the new state's name
+  std::string node;   // rank events: where it runs
   int64_t pid = 0;
   int32_t exit_code = -1;
   int32_t attempt = 0;
@@ -82,7 +82,7 @@ struct node_record {
 
 // What a worker needs to start one rank.
 struct task_spec {
-  std::string task_id;     // "<job>.<stage>.<rank>.<attempt>", unique per process
+  std::string task_id;  // "<job>.<stage>.<rank>.<attempt>", unique per process
   std::string job_id;
   std::string stage;
   int32_t rank = 0;

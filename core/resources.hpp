@@ -17,9 +17,9 @@ struct resource_request {
   int64_t memory_bytes = 0;
   // GPUs: `gpu: 2` is {gpu_count 2, gpu_milli 1000}; `gpu: 0.25` is {1, 250}.
   int32_t gpu_count = 0;
-  int32_t gpu_milli = 0;  // share of each GPU taken; 1000 for whole GPUs
-  int64_t gpu_memory_bytes = 0;          // per GPU; 0 = no requirement
-  std::vector<std::string> gpu_models;   // any of these; empty = any model
+  int32_t gpu_milli = 0;                // share of each GPU taken; 1000 for whole GPUs
+  int64_t gpu_memory_bytes = 0;         // per GPU; 0 = no requirement
+  std::vector<std::string> gpu_models;  // any of these; empty = any model
   int32_t dpus = 0;
 
   bool wants_gpu() const { return gpu_count > 0; }
@@ -29,7 +29,7 @@ struct resource_request {
 
 struct gpu_info {
   int32_t index = 0;
-  std::string model;        // e.g. "H100"
+  std::string model;  // e.g. "H100"
   int64_t memory_bytes = 0;
   int32_t nvlink_group = -1;  // GPUs sharing an NVLink domain share a group; -1 unknown
   int32_t numa_node = -1;
@@ -48,7 +48,7 @@ struct dpu_info {
 // What a worker machine offers, as reported when it registers.
 struct node_inventory {
   std::string name;
-  std::string hostname;   // address other ranks use to reach this machine
+  std::string hostname;  // address other ranks use to reach this machine
   int64_t cpu_milli = 0;
   int64_t memory_bytes = 0;
   std::vector<gpu_info> gpus;

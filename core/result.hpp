@@ -12,10 +12,10 @@ enum class errc {
   invalid_argument,  // the caller's input is wrong (manifest, flag, RPC field)
   not_found,         // unknown job, node, stage or rank
   already_exists,
-  unavailable,       // a peer (coordinator, worker) cannot be reached
-  io_error,          // disk or store failure
+  unavailable,  // a peer (coordinator, worker) cannot be reached
+  io_error,     // disk or store failure
   timeout,
-  internal,          // our bug
+  internal,  // our bug
   version_mismatch,
   failed_precondition,  // the request does not fit the object's current state
 };
@@ -40,6 +40,8 @@ using result = std::expected<T, error>;
 inline std::unexpected<error> fail(errc code, std::string message) {
   return std::unexpected<error>(error{code, std::move(message)});
 }
-inline std::unexpected<error> fail(error e) { return std::unexpected<error>(std::move(e)); }
+inline std::unexpected<error> fail(error e) {
+  return std::unexpected<error>(std::move(e));
+}
 
 }  // namespace gantry

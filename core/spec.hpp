@@ -30,12 +30,12 @@ struct stage_spec {
   resource_request resources;
   std::map<std::string, std::string> env;
   std::vector<std::string> command;
-  std::vector<std::string> after;        // stage names that must succeed first
+  std::vector<std::string> after;  // stage names that must succeed first
   collective_kind collective = collective_kind::none;
   placement_pref placement = placement_pref::none;
   std::optional<checkpoint_spec> checkpoint;
-  std::string colocate_with;             // stage name; empty = none
-  std::string fabric;                    // required libfabric provider; empty = any
+  std::string colocate_with;                         // stage name; empty = none
+  std::string fabric;                                // required libfabric provider; empty = any
   std::map<std::string, std::string> node_selector;  // node labels that must match
   std::vector<int32_t> no_retry_exit_codes;
 

@@ -20,7 +20,8 @@ int main(int argc, char** argv) {
     if (std::string(argv[i]) == "--step-ms") step_ms = std::atoi(argv[i + 1]);
   }
   int rank = env_int("GANTRY_RANK", 0);
-  std::cout << "train rank " << rank << ": CUDA_VISIBLE_DEVICES=" << env("CUDA_VISIBLE_DEVICES", "(unset)")
+  std::cout << "train rank " << rank
+            << ": CUDA_VISIBLE_DEVICES=" << env("CUDA_VISIBLE_DEVICES", "(unset)")
             << " MPS share=" << env("CUDA_MPS_ACTIVE_THREAD_PERCENTAGE", "100") << "%"
             << " memory limit=" << env("CUDA_MPS_PINNED_DEVICE_MEM_LIMIT", "(none)") << std::endl;
   // Input: the sums the prepare stage wrote.
@@ -30,7 +31,9 @@ int main(int argc, char** argv) {
   if (DIR* d = opendir(dir.c_str())) {
     while (dirent* e = readdir(d)) {
       std::string name = e->d_name;
-      if (name.rfind("features-", 0) != 0 || name.size() < 4 || name.substr(name.size() - 4) != ".txt") continue;
+      if (name.rfind("features-", 0) != 0 || name.size() < 4 ||
+          name.substr(name.size() - 4) != ".txt")
+        continue;
       std::istringstream in(read_file(dir + "/" + name));
       std::string word, rank_word;
       long long sum = 0;
@@ -43,7 +46,8 @@ int main(int argc, char** argv) {
   double weight = 0.0;
   for (int s = 1; s <= steps; ++s) {
     weight += (static_cast<double>(total % 997) / 997.0 - weight) * 0.5;
-    if (s % 5 == 0 || s == steps) std::cout << "step " << s << "/" << steps << " weight " << weight << std::endl;
+    if (s % 5 == 0 || s == steps)
+      std::cout << "step " << s << "/" << steps << " weight " << weight << std::endl;
     usleep(step_ms * 1000);
   }
   std::ostringstream out;

@@ -22,8 +22,10 @@ kj::Promise<void> agent_service::kill(KillContext context) {
   auto b = to_promise<void>();
   agent_.kill(std::string(p.getTaskId().cStr()), p.getGraceMs(), std::move(b.fn));
   return b.promise.then([context](result<void> r) mutable {
-    if (r) wc::set_ok(context.getResults().initStatus());
-    else wc::to_wire(context.getResults().initStatus(), r.error());
+    if (r)
+      wc::set_ok(context.getResults().initStatus());
+    else
+      wc::to_wire(context.getResults().initStatus(), r.error());
   });
 }
 
@@ -36,7 +38,8 @@ kj::Promise<void> agent_service::readLog(ReadLogContext context) {
     auto results = context.getResults();
     if (!r) return wc::to_wire(results.initStatus(), r.error());
     wc::set_ok(results.initStatus());
-    results.setData(kj::arrayPtr(reinterpret_cast<const kj::byte*>(r->data.data()), r->data.size()));
+    results.setData(
+        kj::arrayPtr(reinterpret_cast<const kj::byte*>(r->data.data()), r->data.size()));
     results.setNextOffset(r->next_offset);
     results.setFinished(r->finished);
   });
@@ -47,8 +50,10 @@ kj::Promise<void> agent_service::signal(SignalContext context) {
   auto b = to_promise<void>();
   agent_.signal(std::string(p.getTaskId().cStr()), p.getSignal(), std::move(b.fn));
   return b.promise.then([context](result<void> r) mutable {
-    if (r) wc::set_ok(context.getResults().initStatus());
-    else wc::to_wire(context.getResults().initStatus(), r.error());
+    if (r)
+      wc::set_ok(context.getResults().initStatus());
+    else
+      wc::to_wire(context.getResults().initStatus(), r.error());
   });
 }
 

@@ -26,9 +26,8 @@ struct client::impl {
       kj::throwFatalException(KJ_EXCEPTION(DISCONNECTED, "connection to coordinator closed"));
     });
     result<T> out = fail(errc::internal, "no result");
-    KJ_IF_MAYBE(e, kj::runCatchingExceptions([&] {
-      out = p.exclusiveJoin(kj::mv(guard)).wait(io.waitScope);
-    })) {
+    KJ_IF_MAYBE (e, kj::runCatchingExceptions(
+                        [&] { out = p.exclusiveJoin(kj::mv(guard)).wait(io.waitScope); })) {
       return fail(errc::unavailable, "coordinator " + address + ": " + e->getDescription().cStr());
     }
     return out;
@@ -38,22 +37,26 @@ struct client::impl {
 client::client(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
 client::~client() = default;
 
-const std::string& client::address() const { return impl_->address; }
+const std::string& client::address() const {
+  return impl_->address;
+}
 
 result<std::unique_ptr<client>> client::connect(const std::string& address, uint32_t timeout_ms) {
   auto p = std::make_unique<impl>();
   p->address = address;
   auto& io = p->io;
-  KJ_IF_MAYBE(e, kj::runCatchingExceptions([&] {
-    auto addr = io.provider->getNetwork().parseAddress(address).wait(io.waitScope);
-    auto timeout = io.provider->getTimer().afterDelay(timeout_ms * kj::MILLISECONDS).then(
-        []() -> kj::Own<kj::AsyncIoStream> {
-          kj::throwFatalException(KJ_EXCEPTION(DISCONNECTED, "connect timed out"));
-        });
-    p->stream = addr->connect().exclusiveJoin(kj::mv(timeout)).wait(io.waitScope);
-  })) {
-    return fail(errc::unavailable, "cannot reach the coordinator at " + address + ": " +
-                                       e->getDescription().cStr());
+  KJ_IF_MAYBE (e, kj::runCatchingExceptions([&] {
+                 auto addr = io.provider->getNetwork().parseAddress(address).wait(io.waitScope);
+                 auto timeout =
+                     io.provider->getTimer()
+                         .afterDelay(timeout_ms * kj::MILLISECONDS)
+                         .then([]() -> kj::Own<kj::AsyncIoStream> {
+                           kj::throwFatalException(KJ_EXCEPTION(DISCONNECTED, "connect timed out"));
+                         });
+                 p->stream = addr->connect().exclusiveJoin(kj::mv(timeout)).wait(io.waitScope);
+               })) {
+    return fail(errc::unavailable,
+                "cannot reach the coordinator at " + address + ": " + e->getDescription().cStr());
   }
   p->rpc = kj::heap<capnp::TwoPartyClient>(*p->stream);
   p->coordinator = p->rpc->bootstrap().castAs<wire::Coordinator>();
@@ -73,7 +76,8 @@ result<submit_reply> client::submit(const std::string& manifest_text,
   req.setSourceName(source_name);
   auto r = impl_->wait(req.send().then([](auto resp) -> result<submit_reply> {
     submit_reply out;
-    for (auto e : resp.getErrors()) out.errors.push_back({e.getPath().cStr(), e.getMessage().cStr()});
+    for (auto e : resp.getErrors())
+      out.errors.push_back({e.getPath().cStr(), e.getMessage().cStr()});
     auto st = wc::from_wire(resp.getStatus());
     if (!st && out.errors.empty()) return fail(st.error());
     out.job_id = resp.getJobId().cStr();

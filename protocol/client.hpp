@@ -7,9 +7,9 @@
 #include <string>
 #include <vector>
 
+#include "core/coordinator_api.hpp"
 #include "core/records.hpp"
 #include "core/result.hpp"
-#include "core/coordinator_api.hpp"
 
 namespace gantry {
 

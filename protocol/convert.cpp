@@ -5,7 +5,9 @@
 namespace gantry::wire_convert {
 namespace {
 
-std::string text(capnp::Text::Reader t) { return std::string(t.cStr(), t.size()); }
+std::string text(capnp::Text::Reader t) {
+  return std::string(t.cStr(), t.size());
+}
 
 template <class List, class Fn>
 void fill_list(List builder, const auto& items, Fn fn) {
@@ -14,16 +16,26 @@ void fill_list(List builder, const auto& items, Fn fn) {
 
 wire::Status::Code to_code(errc c) {
   switch (c) {
-    case errc::ok: return wire::Status::Code::OK;
-    case errc::invalid_argument: return wire::Status::Code::INVALID_ARGUMENT;
-    case errc::not_found: return wire::Status::Code::NOT_FOUND;
-    case errc::already_exists: return wire::Status::Code::ALREADY_EXISTS;
-    case errc::unavailable: return wire::Status::Code::UNAVAILABLE;
-    case errc::io_error: return wire::Status::Code::IO_ERROR;
-    case errc::timeout: return wire::Status::Code::TIMEOUT;
-    case errc::internal: return wire::Status::Code::INTERNAL;
-    case errc::version_mismatch: return wire::Status::Code::VERSION_MISMATCH;
-    case errc::failed_precondition: return wire::Status::Code::FAILED_PRECONDITION;
+    case errc::ok:
+      return wire::Status::Code::OK;
+    case errc::invalid_argument:
+      return wire::Status::Code::INVALID_ARGUMENT;
+    case errc::not_found:
+      return wire::Status::Code::NOT_FOUND;
+    case errc::already_exists:
+      return wire::Status::Code::ALREADY_EXISTS;
+    case errc::unavailable:
+      return wire::Status::Code::UNAVAILABLE;
+    case errc::io_error:
+      return wire::Status::Code::IO_ERROR;
+    case errc::timeout:
+      return wire::Status::Code::TIMEOUT;
+    case errc::internal:
+      return wire::Status::Code::INTERNAL;
+    case errc::version_mismatch:
+      return wire::Status::Code::VERSION_MISMATCH;
+    case errc::failed_precondition:
+      return wire::Status::Code::FAILED_PRECONDITION;
   }
   return wire::Status::Code::INTERNAL;
 }
@@ -32,16 +44,26 @@ wire::Status::Code to_code(errc c) {
 
 errc to_errc(wire::Status::Code c) {
   switch (c) {
-    case wire::Status::Code::OK: return errc::ok;
-    case wire::Status::Code::INVALID_ARGUMENT: return errc::invalid_argument;
-    case wire::Status::Code::NOT_FOUND: return errc::not_found;
-    case wire::Status::Code::ALREADY_EXISTS: return errc::already_exists;
-    case wire::Status::Code::UNAVAILABLE: return errc::unavailable;
-    case wire::Status::Code::IO_ERROR: return errc::io_error;
-    case wire::Status::Code::TIMEOUT: return errc::timeout;
-    case wire::Status::Code::INTERNAL: return errc::internal;
-    case wire::Status::Code::VERSION_MISMATCH: return errc::version_mismatch;
-    case wire::Status::Code::FAILED_PRECONDITION: return errc::failed_precondition;
+    case wire::Status::Code::OK:
+      return errc::ok;
+    case wire::Status::Code::INVALID_ARGUMENT:
+      return errc::invalid_argument;
+    case wire::Status::Code::NOT_FOUND:
+      return errc::not_found;
+    case wire::Status::Code::ALREADY_EXISTS:
+      return errc::already_exists;
+    case wire::Status::Code::UNAVAILABLE:
+      return errc::unavailable;
+    case wire::Status::Code::IO_ERROR:
+      return errc::io_error;
+    case wire::Status::Code::TIMEOUT:
+      return errc::timeout;
+    case wire::Status::Code::INTERNAL:
+      return errc::internal;
+    case wire::Status::Code::VERSION_MISMATCH:
+      return errc::version_mismatch;
+    case wire::Status::Code::FAILED_PRECONDITION:
+      return errc::failed_precondition;
   }
   return errc::internal;  // a newer peer's code we do not know
 }
@@ -51,7 +73,9 @@ void to_wire(wire::Status::Builder b, const error& e) {
   b.setMessage(e.message);
 }
 
-void set_ok(wire::Status::Builder b) { b.setCode(wire::Status::Code::OK); }
+void set_ok(wire::Status::Builder b) {
+  b.setCode(wire::Status::Code::OK);
+}
 
 result<void> from_wire(wire::Status::Reader r) {
   if (r.getCode() == wire::Status::Code::OK) return {};
@@ -98,7 +122,8 @@ node_inventory from_wire(wire::Inventory::Reader r) {
     inv.gpus.push_back({g.getIndex(), text(g.getModel()), g.getMemoryBytes(), g.getNvlinkGroup(),
                         g.getNumaNode(), text(g.getUuid()), g.getSimulated()});
   }
-  for (auto d : r.getDpus()) inv.dpus.push_back({d.getIndex(), text(d.getModel()), d.getSimulated()});
+  for (auto d : r.getDpus())
+    inv.dpus.push_back({d.getIndex(), text(d.getModel()), d.getSimulated()});
   for (auto f : r.getFabrics()) inv.fabrics.push_back(text(f));
   for (auto kv : r.getLabels()) inv.labels[text(kv.getKey())] = text(kv.getValue());
   return inv;
@@ -264,8 +289,9 @@ job_record from_wire(wire::JobDetail::Reader r) {
   for (auto sr : r.getStages()) {
     stage_spec spec;
     spec.name = text(sr.getName());
-    spec.device = parse_enum(text(sr.getDevice()),
-                             {device_kind::cpu, device_kind::gpu, device_kind::dpu}, device_kind::cpu);
+    spec.device =
+        parse_enum(text(sr.getDevice()), {device_kind::cpu, device_kind::gpu, device_kind::dpu},
+                   device_kind::cpu);
     for (auto a : sr.getAfter()) spec.after.push_back(text(a));
     stage_record st;
     st.name = spec.name;

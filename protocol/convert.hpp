@@ -1,9 +1,9 @@
 #pragma once
 // Conversions between core types and the generated Cap'n Proto types. Generated types stay
 // inside protocol/; everything above it sees core types only.
+#include "core/coordinator_api.hpp"
 #include "core/records.hpp"
 #include "core/result.hpp"
-#include "core/coordinator_api.hpp"
 #include "protocol/gantry.capnp.h"
 
 namespace gantry::wire_convert {

@@ -10,7 +10,9 @@ namespace gantry {
 namespace wc = wire_convert;
 namespace {
 
-std::string text(capnp::Text::Reader t) { return std::string(t.cStr(), t.size()); }
+std::string text(capnp::Text::Reader t) {
+  return std::string(t.cStr(), t.size());
+}
 
 // A watching client's JobWatcher, fed from the job actor's thread. Calls are chained so
 // events arrive in order; the first failed call closes the sink.
@@ -106,7 +108,9 @@ class rpc_task_agent final : public task_agent {
   void reserve_port(callback<uint16_t> done) override {
     auto agent = agent_;
     agent->mailbox().post([agent, done]() mutable {
-      agent->get().reservePortRequest().send()
+      agent->get()
+          .reservePortRequest()
+          .send()
           .then([done](auto resp) {
             auto st = wc::from_wire(resp.getStatus());
             if (!st) return done(std::unexpected(st.error()));
@@ -147,7 +151,8 @@ class rpc_task_agent final : public task_agent {
 // connection broke) is how the coordinator learns that a worker process went away.
 class worker_session_impl final : public wire::WorkerSession::Server {
  public:
-  explicit worker_session_impl(std::shared_ptr<worker_session_port> port) : port_(std::move(port)) {}
+  explicit worker_session_impl(std::shared_ptr<worker_session_port> port)
+      : port_(std::move(port)) {}
   ~worker_session_impl() { port_->disconnected(); }
 
  protected:
@@ -155,8 +160,10 @@ class worker_session_impl final : public wire::WorkerSession::Server {
     auto b = to_promise<void>();
     port_->heartbeat(std::move(b.fn));
     return b.promise.then([context](result<void> r) mutable {
-      if (r) wc::set_ok(context.getResults().initStatus());
-      else wc::to_wire(context.getResults().initStatus(), r.error());
+      if (r)
+        wc::set_ok(context.getResults().initStatus());
+      else
+        wc::to_wire(context.getResults().initStatus(), r.error());
     });
   }
   kj::Promise<void> taskExited(TaskExitedContext context) override {
@@ -175,8 +182,10 @@ class worker_session_impl final : public wire::WorkerSession::Server {
 
 template <class Results>
 void set_status(Results results, const result<void>& r) {
-  if (r) wc::set_ok(results.initStatus());
-  else wc::to_wire(results.initStatus(), r.error());
+  if (r)
+    wc::set_ok(results.initStatus());
+  else
+    wc::to_wire(results.initStatus(), r.error());
 }
 
 }  // namespace
@@ -189,11 +198,11 @@ kj::Promise<void> coordinator_service::hello(HelloContext context) {
   auto results = context.getResults();
   results.setServerVersion(wire::PROTOCOL_VERSION);
   if (context.getParams().getClientVersion() != wire::PROTOCOL_VERSION) {
-    wc::to_wire(results.initStatus(),
-                error{errc::version_mismatch,
-                      "client speaks protocol " +
-                          std::to_string(context.getParams().getClientVersion()) +
-                          ", coordinator speaks " + std::to_string(wire::PROTOCOL_VERSION)});
+    wc::to_wire(
+        results.initStatus(),
+        error{errc::version_mismatch,
+              "client speaks protocol " + std::to_string(context.getParams().getClientVersion()) +
+                  ", coordinator speaks " + std::to_string(wire::PROTOCOL_VERSION)});
   } else {
     wc::set_ok(results.initStatus());
   }
@@ -254,8 +263,7 @@ kj::Promise<void> coordinator_service::listNodes(ListNodesContext context) {
 kj::Promise<void> coordinator_service::cancel(CancelContext context) {
   auto b = to_promise<void>();
   backend_.cancel(text(context.getParams().getJobId()), std::move(b.fn));
-  return b.promise.then(
-      [context](result<void> r) mutable { set_status(context.getResults(), r); });
+  return b.promise.then([context](result<void> r) mutable { set_status(context.getResults(), r); });
 }
 
 kj::Promise<void> coordinator_service::watch(WatchContext context) {
@@ -285,7 +293,8 @@ kj::Promise<void> coordinator_service::readLogs(ReadLogsContext context) {
     auto results = context.getResults();
     if (!r) return wc::to_wire(results.initStatus(), r.error());
     wc::set_ok(results.initStatus());
-    results.setData(kj::arrayPtr(reinterpret_cast<const kj::byte*>(r->data.data()), r->data.size()));
+    results.setData(
+        kj::arrayPtr(reinterpret_cast<const kj::byte*>(r->data.data()), r->data.size()));
     results.setNextOffset(r->next_offset);
     results.setFinished(r->finished);
   });
@@ -318,8 +327,7 @@ kj::Promise<void> coordinator_service::setNodeState(SetNodeStateContext context)
                            : node_action::drain;
   auto b = to_promise<void>();
   backend_.set_node_state(text(p.getName()), action, std::move(b.fn));
-  return b.promise.then(
-      [context](result<void> r) mutable { set_status(context.getResults(), r); });
+  return b.promise.then([context](result<void> r) mutable { set_status(context.getResults(), r); });
 }
 
 namespace {
@@ -335,8 +343,7 @@ kj::Promise<void> coordinator_service::rendezvousPut(RendezvousPutContext contex
   backend_.rendezvous_put(scope_from(p.getScope()), text(p.getKey()),
                           std::string(reinterpret_cast<const char*>(data.begin()), data.size()),
                           std::move(b.fn));
-  return b.promise.then(
-      [context](result<void> r) mutable { set_status(context.getResults(), r); });
+  return b.promise.then([context](result<void> r) mutable { set_status(context.getResults(), r); });
 }
 
 kj::Promise<void> coordinator_service::rendezvousGet(RendezvousGetContext context) {

@@ -53,7 +53,7 @@ kj::Promise<void> kj_mailbox::run() {
     for (auto& fn : batch) {
       // A closure's failure (a capability call on a dead connection, say) must not
       // stop the mailbox.
-      KJ_IF_MAYBE(e, kj::runCatchingExceptions([&] { fn(); })) {
+      KJ_IF_MAYBE (e, kj::runCatchingExceptions([&] { fn(); })) {
         KJ_LOG(WARNING, "mailbox task failed", *e);
       }
     }

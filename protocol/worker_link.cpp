@@ -36,8 +36,8 @@ kj::Promise<void> worker_link::run() {
       .then([this]() { backoff_ms_ = opts_.backoff_initial_ms; },
             [this](kj::Exception&& e) {
               log_warn("coordinator " + opts_.coordinator + " unreachable (" +
-                       e.getDescription().cStr() + "); retrying in " +
-                       std::to_string(backoff_ms_) + " ms");
+                       e.getDescription().cStr() + "); retrying in " + std::to_string(backoff_ms_) +
+                       " ms");
             })
       .then([this]() {
         session_ = nullptr;
@@ -103,7 +103,7 @@ kj::Promise<void> worker_link::heartbeat_loop(uint32_t interval_ms) {
   return io_.provider->getTimer()
       .afterDelay(interval_ms * kj::MILLISECONDS)
       .then([this]() -> kj::Promise<void> {
-        KJ_IF_MAYBE(session, session_) {
+        KJ_IF_MAYBE (session, session_) {
           return session->heartbeatRequest().send().then([](auto resp) -> kj::Promise<void> {
             auto st = wc::from_wire(resp.getStatus());
             if (!st) return KJ_EXCEPTION(DISCONNECTED, "session ended", st.error().message);
@@ -151,18 +151,20 @@ void worker_link::on_checkpoint(std::string task_id, int64_t step) {
 }
 
 void worker_link::send_exit(const task_report& report) {
-  KJ_IF_MAYBE(session, session_) {
+  KJ_IF_MAYBE (session, session_) {
     auto req = session->taskExitedRequest();
     wc::to_wire(req.initReport(), report);
     std::string id = report.task_id;
-    tasks_.add(req.send().then([this, id](auto) {
-      std::erase_if(unacked_, [&](const task_report& r) { return r.task_id == id; });
-    }, [](kj::Exception&&) { /* kept in unacked_; resent at the next registration */ }));
+    tasks_.add(req.send().then(
+        [this, id](auto) {
+          std::erase_if(unacked_, [&](const task_report& r) { return r.task_id == id; });
+        },
+        [](kj::Exception&&) { /* kept in unacked_; resent at the next registration */ }));
   }
 }
 
 void worker_link::send_checkpoint(const std::string& task_id, int64_t step) {
-  KJ_IF_MAYBE(session, session_) {
+  KJ_IF_MAYBE (session, session_) {
     auto req = session->checkpointCommittedRequest();
     req.setTaskId(task_id);
     req.setStep(step);

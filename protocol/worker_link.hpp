@@ -18,7 +18,7 @@
 namespace gantry {
 
 struct worker_link_options {
-  std::string coordinator;            // "host:port"
+  std::string coordinator;  // "host:port"
   node_inventory inventory;
   uint32_t backoff_initial_ms = 100;
   uint32_t backoff_max_ms = 2000;
@@ -57,7 +57,7 @@ class worker_link {
   uint32_t backoff_ms_;
   kj::Own<connection> conn_;
   kj::Maybe<wire::WorkerSession::Client> session_;
-  std::deque<task_report> unacked_;                       // KJ thread only
+  std::deque<task_report> unacked_;  // KJ thread only
   std::deque<std::pair<std::string, int64_t>> pending_checkpoints_;
   struct error_handler : kj::TaskSet::ErrorHandler {
     void taskFailed(kj::Exception&& e) override;

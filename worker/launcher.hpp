@@ -13,8 +13,8 @@
 namespace gantry {
 
 struct process_spec {
-  std::vector<std::string> argv;                            // argv[0] is looked up in PATH
-  std::vector<std::pair<std::string, std::string>> env;     // the complete environment
+  std::vector<std::string> argv;                         // argv[0] is looked up in PATH
+  std::vector<std::pair<std::string, std::string>> env;  // the complete environment
   std::string working_dir;
   std::string log_path;
 };

@@ -3,8 +3,8 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
-#include <sys/socket.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -24,16 +24,35 @@
 namespace gantry {
 namespace {
 
-struct launch_req { task_spec task; };
-struct kill_req { std::string task_id; uint32_t grace_ms; };
-struct escalate { std::string task_id; };
-struct child_exited { pid_t pid; int status; };
-struct read_log_req { std::string task_id; uint64_t offset; uint32_t max_bytes; };
+struct launch_req {
+  task_spec task;
+};
+struct kill_req {
+  std::string task_id;
+  uint32_t grace_ms;
+};
+struct escalate {
+  std::string task_id;
+};
+struct child_exited {
+  pid_t pid;
+  int status;
+};
+struct read_log_req {
+  std::string task_id;
+  uint64_t offset;
+  uint32_t max_bytes;
+};
 struct list_req {};
-struct stop_req { uint32_t grace_ms; };
+struct stop_req {
+  uint32_t grace_ms;
+};
 struct count_req {};
 struct scan_checkpoints {};
-struct signal_req { std::string task_id; int32_t sig; };
+struct signal_req {
+  std::string task_id;
+  int32_t sig;
+};
 
 }  // namespace
 }  // namespace gantry
@@ -148,7 +167,7 @@ void scan_task_checkpoints(sup_t* self, task_entry& t) {
     char* end = nullptr;
     long long step = std::strtoll(name.c_str() + 5, &end, 10);
     if (!end || *end != '\0' || step < 0 || t.reported_steps.count(step)) continue;
-    struct stat sb{};
+    struct stat sb {};
     if (::stat((entry.path() / marker).c_str(), &sb) != 0) continue;
     // A marker older than the task is another run's (or an older attempt's, already
     // reported by its own task): only this task's commits are reported.
@@ -166,13 +185,16 @@ void ensure_scanning(sup_t* self) {
   self->delayed_send(self, kCheckpointScan, scan_checkpoints{});
 }
 
-size_t running_count(sup_t* self) { return self->state.tasks.size(); }
+size_t running_count(sup_t* self) {
+  return self->state.tasks.size();
+}
 
 // Task ids name directories: letters, digits, '.', '_', '-', and no leading dot.
 bool safe_task_id(const std::string& id) {
   if (id.empty() || id.size() > 200 || id[0] == '.') return false;
   for (char c : id)
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '_' && c != '-') return false;
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '_' && c != '-')
+      return false;
   return true;
 }
 
@@ -185,7 +207,8 @@ result<int64_t> do_launch(sup_t* self, task_spec& task) {
   if (!safe_task_id(task.task_id) || !safe_task_id(task.job_id))
     return fail(errc::invalid_argument, "bad task or job id \"" + task.task_id + "\"");
   if (st.tombstones.erase(task.task_id))
-    return fail(errc::failed_precondition, "task " + task.task_id + " was cancelled before it started");
+    return fail(errc::failed_precondition,
+                "task " + task.task_id + " was cancelled before it started");
   if (auto it = st.tasks.find(task.task_id); it != st.tasks.end())
     return it->second.pid;  // a repeated launch: the same process
   namespace fs = std::filesystem;
@@ -209,7 +232,8 @@ result<int64_t> do_launch(sup_t* self, task_spec& task) {
     env.emplace_back("GANTRY_COORDINATOR", st.opts.coordinator);
     // The coordinator names the scope; this worker knows where the coordinator is.
     for (auto& [k, v] : env)
-      if (k == "GANTRY_RENDEZVOUS" && v.find(':') == std::string::npos) v = st.opts.coordinator + "/" + v;
+      if (k == "GANTRY_RENDEZVOUS" && v.find(':') == std::string::npos)
+        v = st.opts.coordinator + "/" + v;
   }
   process_spec ps{task.command, merged_environment(env), dir.string(), entry.log_path};
   auto pid = spawn_process(ps);
@@ -265,7 +289,7 @@ result<log_chunk> read_log(sup_t* self, const read_log_req& m) {
     if (running) return log_chunk{"", m.offset, false};  // nothing written yet
     return fail(errc::not_found, "task " + m.task_id + " has no log on this worker");
   }
-  struct stat sb{};
+  struct stat sb {};
   fstat(fd, &sb);
   uint64_t size = static_cast<uint64_t>(sb.st_size);
   uint64_t want = std::min<uint64_t>(m.max_bytes, size > m.offset ? size - m.offset : 0);
@@ -277,7 +301,8 @@ result<log_chunk> read_log(sup_t* self, const read_log_req& m) {
   return log_chunk{std::move(data), next, !running && next >= size};
 }
 
-caf::behavior sup_behavior(sup_t* self, supervisor_options opts, std::shared_ptr<report_sink> reports) {
+caf::behavior sup_behavior(sup_t* self, supervisor_options opts,
+                           std::shared_ptr<report_sink> reports) {
   auto& st = self->state;
   st.opts = std::move(opts);
   st.reports = std::move(reports);
@@ -342,8 +367,10 @@ caf::behavior sup_behavior(sup_t* self, supervisor_options opts, std::shared_ptr
           ::kill(-t.pid, SIGTERM);
           self->delayed_send(self, std::chrono::milliseconds(m.grace_ms), escalate{id});
         }
-        if (running_count(self) == 0) rp.deliver(result<void>{});
-        else self->state.stop_waiters.emplace_back(rp, m.grace_ms);
+        if (running_count(self) == 0)
+          rp.deliver(result<void>{});
+        else
+          self->state.stop_waiters.emplace_back(rp, m.grace_ms);
         return rp;
       },
   };
@@ -390,7 +417,8 @@ class supervisor_agent final : public task_agent {
   }
   void read_log(std::string task_id, uint64_t offset, uint32_t max_bytes,
                 callback<log_chunk> done) override {
-    ask_sup<log_chunk>(sys_, sup_, read_log_req{std::move(task_id), offset, max_bytes}, std::move(done));
+    ask_sup<log_chunk>(sys_, sup_, read_log_req{std::move(task_id), offset, max_bytes},
+                       std::move(done));
   }
   void reserve_port(callback<uint16_t> done) override { done(free_tcp_port()); }
   void signal(std::string task_id, int32_t sig, callback<void> done) override {
@@ -419,9 +447,13 @@ supervisor::supervisor(caf::actor_system& sys, supervisor_options opts,
   impl_.reset(new impl{sys, a, supervisor_agent(sys, a)});
 }
 
-supervisor::~supervisor() { caf::anon_send_exit(impl_->actor, caf::exit_reason::user_shutdown); }
+supervisor::~supervisor() {
+  caf::anon_send_exit(impl_->actor, caf::exit_reason::user_shutdown);
+}
 
-task_agent& supervisor::agent() { return impl_->agent; }
+task_agent& supervisor::agent() {
+  return impl_->agent;
+}
 
 void supervisor::stop_all(uint32_t grace_ms, callback<void> done) {
   ask_sup<void>(impl_->sys, impl_->actor, stop_req{grace_ms}, std::move(done));

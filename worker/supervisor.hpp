@@ -15,9 +15,9 @@
 namespace gantry {
 
 struct supervisor_options {
-  std::string data_dir;    // tasks live in <data_dir>/tasks/<task id>/ (log: output.log)
-  std::string shared_dir;  // jobs share <shared_dir>/<job id>/ (GANTRY_OUTPUT_DIR)
-  std::string coordinator; // passed to tasks as GANTRY_COORDINATOR
+  std::string data_dir;     // tasks live in <data_dir>/tasks/<task id>/ (log: output.log)
+  std::string shared_dir;   // jobs share <shared_dir>/<job id>/ (GANTRY_OUTPUT_DIR)
+  std::string coordinator;  // passed to tasks as GANTRY_COORDINATOR
 };
 
 class supervisor {

@@ -4,10 +4,11 @@ namespace gantry::test {
 namespace {
 
 caf::behavior recorder(caf::event_based_actor* self, inbox box) {
-  self->set_default_handler([box](caf::scheduled_actor*, caf::message_view& m) -> caf::result<caf::message> {
-    box->push_back(m.move_content_to_message());
-    return caf::message{};
-  });
+  self->set_default_handler(
+      [box](caf::scheduled_actor*, caf::message_view& m) -> caf::result<caf::message> {
+        box->push_back(m.move_content_to_message());
+        return caf::message{};
+      });
   return {[](release_persists) {}};
 }
 
@@ -21,8 +22,10 @@ caf::behavior store_stub(caf::stateful_actor<store_stub_state>* self, std::share
       [self, hold, count](msg::persist& m) {
         auto rp = self->make_response_promise();
         *count += m.batch->size();
-        if (*hold) self->state.held.push_back(rp);
-        else rp.deliver(result<void>{});
+        if (*hold)
+          self->state.held.push_back(rp);
+        else
+          rp.deliver(result<void>{});
         return rp;
       },
       [self](release_persists) {

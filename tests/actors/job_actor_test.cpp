@@ -68,7 +68,9 @@ struct job_fixture : actor_fixture {
     run();
   }
   void exited(const std::string& task_id, int32_t code, int64_t pid = 0) {
-    caf::anon_send(job, msg::task_exit{task_id, code, code ? "exited with code " + std::to_string(code) : "", pid});
+    caf::anon_send(
+        job,
+        msg::task_exit{task_id, code, code ? "exited with code " + std::to_string(code) : "", pid});
     run();
   }
   // States of the job events published so far.
@@ -133,7 +135,8 @@ TEST_CASE_FIXTURE(job_fixture, "a two-stage job runs its stages in DAG order and
   CHECK(received<msg::release>(to_cluster).size() == 3);
 }
 
-TEST_CASE_FIXTURE(job_fixture, "a failed rank stops the others and the job fails once they exited") {
+TEST_CASE_FIXTURE(job_fixture,
+                  "a failed rank stops the others and the job fails once they exited") {
   job_spec spec;
   spec.name = "fails";
   spec.stages = {stage("a", 2), stage("b", 1, {"a"})};
@@ -151,11 +154,13 @@ TEST_CASE_FIXTURE(job_fixture, "a failed rank stops the others and the job fails
   exited(task("a", 1), 128 + 15);
   REQUIRE(job_states().size() == 3);
   CHECK(job_states()[2] == "failed");
-  CHECK(sink->received.back().message.find("stage a rank 0 failed: exited with code 3") != std::string::npos);
+  CHECK(sink->received.back().message.find("stage a rank 0 failed: exited with code 3") !=
+        std::string::npos);
   CHECK(places_for().size() == 2);  // b never started
 }
 
-TEST_CASE_FIXTURE(job_fixture, "cancel withdraws pending ranks, kills running ones, ends cancelled") {
+TEST_CASE_FIXTURE(job_fixture,
+                  "cancel withdraws pending ranks, kills running ones, ends cancelled") {
   job_spec spec;
   spec.name = "cancel";
   spec.stages = {stage("a", 3)};
@@ -252,12 +257,20 @@ TEST_CASE_FIXTURE(job_fixture, "a failed gang is stopped everywhere and placed a
   REQUIRE(launches().size() == 3);
   for (auto& l : launches()) {
     auto env = l.task.env;
-    CHECK(std::count(env.begin(), env.end(), std::pair<std::string, std::string>{"MASTER_PORT", "29999"}) == 1);
-    CHECK(std::count(env.begin(), env.end(), std::pair<std::string, std::string>{"MASTER_ADDR", "host-n1"}) == 1);
-    CHECK(std::count(env.begin(), env.end(), std::pair<std::string, std::string>{"WORLD_SIZE", "3"}) == 1);
-    CHECK(std::count(env.begin(), env.end(), std::pair<std::string, std::string>{"LOCAL_WORLD_SIZE", "3"}) == 1);
-    CHECK(std::count(env.begin(), env.end(), std::pair<std::string, std::string>{"RANK", std::to_string(l.task.rank)}) == 1);
-    CHECK(std::count(env.begin(), env.end(), std::pair<std::string, std::string>{"GANTRY_RENDEZVOUS", "j-000001/train/0"}) == 1);
+    CHECK(std::count(env.begin(), env.end(),
+                     std::pair<std::string, std::string>{"MASTER_PORT", "29999"}) == 1);
+    CHECK(std::count(env.begin(), env.end(),
+                     std::pair<std::string, std::string>{"MASTER_ADDR", "host-n1"}) == 1);
+    CHECK(std::count(env.begin(), env.end(),
+                     std::pair<std::string, std::string>{"WORLD_SIZE", "3"}) == 1);
+    CHECK(std::count(env.begin(), env.end(),
+                     std::pair<std::string, std::string>{"LOCAL_WORLD_SIZE", "3"}) == 1);
+    CHECK(std::count(env.begin(), env.end(),
+                     std::pair<std::string, std::string>{"RANK", std::to_string(l.task.rank)}) ==
+          1);
+    CHECK(std::count(
+              env.begin(), env.end(),
+              std::pair<std::string, std::string>{"GANTRY_RENDEZVOUS", "j-000001/train/0"}) == 1);
   }
   for (int r = 0; r < 3; ++r) started(task("train", r), 20 + r);
   // Every rank commits step 5; only two commit step 10.
@@ -276,16 +289,19 @@ TEST_CASE_FIXTURE(job_fixture, "a failed gang is stopped everywhere and placed a
   CHECK(places_for()[1] == "j-000001/train");
   size_t before = launches().size();
   place("train", {0, 1, 2});
-  caf::anon_send(job, msg::port_reserved{"train", 0, uint16_t{30001}});  // the old attempt's: ignored
+  caf::anon_send(job,
+                 msg::port_reserved{"train", 0, uint16_t{30001}});  // the old attempt's: ignored
   caf::anon_send(job, msg::port_reserved{"train", 1, uint16_t{30002}});
   run();
   REQUIRE(launches().size() == before + 3);
   for (size_t i = before; i < launches().size(); ++i) {
     const auto t = launches()[i].task;
     CHECK(t.attempt == 1);
-    auto restore = std::find(t.env.begin(), t.env.end(), std::pair<std::string, std::string>{"GANTRY_RESTORE_STEP", "5"});
+    auto restore = std::find(t.env.begin(), t.env.end(),
+                             std::pair<std::string, std::string>{"GANTRY_RESTORE_STEP", "5"});
     CHECK(restore != t.env.end());
-    auto attempt = std::find(t.env.begin(), t.env.end(), std::pair<std::string, std::string>{"GANTRY_ATTEMPT", "1"});
+    auto attempt = std::find(t.env.begin(), t.env.end(),
+                             std::pair<std::string, std::string>{"GANTRY_ATTEMPT", "1"});
     CHECK(attempt != t.env.end());
   }
   // The old attempt's late exit changes nothing.
@@ -300,7 +316,8 @@ TEST_CASE_FIXTURE(job_fixture, "a failed gang is stopped everywhere and placed a
   CHECK(sink->received.back().message.find("max_restarts (1) exhausted") != std::string::npos);
 }
 
-TEST_CASE_FIXTURE(job_fixture, "an exit code in no_retry_exit_codes fails the job without a restart") {
+TEST_CASE_FIXTURE(job_fixture,
+                  "an exit code in no_retry_exit_codes fails the job without a restart") {
   job_spec spec;
   spec.name = "noretry";
   spec.max_restarts = 5;
@@ -315,7 +332,8 @@ TEST_CASE_FIXTURE(job_fixture, "an exit code in no_retry_exit_codes fails the jo
   CHECK(sink->received.back().message.find("no_retry_exit_codes") != std::string::npos);
 }
 
-TEST_CASE_FIXTURE(job_fixture, "an exit that overtakes its launch reply still shows the rank running") {
+TEST_CASE_FIXTURE(job_fixture,
+                  "an exit that overtakes its launch reply still shows the rank running") {
   job_spec spec;
   spec.name = "fast";
   spec.stages = {stage("a", 1)};
@@ -338,7 +356,8 @@ TEST_CASE_FIXTURE(job_fixture, "only the first unschedulable reason of a stage i
   start(spec);
   size_t before = sink->received.size();
   caf::anon_send(job, msg::unschedulable{"a", "0/2 nodes: 2 insufficient cpu"});
-  caf::anon_send(job, msg::unschedulable{"a", "0/2 nodes: 1 insufficient cpu, 1 reserved for j-000009/x/0"});
+  caf::anon_send(
+      job, msg::unschedulable{"a", "0/2 nodes: 1 insufficient cpu, 1 reserved for j-000009/x/0"});
   run();
   CHECK(sink->received.size() == before + 1);
   auto d = ask<result<job_record>>(job, msg::describe_job{});

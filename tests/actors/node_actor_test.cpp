@@ -71,7 +71,8 @@ TEST_CASE_FIXTURE(node_fixture, "a node that stops heartbeating is lost, and its
   CHECK(lost[0].task_id == "j-000001.a.0.0");
 }
 
-TEST_CASE_FIXTURE(node_fixture, "a dropped connection makes the node lost at once; a new session revives it") {
+TEST_CASE_FIXTURE(node_fixture,
+                  "a dropped connection makes the node lost at once; a new session revives it") {
   caf::anon_send(node_actor, attach(7));
   run();
   caf::anon_send(node_actor, msg::detach{6, "an older session"});  // ignored
@@ -85,7 +86,8 @@ TEST_CASE_FIXTURE(node_fixture, "a dropped connection makes the node lost at onc
   CHECK(states().back() == node_state::ready);
 }
 
-TEST_CASE_FIXTURE(node_fixture, "a worker that reconnects with an unknown running task has it routed") {
+TEST_CASE_FIXTURE(node_fixture,
+                  "a worker that reconnects with an unknown running task has it routed") {
   task_report r{"j-000009.a.0.0", 4242, true, -1, ""};
   caf::anon_send(node_actor, attach(1, {r}));
   run();
@@ -94,14 +96,17 @@ TEST_CASE_FIXTURE(node_fixture, "a worker that reconnects with an unknown runnin
   CHECK(routed[0].report.task_id == "j-000009.a.0.0");
 }
 
-TEST_CASE_FIXTURE(node_fixture, "a known node that never reconnects after a restart is lost after the grace period") {
+TEST_CASE_FIXTURE(
+    node_fixture,
+    "a known node that never reconnects after a restart is lost after the grace period") {
   for (int i = 0; i < 16; ++i) advance(250ms);  // 4 s
   CHECK(states().empty());
   for (int i = 0; i < 8; ++i) advance(250ms);  // 6 s
   CHECK(states() == std::vector<node_state>{node_state::lost});
 }
 
-TEST_CASE_FIXTURE(node_fixture, "a liveness check that runs late (a busy coordinator) judges nobody") {
+TEST_CASE_FIXTURE(node_fixture,
+                  "a liveness check that runs late (a busy coordinator) judges nobody") {
   caf::anon_send(node_actor, attach(1));
   run();
   advance(3000ms);  // the coordinator stalled: no heartbeat was processed for 3 s

@@ -18,12 +18,18 @@ namespace {
 
 std::string allreduce_manifest(const std::string& name, int ranks, int steps, int step_ms,
                                const std::string& ckpt_dir) {
-  return "name: " + name + "\nmax_restarts: 3\nstages:\n  - name: ring\n    collective: nccl\n"
-         "    replicas: " + std::to_string(ranks) + "\n"
+  return "name: " + name +
+         "\nmax_restarts: 3\nstages:\n  - name: ring\n    collective: nccl\n"
+         "    replicas: " +
+         std::to_string(ranks) +
+         "\n"
          "    resources: { cpu: 1, memory: 64MiB }\n"
-         "    checkpoint: { dir: " + ckpt_dir + " }\n"
-         "    command: [ \"gantry-example-allreduce\", \"--steps\", \"" + std::to_string(steps) +
-         "\", \"--checkpoint-every\", \"5\", \"--step-ms\", \"" + std::to_string(step_ms) + "\" ]\n";
+         "    checkpoint: { dir: " +
+         ckpt_dir +
+         " }\n"
+         "    command: [ \"gantry-example-allreduce\", \"--steps\", \"" +
+         std::to_string(steps) + "\", \"--checkpoint-every\", \"5\", \"--step-ms\", \"" +
+         std::to_string(step_ms) + "\" ]\n";
 }
 
 // "steps N world W checksum X restored_from S attempt A backend B" as a map.
@@ -36,8 +42,8 @@ std::map<std::string, std::string> result_of(cluster& c, const std::string& job)
 
 // The checksum of an uninterrupted run of the same computation.
 std::string reference_checksum(cluster& c, int ranks, int steps) {
-  std::string job = c.submit("reference.yaml",
-                           allreduce_manifest("reference", ranks, steps, 0, c.dir() + "/ckpt-ref"));
+  std::string job = c.submit(
+      "reference.yaml", allreduce_manifest("reference", ranks, steps, 0, c.dir() + "/ckpt-ref"));
   auto w = c.cli({"watch", job});
   REQUIRE_MESSAGE(w.exit_code == 0, w.out);
   auto r = result_of(c, job);
@@ -47,7 +53,8 @@ std::string reference_checksum(cluster& c, int ranks, int steps) {
 
 void start_workers(cluster& c, int n) {
   c.start_coordinator();
-  for (int i = 1; i <= n; ++i) c.start_worker("w" + std::to_string(i), {"--cpus", "1", "--memory", "2GiB"});
+  for (int i = 1; i <= n; ++i)
+    c.start_worker("w" + std::to_string(i), {"--cpus", "1", "--memory", "2GiB"});
   for (int i = 1; i <= n; ++i) REQUIRE(c.wait_node("w" + std::to_string(i), "ready"));
 }
 
@@ -93,7 +100,8 @@ TEST_CASE("a 2-worker x 2-rank CPU collective job succeeds with the right sums")
   CHECK(r["world"] == "4");
   CHECK(r["steps"] == "20");
   CHECK(r["backend"] == "cpu");
-  // Every step's sum was verified by every rank (a wrong sum exits 3); the ranks ran on both workers.
+  // Every step's sum was verified by every rank (a wrong sum exits 3); the ranks ran on both
+  // workers.
   auto d = c.cli({"describe", job, "--json"}).json();
   std::set<std::string> nodes;
   for (const auto& rk : d["stages"][0]["ranks"]) nodes.insert(rk["node"].get<std::string>());

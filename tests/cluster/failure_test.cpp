@@ -4,9 +4,9 @@
 #include <signal.h>
 
 #include <condition_variable>
-#include <mutex>
 #include <fstream>
 #include <map>
+#include <mutex>
 #include <random>
 #include <set>
 #include <sstream>
@@ -53,7 +53,8 @@ stages:
     std::istringstream in(read_file(c.shared_dir() + "/" + job + "/env-" + std::to_string(r)));
     int rank, world, local, local_world, attempt;
     std::string addr, port, rdv, node, provider, nccl_net;
-    in >> rank >> world >> local >> local_world >> addr >> port >> attempt >> rdv >> node >> provider >> nccl_net;
+    in >> rank >> world >> local >> local_world >> addr >> port >> attempt >> rdv >> node >>
+        provider >> nccl_net;
     CHECK(provider == "tcp");  // `fabric: tcp`: libfabric and NCCL are pointed at it
     CHECK(nccl_net == "Socket");
     CHECK(rank == r);
@@ -182,7 +183,8 @@ stages:
   std::string address = c.address();
   std::thread submitter([&] {
     for (int attempts = 0; attempts < 2000; ++attempts) {
-      process p({bin("gantry"), "submit", manifest, "--coordinator", address}, c.dir() + "/submit.err");
+      process p({bin("gantry"), "submit", manifest, "--coordinator", address},
+                c.dir() + "/submit.err");
       std::string out = p.read_all(30000);
       bool ok = p.wait(30000) == 0;  // refused while the coordinator is down: not acknowledged
       std::lock_guard lock(mu);
@@ -248,7 +250,8 @@ stages:
   std::ofstream(c.shared_dir() + "/" + job + "/release") << "go";
   CHECK(w.p.wait(20000) == 0);
   CHECK(read_file(c.shared_dir() + "/" + job + "/usr1") == "0\n");  // asked to checkpoint first
-  CHECK(read_file(c.shared_dir() + "/" + job + "/starts") == "0 " + first_node + "\n1 " + other + "\n");
+  CHECK(read_file(c.shared_dir() + "/" + job + "/starts") ==
+        "0 " + first_node + "\n1 " + other + "\n");
   CHECK(c.cli({"describe", job, "--json"}).json()["restarts"] == 0);
   CHECK(c.cli({"uncordon", first_node}).exit_code == 0);
   CHECK(c.wait_node(first_node, "ready"));

@@ -24,7 +24,9 @@ int64_t now_ms() {
   return duration_cast<milliseconds>(steady_clock::now().time_since_epoch()).count();
 }
 
-std::string bin(const std::string& program) { return std::string(GANTRY_BIN_DIR) + "/" + program; }
+std::string bin(const std::string& program) {
+  return std::string(GANTRY_BIN_DIR) + "/" + program;
+}
 std::string source_path(const std::string& relative) {
   return std::string(GANTRY_SOURCE_DIR) + "/" + relative;
 }
@@ -36,7 +38,9 @@ std::string read_file(const std::string& path) {
   return s.str();
 }
 
-bool pid_alive(pid_t pid) { return ::kill(pid, 0) == 0 || errno == EPERM; }
+bool pid_alive(pid_t pid) {
+  return ::kill(pid, 0) == 0 || errno == EPERM;
+}
 
 bool wait_pid_gone(pid_t pid, int timeout_ms) {
   int fd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
@@ -125,7 +129,9 @@ std::string process::read_all(int timeout_ms) {
   return all;
 }
 
-void process::signal(int sig) { ::kill(pid_, sig); }
+void process::signal(int sig) {
+  ::kill(pid_, sig);
+}
 
 int process::wait(int timeout_ms) {
   if (status_ >= 0) return status_;
@@ -143,9 +149,13 @@ int process::wait(int timeout_ms) {
   }
 }
 
-bool process::running() { return wait(0) < 0; }
+bool process::running() {
+  return wait(0) < 0;
+}
 
-cluster::cluster() { std::filesystem::create_directories(shared_dir()); }
+cluster::cluster() {
+  std::filesystem::create_directories(shared_dir());
+}
 
 cluster::~cluster() {
   workers_.clear();
@@ -154,8 +164,8 @@ cluster::~cluster() {
 
 void cluster::start_coordinator(const std::vector<std::string>& extra) {
   std::string listen = address_.empty() ? "127.0.0.1:0" : address_;
-  std::vector<std::string> args{bin("gantry"), "coordinator", "--listen", listen, "--data-dir",
-                                dir() + "/coordinator"};
+  std::vector<std::string> args{bin("gantry"), "coordinator", "--listen",
+                                listen,        "--data-dir",  dir() + "/coordinator"};
   // Slow (sanitizer) builds on a busy machine must not declare a live worker lost; tests
   // that need a hung worker noticed still see it within seconds. A flag in `extra` wins.
   if (std::find(extra.begin(), extra.end(), "--heartbeat-timeout-ms") == extra.end()) {
@@ -172,8 +182,9 @@ void cluster::start_coordinator(const std::vector<std::string>& extra) {
 }
 
 void cluster::start_worker(const std::string& name, const std::vector<std::string>& extra) {
-  std::vector<std::string> args{bin("gantry"), "worker", "--coordinator", address_, "--name", name,
-                                "--data-dir", dir() + "/" + name, "--shared-dir", shared_dir()};
+  std::vector<std::string> args{bin("gantry"),  "worker",    "--coordinator", address_,
+                                "--name",       name,        "--data-dir",    dir() + "/" + name,
+                                "--shared-dir", shared_dir()};
   args.insert(args.end(), extra.begin(), extra.end());
   workers_[name] = std::make_unique<process>(args, dir() + "/" + name + ".log");
 }
@@ -184,7 +195,8 @@ cli_result cluster::cli(std::vector<std::string> args, int timeout_ms) {
     args.push_back("--coordinator");
     args.push_back(address_);
   }
-  std::string err_path = dir() + "/cli-" + std::to_string(now_ms()) + "-" + std::to_string(rand()) + ".err";
+  std::string err_path =
+      dir() + "/cli-" + std::to_string(now_ms()) + "-" + std::to_string(rand()) + ".err";
   process p(args, err_path);
   cli_result r;
   int64_t deadline = now_ms() + timeout_ms;

@@ -117,5 +117,4 @@ bool pid_alive(pid_t pid);
 // within timeout_ms (or was already gone).
 bool wait_pid_gone(pid_t pid, int timeout_ms);
 
-
 }  // namespace gantry::test

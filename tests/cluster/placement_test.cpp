@@ -8,11 +8,11 @@
 using namespace gantry::test;
 using nlohmann::json;
 
-
 TEST_CASE("a gang that cannot fit stays pending with a reason and holds nothing") {
   cluster c;
   c.start_coordinator();
-  for (const char* w : {"w1", "w2"}) c.start_worker(w, {"--cpus", "4", "--memory", "4GiB", "--simulate-gpus", "4xH100:80GiB"});
+  for (const char* w : {"w1", "w2"})
+    c.start_worker(w, {"--cpus", "4", "--memory", "4GiB", "--simulate-gpus", "4xH100:80GiB"});
   REQUIRE(c.wait_node("w1", "ready"));
   REQUIRE(c.wait_node("w2", "ready"));
   std::string big = c.submit("big.yaml", R"(
@@ -59,7 +59,8 @@ stages:
   CHECK(c.cli({"watch", big}).exit_code == 1);
 }
 
-TEST_CASE("eight gpu: 0.5 tasks share four GPUs, two per GPU, with the right CUDA_VISIBLE_DEVICES") {
+TEST_CASE(
+    "eight gpu: 0.5 tasks share four GPUs, two per GPU, with the right CUDA_VISIBLE_DEVICES") {
   cluster c;
   c.start_coordinator();
   c.start_worker("g1", {"--cpus", "8", "--memory", "8GiB", "--simulate-gpus", "4xH100:80GiB"});

@@ -17,8 +17,9 @@ TEST_CASE("rendezvous: put/get, a get that waits for a later put, timeouts, atte
   CHECK(got.out == "abc123\n");
 
   // A get that starts first is answered by the put that follows it.
-  process waiter({bin("gantry"), "rendezvous", "get", "late", "--scope", a0, "--timeout-ms", "30000"},
-                 c.dir() + "/waiter.err");
+  process waiter(
+      {bin("gantry"), "rendezvous", "get", "late", "--scope", a0, "--timeout-ms", "30000"},
+      c.dir() + "/waiter.err");
   // The waiter is blocked in its RPC; nothing answers it but the put.
   CHECK(waiter.read_line(300) == "");
   CHECK(c.cli({"rendezvous", "put", "late", "v2", "--scope", a0}).exit_code == 0);

@@ -45,7 +45,8 @@ TEST_CASE("hello.yaml runs on two workers and succeeds") {
   CHECK(watch.out.find("succeeded") != std::string::npos);
 
   for (int rank : {0, 1}) {
-    std::string out = read_file(c.shared_dir() + "/" + job + "/hello-" + std::to_string(rank) + ".txt");
+    std::string out =
+        read_file(c.shared_dir() + "/" + job + "/hello-" + std::to_string(rank) + ".txt");
     CHECK(out.find("hello from rank " + std::to_string(rank) + " of 2") != std::string::npos);
   }
   CHECK(state_of(c, job) == "succeeded");
