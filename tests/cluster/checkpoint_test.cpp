@@ -142,10 +142,7 @@ TEST_CASE("a stopped worker that comes back after its gang moved has its old tas
   c.worker(node).signal(SIGSTOP);
   ::kill(pid, SIGSTOP);
   // The gang moves: every rank runs again as attempt 1, elsewhere.
-  int moved = 0;
-  REQUIRE(events.until(30000, [&](const json& e) {
-    return e["kind"] == "rank" && e["state"] == "running" && e["attempt"] == 1 && ++moved == 3;
-  }));
+  REQUIRE(events.until_running(3, 30000, 1));
   // Now the machine wakes up: its stale rank must neither count nor survive.
   ::kill(pid, SIGCONT);
   c.worker(node).signal(SIGCONT);

@@ -88,10 +88,7 @@ stages:
     command: [ "sleep", "600" ]
 )");
   event_stream w(c, job);
-  int running = 0;
-  REQUIRE(w.until(20000, [&](const json& e) {
-    return e["kind"] == "rank" && e["state"] == "running" && ++running == 4;
-  }));
+  REQUIRE(w.until_running(4, 20000));
   auto ranks = ranks_of(c, job);
   ::kill(static_cast<pid_t>(ranks[2]["pid"].get<int64_t>()), SIGKILL);
   int64_t killed = now_ms();
@@ -142,10 +139,7 @@ stages:
 )");
   {
     event_stream w(c, job);
-    int running = 0;
-    REQUIRE(w.until(20000, [&](const json& e) {
-      return e["kind"] == "rank" && e["state"] == "running" && ++running == 2;
-    }));
+    REQUIRE(w.until_running(2, 20000));
   }
   c.coordinator().signal(SIGKILL);
   REQUIRE(c.coordinator().wait(10000) >= 0);

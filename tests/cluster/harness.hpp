@@ -106,6 +106,14 @@ class event_stream {
     }
     return false;
   }
+  // Until `ranks` rank events say `running` (of `attempt`, when it is 0 or more).
+  bool until_running(int ranks, int timeout_ms, int attempt = -1) {
+    int seen = 0;
+    return until(timeout_ms, [&](const nlohmann::json& e) {
+      return e["kind"] == "rank" && e["state"] == "running" &&
+             (attempt < 0 || e["attempt"] == attempt) && ++seen == ranks;
+    });
+  }
   process p;
 };
 
