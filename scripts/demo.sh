@@ -5,5 +5,5 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/scripts/setup.sh"
-dir=$("$root/scripts/build.sh" | tail -n 1)
+dir=$("$root/scripts/build.sh")
 exec "$dir/bin/gantry" dev --workers 2 --simulate-gpus 4xH100:80GiB --run "$root/examples/pipeline.yaml"
