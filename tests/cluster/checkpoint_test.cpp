@@ -89,6 +89,7 @@ json finish(cluster& c, const std::string& job) {
 
 TEST_CASE("a 2-worker x 2-rank CPU collective job succeeds with the right sums") {
   cluster c;
+  INFO(c.logs());
   c.start_coordinator();
   for (const char* w : {"a", "b"}) c.start_worker(w, {"--cpus", "2", "--memory", "2GiB"});
   REQUIRE(c.wait_node("a", "ready"));
@@ -110,6 +111,7 @@ TEST_CASE("a 2-worker x 2-rank CPU collective job succeeds with the right sums")
 
 TEST_CASE("a checkpointing gang that loses a worker to kill -9 resumes from its checkpoint") {
   cluster c;
+  INFO(c.logs());
   start_workers(c, 4);  // one rank per worker, and a spare
   std::string expected = reference_checksum(c, 3, 60);
   std::string job = c.submit("ckpt.yaml", allreduce_manifest("ckpt", 3, 60, 40, c.dir() + "/ckpt"));
@@ -133,6 +135,7 @@ TEST_CASE("a checkpointing gang that loses a worker to kill -9 resumes from its 
 
 TEST_CASE("a stopped worker that comes back after its gang moved has its old task killed") {
   cluster c;
+  INFO(c.logs());
   start_workers(c, 4);
   std::string expected = reference_checksum(c, 3, 60);
   std::string job = c.submit("stop.yaml", allreduce_manifest("stop", 3, 60, 40, c.dir() + "/ckpt"));

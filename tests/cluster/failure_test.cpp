@@ -32,6 +32,7 @@ std::map<int, json> ranks_of(cluster& c, const std::string& job) {
 
 TEST_CASE("a collective stage gives every rank one consistent torchrun environment") {
   cluster c;
+  INFO(c.logs());
   c.start_coordinator();
   for (const char* w : {"a", "b"}) c.start_worker(w, {"--cpus", "2", "--memory", "2GiB"});
   REQUIRE(c.wait_node("a", "ready"));
@@ -74,6 +75,7 @@ stages:
 
 TEST_CASE("a rank killed mid-run stops every other rank of its gang") {
   cluster c;
+  INFO(c.logs());
   c.start_coordinator();
   for (const char* w : {"a", "b"}) c.start_worker(w, {"--cpus", "2", "--memory", "2GiB"});
   REQUIRE(c.wait_node("a", "ready"));
@@ -104,6 +106,7 @@ stages:
 
 TEST_CASE("max_restarts exhausted: the job fails and says why") {
   cluster c;
+  INFO(c.logs());
   c.start_coordinator({"--restart-backoff-ms", "10"});
   c.start_worker("a");
   REQUIRE(c.wait_node("a", "ready"));
@@ -125,6 +128,7 @@ stages:
 
 TEST_CASE("the coordinator killed mid-run: the job finishes and no task starts twice") {
   cluster c;
+  INFO(c.logs());
   c.start_coordinator();
   c.start_worker("a", {"--cpus", "2"});
   REQUIRE(c.wait_node("a", "ready"));
@@ -162,6 +166,7 @@ TEST_CASE("300 submits with the coordinator killed at random points lose no ackn
   MESSAGE("seed " << seed << " (GANTRY_TEST_SEED=" << seed << " repeats this run)");
   std::mt19937_64 rng(seed);
   cluster c;
+  INFO(c.logs());
   c.start_coordinator();
   std::string manifest = c.write_manifest("tiny.yaml", R"(
 name: tiny
@@ -217,6 +222,7 @@ stages:
 
 TEST_CASE("drain asks tasks to checkpoint, then moves them without counting a restart") {
   cluster c;
+  INFO(c.logs());
   c.start_coordinator({"--drain-grace-ms", "300"});
   for (const char* w : {"a", "b"}) c.start_worker(w, {"--cpus", "1"});
   REQUIRE(c.wait_node("a", "ready"));
@@ -253,6 +259,7 @@ stages:
 
 TEST_CASE("a watcher rides through a coordinator restart and misses no event") {
   cluster c;
+  INFO(c.logs());
   c.start_coordinator();
   c.start_worker("a", {"--cpus", "2"});
   REQUIRE(c.wait_node("a", "ready"));

@@ -232,4 +232,19 @@ std::string cluster::log_of(const std::string& name) const {
   return read_file(dir() + "/" + name + ".log");
 }
 
+std::string cluster::logs() const {
+  auto tail = [](const std::string& text) {
+    size_t at = text.size();
+    for (int lines = 0; lines <= 40; ++lines) {
+      if (at == 0) return text;
+      at = text.rfind('\n', at - 1);
+      if (at == std::string::npos) return text;
+    }
+    return text.substr(at + 1);
+  };
+  std::string out = "--- coordinator.log (tail)\n" + tail(log_of("coordinator"));
+  for (const auto& [name, w] : workers_) out += "--- " + name + ".log (tail)\n" + tail(log_of(name));
+  return out;
+}
+
 }  // namespace gantry::test

@@ -79,6 +79,9 @@ class cluster {
   // Writes the manifest, submits it (which must succeed) and returns the job id.
   std::string submit(const std::string& name, const std::string& yaml);
   std::string log_of(const std::string& name) const;
+  // The last lines of the coordinator's and every worker's log, for failure messages
+  // (use as INFO(c.logs()): doctest evaluates it only when a check fails).
+  std::string logs() const;
 
  private:
   temp_dir dir_;

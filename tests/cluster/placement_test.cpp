@@ -10,6 +10,7 @@ using nlohmann::json;
 
 TEST_CASE("a gang that cannot fit stays pending with a reason and holds nothing") {
   cluster c;
+  INFO(c.logs());
   c.start_coordinator();
   for (const char* w : {"w1", "w2"})
     c.start_worker(w, {"--cpus", "4", "--memory", "4GiB", "--simulate-gpus", "4xH100:80GiB"});
@@ -62,6 +63,7 @@ stages:
 TEST_CASE(
     "eight gpu: 0.5 tasks share four GPUs, two per GPU, with the right CUDA_VISIBLE_DEVICES") {
   cluster c;
+  INFO(c.logs());
   c.start_coordinator();
   c.start_worker("g1", {"--cpus", "8", "--memory", "8GiB", "--simulate-gpus", "4xH100:80GiB"});
   REQUIRE(c.wait_node("g1", "ready"));

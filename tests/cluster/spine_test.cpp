@@ -33,6 +33,7 @@ std::string state_of(cluster& c, const std::string& job) {
 
 TEST_CASE("hello.yaml runs on two workers and succeeds") {
   cluster c;
+  INFO(c.logs());
   start_two_workers(c);
   auto submit = c.cli({"submit", source_path("examples/hello.yaml")});
   REQUIRE_MESSAGE(submit.exit_code == 0, submit.err);
@@ -68,6 +69,7 @@ TEST_CASE("hello.yaml runs on two workers and succeeds") {
 
 TEST_CASE("cancelling a running job stops all its processes") {
   cluster c;
+  INFO(c.logs());
   start_two_workers(c);
   std::string manifest = c.write_manifest("long.yaml", R"(
 name: long
@@ -106,6 +108,7 @@ stages:
 
 TEST_CASE("an invalid manifest is refused naming the field, and nothing is stored") {
   cluster c;
+  INFO(c.logs());
   c.start_coordinator();
   std::string manifest = c.write_manifest("bad.yaml", R"(
 name: bad
@@ -132,6 +135,7 @@ stages:
 
 TEST_CASE("the coordinator killed with -9 after 50 acknowledged submits loses none of them") {
   cluster c;
+  INFO(c.logs());
   start_two_workers(c);
   std::string manifest = c.write_manifest("quick.yaml", R"(
 name: quick
@@ -167,6 +171,7 @@ stages:
 
 TEST_CASE("a worker killed with -9 becomes lost") {
   cluster c;
+  INFO(c.logs());
   start_two_workers(c);
   c.worker("w2").signal(SIGKILL);
   CHECK(c.wait_node("w2", "lost", 10000));
