@@ -92,6 +92,22 @@ void stop(std::vector<child>& children, int first, int last, int grace_ms) {
   }
 }
 
+// After `--run`: what the job's last stage printed (the pipeline's result, say).
+void show_last_stage_output(const std::string& addr) {
+  auto cl = client::connect(addr);
+  if (!cl) return;
+  auto jobs = (*cl)->list_jobs();
+  if (!jobs || jobs->empty()) return;
+  auto job = (*cl)->describe(jobs->back().id);
+  if (!job || job->stages.empty()) return;
+  std::string stage = job->stages.back().name;
+  cl->reset();  // run_logs opens its own connection (one event loop per thread)
+  std::cout << "gantry dev: output of stage " << stage << " of " << jobs->back().id << ":" << std::endl;
+  client_options c;
+  c.coordinator = addr;
+  run_logs(c, jobs->back().id, stage, std::nullopt, false);
+}
+
 }  // namespace
 
 int run_dev(const dev_options& o, const std::string& self_exe) {
@@ -163,7 +179,9 @@ int run_dev(const dev_options& o, const std::string& self_exe) {
     runner = std::thread([&] {
       client_options c;
       c.coordinator = addr;
-      run_result = run_submit(c, o.run_file, true);
+      int code = run_submit(c, o.run_file, true);
+      show_last_stage_output(addr);
+      run_result = code;
     });
   } else {
     std::cout << "gantry dev: running; Ctrl-C stops the cluster" << std::endl;
