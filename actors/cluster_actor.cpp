@@ -193,7 +193,7 @@ caf::behavior cluster_behavior(actor_t* self, caf::actor store, caf::actor rende
       },
       [self](msg::list_nodes) -> result<std::vector<node_status>> {
         std::vector<node_status> out;
-        for (const auto& [name, n] : self->state.nodes) out.push_back(n.status);
+        for (const auto& [name, n] : self->state.nodes) out.push_back(status_of(self, n));
         return out;
       },
       [self](msg::cancel& m) {
@@ -222,7 +222,7 @@ caf::behavior cluster_behavior(actor_t* self, caf::actor store, caf::actor rende
         auto& st = self->state;
         auto it = st.nodes.find(m.name);
         if (it != st.nodes.end() && it->second.status.state == m.state) {
-          rp.deliver(result<node_status>(it->second.status));
+          rp.deliver(result<node_status>(status_of(self, it->second)));
           return rp;
         }
         uint64_t id = st.next_waiter++;
@@ -289,14 +289,7 @@ caf::behavior cluster_behavior(actor_t* self, caf::actor store, caf::actor rende
         self->state.scheduler.withdraw(m.request_id);
         self->state.owners.erase(m.request_id);
       },
-      [self](msg::release& m) {
-        auto& st = self->state;
-        st.view.release(m.assignment);
-        if (auto it = st.nodes.find(m.assignment.node);
-            it != st.nodes.end() && it->second.status.tasks > 0)
-          --it->second.status.tasks;
-        request_schedule(self);
-      },
+      [self](msg::release& m) { release_assignment(self, m.assignment); },
       [self](msg::job_changed& m) {
         auto& st = self->state;
         auto it = st.jobs.find(m.summary.id);

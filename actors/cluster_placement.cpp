@@ -25,8 +25,8 @@ void schedule_now(actor_t* self) {
   sched::schedule_result res = st.scheduler.schedule(st.view);
   for (auto& p : res.placed) {
     auto owner = st.owners.find(p.request_id);
-    if (owner == st.owners.end()) {  // withdrawn meanwhile
-      for (const auto& a : p.tasks) st.view.release(a);
+    if (owner == st.owners.end()) {                      // withdrawn meanwhile
+      for (const auto& a : p.tasks) st.view.release(a);  // no task was counted yet
       continue;
     }
     msg::placed out;
@@ -42,13 +42,7 @@ void schedule_now(actor_t* self) {
     out.tasks = p.tasks;
     // A job that no longer wants it (or that ended meanwhile) hands the placement back.
     auto give_back = [self, tasks = std::move(p.tasks)]() {
-      for (const auto& a : tasks) {
-        self->state.view.release(a);
-        if (auto n = self->state.nodes.find(a.node);
-            n != self->state.nodes.end() && n->second.status.tasks > 0)
-          --n->second.status.tasks;
-      }
-      request_schedule(self);
+      for (const auto& a : tasks) release_assignment(self, a);
     };
     self->request(owner->second.job, caf::infinite, std::move(out))
         .then(
@@ -71,12 +65,36 @@ void answer_waiters(actor_t* self, const std::string& name) {
   const node_entry& node = st.nodes[name];
   for (auto it = st.waiters.begin(); it != st.waiters.end();) {
     if (it->second.name == name && it->second.state == node.status.state) {
-      it->second.promise.deliver(result<node_status>(node.status));
+      it->second.promise.deliver(result<node_status>(status_of(self, node)));
       it = st.waiters.erase(it);
     } else {
       ++it;
     }
   }
+}
+
+void release_assignment(actor_t* self, const sched::task_assignment& a) {
+  auto& st = self->state;
+  st.view.release(a);
+  if (auto n = st.nodes.find(a.node); n != st.nodes.end() && n->second.status.tasks > 0)
+    --n->second.status.tasks;
+  request_schedule(self);
+}
+
+node_status status_of(actor_t* self, const node_entry& node) {
+  node_status out = node.status;
+  const sched::node_view* v = self->state.view.find(out.inventory.name);
+  if (!v) return out;
+  out.allocated_cpu_milli = v->inventory.cpu_milli - v->free_cpu_milli;
+  out.allocated_memory_bytes = v->inventory.memory_bytes - v->free_memory_bytes;
+  out.gpu_allocated_milli.clear();
+  for (const auto& g : out.inventory.gpus) {
+    int32_t used = 0;
+    for (const auto& slot : v->gpus)
+      if (slot.info.index == g.index) used = kGpuMilliWhole - slot.free_milli;
+    out.gpu_allocated_milli.push_back(used);
+  }
+  return out;
 }
 
 void on_node_changed(actor_t* self, msg::node_changed& m) {
@@ -88,10 +106,6 @@ void on_node_changed(actor_t* self, msg::node_changed& m) {
   bool usable = m.state == node_state::ready || m.state == node_state::cordoned;
   if (usable) st.view.upsert_node(m.inventory);
   st.view.set_schedulable(m.name, m.state == node_state::ready);
-  if (const auto* v = st.view.find(m.name)) {
-    node.status.allocated_cpu_milli = v->inventory.cpu_milli - v->free_cpu_milli;
-    node.status.allocated_memory_bytes = v->inventory.memory_bytes - v->free_memory_bytes;
-  }
   answer_waiters(self, m.name);
   request_schedule(self);
 }

@@ -20,7 +20,7 @@ struct job_entry {
 
 struct node_entry {
   caf::actor actor;
-  node_status status;
+  node_status status;  // allocations are filled in by status_of() from the view
 };
 
 struct request_owner {
@@ -64,6 +64,10 @@ void on_node_changed(actor_t* self, msg::node_changed& m);
 void recover(actor_t* self, recovered_state&& rs);
 caf::actor node_actor_for(actor_t* self, const node_inventory& inv);
 void answer_waiters(actor_t* self, const std::string& name);
+// Gives back what a task held (it ended, or its job refused the placement).
+void release_assignment(actor_t* self, const sched::task_assignment& a);
+// The node's status with its allocations read from the placement view.
+node_status status_of(actor_t* self, const node_entry& node);
 
 std::string job_id_of_task(const std::string& task_id);
 

@@ -201,9 +201,6 @@ struct expect_task {
   std::string task_id;
   caf::actor job;
 };  // recovery: a task that should run there
-struct forget_task {
-  std::string task_id;
-};
 struct exited {
   uint64_t session;
   task_report report;
@@ -279,7 +276,6 @@ GANTRY_LOCAL_MESSAGE(gantry::msg::check_liveness)
 GANTRY_LOCAL_MESSAGE(gantry::msg::launch)
 GANTRY_LOCAL_MESSAGE(gantry::msg::kill_task)
 GANTRY_LOCAL_MESSAGE(gantry::msg::expect_task)
-GANTRY_LOCAL_MESSAGE(gantry::msg::forget_task)
 GANTRY_LOCAL_MESSAGE(gantry::msg::exited)
 GANTRY_LOCAL_MESSAGE(gantry::msg::checkpoint_report)
 GANTRY_LOCAL_MESSAGE(gantry::msg::read_task_log)

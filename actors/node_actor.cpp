@@ -190,7 +190,6 @@ caf::behavior node_behavior(node_actor_t* self, caf::actor cluster, node_invento
         });
       },
       [self](msg::expect_task& m) { self->state.tasks[m.task_id] = m.job; },
-      [self](msg::forget_task& m) { self->state.tasks.erase(m.task_id); },
       [self](msg::exited& m) {
         auto& st = self->state;
         auto it = st.tasks.find(m.report.task_id);

@@ -21,12 +21,8 @@ kj::Promise<void> agent_service::kill(KillContext context) {
   auto p = context.getParams();
   auto b = to_promise<void>();
   agent_.kill(std::string(p.getTaskId().cStr()), p.getGraceMs(), std::move(b.fn));
-  return b.promise.then([context](result<void> r) mutable {
-    if (r)
-      wc::set_ok(context.getResults().initStatus());
-    else
-      wc::to_wire(context.getResults().initStatus(), r.error());
-  });
+  return b.promise.then(
+      [context](result<void> r) mutable { wc::set_status(context.getResults(), r); });
 }
 
 kj::Promise<void> agent_service::readLog(ReadLogContext context) {
@@ -34,27 +30,16 @@ kj::Promise<void> agent_service::readLog(ReadLogContext context) {
   auto b = to_promise<log_chunk>();
   agent_.read_log(std::string(p.getTaskId().cStr()), p.getOffset(), p.getMaxBytes(),
                   std::move(b.fn));
-  return b.promise.then([context](result<log_chunk> r) mutable {
-    auto results = context.getResults();
-    if (!r) return wc::to_wire(results.initStatus(), r.error());
-    wc::set_ok(results.initStatus());
-    results.setData(
-        kj::arrayPtr(reinterpret_cast<const kj::byte*>(r->data.data()), r->data.size()));
-    results.setNextOffset(r->next_offset);
-    results.setFinished(r->finished);
-  });
+  return b.promise.then(
+      [context](result<log_chunk> r) mutable { wc::set_log(context.getResults(), r); });
 }
 
 kj::Promise<void> agent_service::signal(SignalContext context) {
   auto p = context.getParams();
   auto b = to_promise<void>();
   agent_.signal(std::string(p.getTaskId().cStr()), p.getSignal(), std::move(b.fn));
-  return b.promise.then([context](result<void> r) mutable {
-    if (r)
-      wc::set_ok(context.getResults().initStatus());
-    else
-      wc::to_wire(context.getResults().initStatus(), r.error());
-  });
+  return b.promise.then(
+      [context](result<void> r) mutable { wc::set_status(context.getResults(), r); });
 }
 
 kj::Promise<void> agent_service::reservePort(ReservePortContext context) {

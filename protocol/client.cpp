@@ -32,6 +32,14 @@ struct client::impl {
     }
     return out;
   }
+
+  // For calls whose answer is itself a result: one level of errors, not two.
+  template <class T>
+  result<T> call(kj::Promise<result<T>>&& p) {
+    auto r = wait(kj::mv(p));
+    if (!r) return fail(r.error());
+    return std::move(*r);
+  }
 };
 
 client::client(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
@@ -63,9 +71,8 @@ result<std::unique_ptr<client>> client::connect(const std::string& address, uint
   p->disconnected = p->rpc->onDisconnect().fork();
   auto req = p->cap().helloRequest();
   req.setClientVersion(wire::PROTOCOL_VERSION);
-  auto hello = p->wait(req.send().then([](auto resp) { return wc::from_wire(resp.getStatus()); }));
+  auto hello = p->call(req.send().then([](auto resp) { return wc::from_wire(resp.getStatus()); }));
   if (!hello) return fail(hello.error());
-  if (!*hello) return fail(hello->error());
   return std::unique_ptr<client>(new client(std::move(p)));
 }
 
@@ -74,7 +81,7 @@ result<submit_reply> client::submit(const std::string& manifest_text,
   auto req = impl_->cap().submitRequest();
   req.setManifest(manifest_text);
   req.setSourceName(source_name);
-  auto r = impl_->wait(req.send().then([](auto resp) -> result<submit_reply> {
+  return impl_->call(req.send().then([](auto resp) -> result<submit_reply> {
     submit_reply out;
     for (auto e : resp.getErrors())
       out.errors.push_back({e.getPath().cStr(), e.getMessage().cStr()});
@@ -83,29 +90,24 @@ result<submit_reply> client::submit(const std::string& manifest_text,
     out.job_id = resp.getJobId().cStr();
     return out;
   }));
-  if (!r) return fail(r.error());
-  return *r;
 }
 
 result<std::vector<job_summary>> client::list_jobs() {
-  auto r = impl_->wait(impl_->cap().listJobsRequest().send().then([](auto resp) {
+  return impl_->wait(impl_->cap().listJobsRequest().send().then([](auto resp) {
     std::vector<job_summary> out;
     for (auto j : resp.getJobs()) out.push_back(wc::from_wire(j));
     return out;
   }));
-  return r;
 }
 
 result<job_record> client::describe(const std::string& job_id) {
   auto req = impl_->cap().describeJobRequest();
   req.setJobId(job_id);
-  auto r = impl_->wait(req.send().then([](auto resp) -> result<job_record> {
+  return impl_->call(req.send().then([](auto resp) -> result<job_record> {
     auto st = wc::from_wire(resp.getStatus());
     if (!st) return fail(st.error());
     return wc::from_wire(resp.getJob());
   }));
-  if (!r) return fail(r.error());
-  return *r;
 }
 
 result<std::vector<node_status>> client::list_nodes() {
@@ -119,9 +121,7 @@ result<std::vector<node_status>> client::list_nodes() {
 result<void> client::cancel(const std::string& job_id) {
   auto req = impl_->cap().cancelRequest();
   req.setJobId(job_id);
-  auto r = impl_->wait(req.send().then([](auto resp) { return wc::from_wire(resp.getStatus()); }));
-  if (!r) return fail(r.error());
-  return *r;
+  return impl_->call(req.send().then([](auto resp) { return wc::from_wire(resp.getStatus()); }));
 }
 
 namespace {
@@ -166,7 +166,7 @@ result<job_state> client::watch(const std::string& job_id, uint64_t from_seq,
     job_state state;
     uint64_t last_seq;
   };
-  auto sub = impl_->wait(req.send().then([](auto resp) -> result<started> {
+  auto sub = impl_->call(req.send().then([](auto resp) -> result<started> {
     auto st = wc::from_wire(resp.getStatus());
     if (!st) return fail(st.error());
     return started{resp.getSubscription(),
@@ -174,9 +174,8 @@ result<job_state> client::watch(const std::string& job_id, uint64_t from_seq,
                    resp.getLastSeq()};
   }));
   if (!sub) return fail(sub.error());
-  if (!*sub) return fail(sub->error());
   // Nothing at or after from_seq will ever come for a finished job.
-  if (is_terminal((*sub)->state) && (*sub)->last_seq < from_seq) return (*sub)->state;
+  if (is_terminal(sub->state) && sub->last_seq < from_seq) return sub->state;
   return impl_->wait(kj::mv(paf.promise));
 }
 
@@ -188,15 +187,7 @@ result<log_chunk> client::read_logs(const std::string& job_id, const std::string
   req.setRank(rank);
   req.setOffset(offset);
   req.setMaxBytes(max_bytes);
-  auto r = impl_->wait(req.send().then([](auto resp) -> result<log_chunk> {
-    auto st = wc::from_wire(resp.getStatus());
-    if (!st) return fail(st.error());
-    auto d = resp.getData();
-    return log_chunk{std::string(reinterpret_cast<const char*>(d.begin()), d.size()),
-                     resp.getNextOffset(), resp.getFinished()};
-  }));
-  if (!r) return fail(r.error());
-  return *r;
+  return impl_->call(req.send().then([](auto resp) { return wc::log_from_wire(resp); }));
 }
 
 result<node_status> client::wait_node(const std::string& name, const std::string& state,
@@ -205,13 +196,11 @@ result<node_status> client::wait_node(const std::string& name, const std::string
   req.setName(name);
   req.setState(state);
   req.setTimeoutMs(timeout_ms);
-  auto r = impl_->wait(req.send().then([](auto resp) -> result<node_status> {
+  return impl_->call(req.send().then([](auto resp) -> result<node_status> {
     auto st = wc::from_wire(resp.getStatus());
     if (!st) return fail(st.error());
     return wc::from_wire(resp.getNode());
   }));
-  if (!r) return fail(r.error());
-  return *r;
 }
 
 result<void> client::set_node_state(const std::string& name, node_action action) {
@@ -220,9 +209,7 @@ result<void> client::set_node_state(const std::string& name, node_action action)
   req.setAction(action == node_action::cordon     ? wire::Coordinator::NodeAction::CORDON
                 : action == node_action::uncordon ? wire::Coordinator::NodeAction::UNCORDON
                                                   : wire::Coordinator::NodeAction::DRAIN);
-  auto r = impl_->wait(req.send().then([](auto resp) { return wc::from_wire(resp.getStatus()); }));
-  if (!r) return fail(r.error());
-  return *r;
+  return impl_->call(req.send().then([](auto resp) { return wc::from_wire(resp.getStatus()); }));
 }
 
 namespace {
@@ -239,9 +226,7 @@ result<void> client::rendezvous_put(const rendezvous_scope& scope, const std::st
   set_scope(req.initScope(), scope);
   req.setKey(key);
   req.setValue(kj::arrayPtr(reinterpret_cast<const kj::byte*>(value.data()), value.size()));
-  auto r = impl_->wait(req.send().then([](auto resp) { return wc::from_wire(resp.getStatus()); }));
-  if (!r) return fail(r.error());
-  return *r;
+  return impl_->call(req.send().then([](auto resp) { return wc::from_wire(resp.getStatus()); }));
 }
 
 result<std::string> client::rendezvous_get(const rendezvous_scope& scope, const std::string& key,
@@ -250,14 +235,12 @@ result<std::string> client::rendezvous_get(const rendezvous_scope& scope, const 
   set_scope(req.initScope(), scope);
   req.setKey(key);
   req.setTimeoutMs(timeout_ms);
-  auto r = impl_->wait(req.send().then([](auto resp) -> result<std::string> {
+  return impl_->call(req.send().then([](auto resp) -> result<std::string> {
     auto st = wc::from_wire(resp.getStatus());
     if (!st) return fail(st.error());
     auto v = resp.getValue();
     return std::string(reinterpret_cast<const char*>(v.begin()), v.size());
   }));
-  if (!r) return fail(r.error());
-  return *r;
 }
 
 void client::pause(uint32_t ms) {

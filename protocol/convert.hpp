@@ -36,4 +36,32 @@ job_record from_wire(wire::JobDetail::Reader r);
 void to_wire(wire::NodeInfo::Builder b, const node_status& n);
 node_status from_wire(wire::NodeInfo::Reader r);
 
+// Fills a results struct that has `status` (and, for a log slice, data/nextOffset/finished).
+template <class Results>
+void set_status(Results results, const result<void>& r) {
+  if (r)
+    set_ok(results.initStatus());
+  else
+    to_wire(results.initStatus(), r.error());
+}
+
+template <class Results>
+void set_log(Results results, const result<log_chunk>& r) {
+  if (!r) return to_wire(results.initStatus(), r.error());
+  set_ok(results.initStatus());
+  results.setData(kj::arrayPtr(reinterpret_cast<const kj::byte*>(r->data.data()), r->data.size()));
+  results.setNextOffset(r->next_offset);
+  results.setFinished(r->finished);
+}
+
+// A log slice from a response with status, data, nextOffset and finished.
+template <class Response>
+result<log_chunk> log_from_wire(const Response& resp) {
+  auto st = from_wire(resp.getStatus());
+  if (!st) return fail(st.error());
+  auto d = resp.getData();
+  return log_chunk{std::string(reinterpret_cast<const char*>(d.begin()), d.size()),
+                   resp.getNextOffset(), resp.getFinished()};
+}
+
 }  // namespace gantry::wire_convert

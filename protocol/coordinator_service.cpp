@@ -129,13 +129,7 @@ class rpc_task_agent final : public task_agent {
       req.setOffset(offset);
       req.setMaxBytes(max_bytes);
       req.send()
-          .then([done](auto resp) {
-            auto st = wc::from_wire(resp.getStatus());
-            if (!st) return done(std::unexpected(st.error()));
-            auto data = resp.getData();
-            done(log_chunk{std::string(reinterpret_cast<const char*>(data.begin()), data.size()),
-                           resp.getNextOffset(), resp.getFinished()});
-          })
+          .then([done](auto resp) { done(wc::log_from_wire(resp)); })
           .detach([done](kj::Exception&& e) { done(unreachable(e)); });
     });
   }
@@ -159,12 +153,8 @@ class worker_session_impl final : public wire::WorkerSession::Server {
   kj::Promise<void> heartbeat(HeartbeatContext context) override {
     auto b = to_promise<void>();
     port_->heartbeat(std::move(b.fn));
-    return b.promise.then([context](result<void> r) mutable {
-      if (r)
-        wc::set_ok(context.getResults().initStatus());
-      else
-        wc::to_wire(context.getResults().initStatus(), r.error());
-    });
+    return b.promise.then(
+        [context](result<void> r) mutable { wc::set_status(context.getResults(), r); });
   }
   kj::Promise<void> taskExited(TaskExitedContext context) override {
     port_->task_exited(wc::from_wire(context.getParams().getReport()));
@@ -179,14 +169,6 @@ class worker_session_impl final : public wire::WorkerSession::Server {
  private:
   std::shared_ptr<worker_session_port> port_;
 };
-
-template <class Results>
-void set_status(Results results, const result<void>& r) {
-  if (r)
-    wc::set_ok(results.initStatus());
-  else
-    wc::to_wire(results.initStatus(), r.error());
-}
 
 }  // namespace
 
@@ -263,7 +245,8 @@ kj::Promise<void> coordinator_service::listNodes(ListNodesContext context) {
 kj::Promise<void> coordinator_service::cancel(CancelContext context) {
   auto b = to_promise<void>();
   backend_.cancel(text(context.getParams().getJobId()), std::move(b.fn));
-  return b.promise.then([context](result<void> r) mutable { set_status(context.getResults(), r); });
+  return b.promise.then(
+      [context](result<void> r) mutable { wc::set_status(context.getResults(), r); });
 }
 
 kj::Promise<void> coordinator_service::watch(WatchContext context) {
@@ -289,15 +272,8 @@ kj::Promise<void> coordinator_service::readLogs(ReadLogsContext context) {
   auto b = to_promise<log_chunk>();
   backend_.read_logs(text(p.getJobId()), text(p.getStage()), p.getRank(), p.getOffset(),
                      p.getMaxBytes(), std::move(b.fn));
-  return b.promise.then([context](result<log_chunk> r) mutable {
-    auto results = context.getResults();
-    if (!r) return wc::to_wire(results.initStatus(), r.error());
-    wc::set_ok(results.initStatus());
-    results.setData(
-        kj::arrayPtr(reinterpret_cast<const kj::byte*>(r->data.data()), r->data.size()));
-    results.setNextOffset(r->next_offset);
-    results.setFinished(r->finished);
-  });
+  return b.promise.then(
+      [context](result<log_chunk> r) mutable { wc::set_log(context.getResults(), r); });
 }
 
 kj::Promise<void> coordinator_service::waitNode(WaitNodeContext context) {
@@ -327,7 +303,8 @@ kj::Promise<void> coordinator_service::setNodeState(SetNodeStateContext context)
                            : node_action::drain;
   auto b = to_promise<void>();
   backend_.set_node_state(text(p.getName()), action, std::move(b.fn));
-  return b.promise.then([context](result<void> r) mutable { set_status(context.getResults(), r); });
+  return b.promise.then(
+      [context](result<void> r) mutable { wc::set_status(context.getResults(), r); });
 }
 
 namespace {
@@ -343,7 +320,8 @@ kj::Promise<void> coordinator_service::rendezvousPut(RendezvousPutContext contex
   backend_.rendezvous_put(scope_from(p.getScope()), text(p.getKey()),
                           std::string(reinterpret_cast<const char*>(data.begin()), data.size()),
                           std::move(b.fn));
-  return b.promise.then([context](result<void> r) mutable { set_status(context.getResults(), r); });
+  return b.promise.then(
+      [context](result<void> r) mutable { wc::set_status(context.getResults(), r); });
 }
 
 kj::Promise<void> coordinator_service::rendezvousGet(RendezvousGetContext context) {

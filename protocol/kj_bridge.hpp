@@ -80,7 +80,6 @@ class kj_owned {
   // REQUIRES: on the KJ thread.
   T& get() { return *value_; }
   kj_mailbox& mailbox() { return *mailbox_; }
-  const std::shared_ptr<kj_mailbox>& mailbox_ptr() const { return mailbox_; }
 
  private:
   std::shared_ptr<kj_mailbox> mailbox_;

@@ -47,7 +47,6 @@ struct list_req {};
 struct stop_req {
   uint32_t grace_ms;
 };
-struct count_req {};
 struct scan_checkpoints {};
 struct signal_req {
   std::string task_id;
@@ -64,7 +63,6 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(gantry::child_exited)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(gantry::read_log_req)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(gantry::list_req)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(gantry::stop_req)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(gantry::count_req)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(gantry::scan_checkpoints)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(gantry::signal_req)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(gantry::result<int64_t>)
@@ -127,12 +125,10 @@ class reaper {
   std::shared_ptr<shared> shared_;
 };
 
+// A running task. Finished tasks are forgotten; their logs stay on disk under their id.
 struct task_entry {
   task_spec spec;
   pid_t pid = 0;
-  bool running = false;
-  int32_t exit_code = -1;
-  std::string message;
   std::string log_path;
   std::set<int64_t> reported_steps;  // checkpoint commits already sent
   std::chrono::system_clock::time_point started;
@@ -183,10 +179,6 @@ void ensure_scanning(sup_t* self) {
   if (self->state.scanning) return;
   self->state.scanning = true;
   self->delayed_send(self, kCheckpointScan, scan_checkpoints{});
-}
-
-size_t running_count(sup_t* self) {
-  return self->state.tasks.size();
 }
 
 // Task ids name directories: letters, digits, '.', '_', '-', and no leading dot.
@@ -240,7 +232,6 @@ result<int64_t> do_launch(sup_t* self, task_spec& task) {
   if (!pid) return fail(pid.error());
   st.reap->child_started();
   entry.pid = *pid;
-  entry.running = true;
   entry.started = std::chrono::system_clock::now();
   entry.spec = std::move(task);
   st.by_pid[*pid] = entry.spec.task_id;
@@ -260,21 +251,22 @@ void on_exit(sup_t* self, child_exited& m) {
   st.by_pid.erase(id);
   if (it == st.tasks.end()) return;
   task_entry& t = it->second;
-  t.running = false;
+  int32_t exit_code = -1;
+  std::string message;
   if (WIFEXITED(m.status)) {
-    t.exit_code = WEXITSTATUS(m.status);
-    t.message = t.exit_code == 0 ? "" : "exited with code " + std::to_string(t.exit_code);
+    exit_code = WEXITSTATUS(m.status);
+    if (exit_code != 0) message = "exited with code " + std::to_string(exit_code);
   } else if (WIFSIGNALED(m.status)) {
-    t.exit_code = 128 + WTERMSIG(m.status);
-    t.message = std::string("killed by signal ") + std::to_string(WTERMSIG(m.status)) + " (" +
-                strsignal(WTERMSIG(m.status)) + ")";
+    exit_code = 128 + WTERMSIG(m.status);
+    message = std::string("killed by signal ") + std::to_string(WTERMSIG(m.status)) + " (" +
+              strsignal(WTERMSIG(m.status)) + ")";
   }
   ::kill(-t.pid, SIGKILL);  // whatever the task left behind in its group goes too
   if (!t.spec.checkpoint_dir.empty()) scan_task_checkpoints(self, t);  // a last commit
-  log_info("task " + t.spec.task_id + " ended: " + (t.message.empty() ? "exit 0" : t.message));
-  st.reports->task_exited(task_report{t.spec.task_id, t.pid, false, t.exit_code, t.message});
+  log_info("task " + t.spec.task_id + " ended: " + (message.empty() ? "exit 0" : message));
+  st.reports->task_exited(task_report{t.spec.task_id, t.pid, false, exit_code, message});
   st.tasks.erase(it);  // its log stays on disk, found by its task id
-  if (running_count(self) == 0) {
+  if (self->state.tasks.empty()) {
     for (auto& [rp, grace] : st.stop_waiters) rp.deliver(result<void>{});
     st.stop_waiters.clear();
   }
@@ -316,7 +308,6 @@ caf::behavior sup_behavior(sup_t* self, supervisor_options opts,
           st.tombstones.insert(m.task_id);
           return {};
         }
-        if (!it->second.running) return {};
         pid_t pgid = it->second.pid;
         if (m.grace_ms == 0) {
           ::kill(-pgid, SIGKILL);
@@ -328,7 +319,7 @@ caf::behavior sup_behavior(sup_t* self, supervisor_options opts,
       },
       [self](signal_req& m) -> result<void> {
         auto it = self->state.tasks.find(m.task_id);
-        if (it == self->state.tasks.end() || !it->second.running)
+        if (it == self->state.tasks.end())
           return fail(errc::not_found, "task " + m.task_id + " is not running here");
         if (m.sig <= 0 || m.sig >= 65) return fail(errc::invalid_argument, "bad signal");
         ::kill(-it->second.pid, m.sig);
@@ -336,7 +327,7 @@ caf::behavior sup_behavior(sup_t* self, supervisor_options opts,
       },
       [self](escalate& m) {
         auto it = self->state.tasks.find(m.task_id);
-        if (it != self->state.tasks.end() && it->second.running) {
+        if (it != self->state.tasks.end()) {
           log_warn("task " + m.task_id + " ignored SIGTERM; sending SIGKILL");
           ::kill(-it->second.pid, SIGKILL);
         }
@@ -347,7 +338,7 @@ caf::behavior sup_behavior(sup_t* self, supervisor_options opts,
         st.scanning = false;
         bool any = false;
         for (auto& [id, t] : st.tasks) {
-          if (!t.running || t.spec.checkpoint_dir.empty()) continue;
+          if (t.spec.checkpoint_dir.empty()) continue;
           scan_task_checkpoints(self, t);
           any = true;
         }
@@ -356,18 +347,16 @@ caf::behavior sup_behavior(sup_t* self, supervisor_options opts,
       [self](read_log_req& m) -> result<log_chunk> { return read_log(self, m); },
       [self](list_req) -> result<std::vector<task_report>> {
         std::vector<task_report> out;
-        for (const auto& [id, t] : self->state.tasks)
-          if (t.running) out.push_back({id, t.pid, true, -1, ""});
+        for (const auto& [id, t] : self->state.tasks) out.push_back({id, t.pid, true, -1, ""});
         return out;
       },
       [self](stop_req& m) {
         auto rp = self->make_response_promise();
         for (auto& [id, t] : self->state.tasks) {
-          if (!t.running) continue;
           ::kill(-t.pid, SIGTERM);
           self->delayed_send(self, std::chrono::milliseconds(m.grace_ms), escalate{id});
         }
-        if (running_count(self) == 0)
+        if (self->state.tasks.empty())
           rp.deliver(result<void>{});
         else
           self->state.stop_waiters.emplace_back(rp, m.grace_ms);

@@ -51,13 +51,6 @@ std::string reference_checksum(cluster& c, int ranks, int steps) {
   return r["checksum"];
 }
 
-void start_workers(cluster& c, int n) {
-  c.start_coordinator();
-  for (int i = 1; i <= n; ++i)
-    c.start_worker("w" + std::to_string(i), {"--cpus", "1", "--memory", "2GiB"});
-  for (int i = 1; i <= n; ++i) REQUIRE(c.wait_node("w" + std::to_string(i), "ready"));
-}
-
 // Waits until a checkpoint at or after `step` is consistent, then returns the node and pid
 // of rank 1.
 std::pair<std::string, pid_t> after_checkpoint(cluster& c, const std::string& job,
@@ -90,10 +83,7 @@ json finish(cluster& c, const std::string& job) {
 TEST_CASE("a 2-worker x 2-rank CPU collective job succeeds with the right sums") {
   cluster c;
   INFO(c.logs());
-  c.start_coordinator();
-  for (const char* w : {"a", "b"}) c.start_worker(w, {"--cpus", "2", "--memory", "2GiB"});
-  REQUIRE(c.wait_node("a", "ready"));
-  REQUIRE(c.wait_node("b", "ready"));
+  c.start({"a", "b"}, {"--cpus", "2", "--memory", "2GiB"});
   std::string job = c.submit("ring.yaml", allreduce_manifest("ring", 4, 20, 0, c.dir() + "/ckpt"));
   auto w = c.cli({"watch", job});
   REQUIRE_MESSAGE(w.exit_code == 0, (w.out + c.cli({"logs", job}).out));
@@ -112,7 +102,8 @@ TEST_CASE("a 2-worker x 2-rank CPU collective job succeeds with the right sums")
 TEST_CASE("a checkpointing gang that loses a worker to kill -9 resumes from its checkpoint") {
   cluster c;
   INFO(c.logs());
-  start_workers(c, 4);  // one rank per worker, and a spare
+  c.start({"w1", "w2", "w3", "w4"},
+          {"--cpus", "1", "--memory", "2GiB"});  // one rank per worker, and a spare
   std::string expected = reference_checksum(c, 3, 60);
   std::string job = c.submit("ckpt.yaml", allreduce_manifest("ckpt", 3, 60, 40, c.dir() + "/ckpt"));
   event_stream events(c, job);
@@ -136,7 +127,7 @@ TEST_CASE("a checkpointing gang that loses a worker to kill -9 resumes from its 
 TEST_CASE("a stopped worker that comes back after its gang moved has its old task killed") {
   cluster c;
   INFO(c.logs());
-  start_workers(c, 4);
+  c.start({"w1", "w2", "w3", "w4"}, {"--cpus", "1", "--memory", "2GiB"});
   std::string expected = reference_checksum(c, 3, 60);
   std::string job = c.submit("stop.yaml", allreduce_manifest("stop", 3, 60, 40, c.dir() + "/ckpt"));
   event_stream events(c, job);

@@ -33,10 +33,7 @@ std::map<int, json> ranks_of(cluster& c, const std::string& job) {
 TEST_CASE("a collective stage gives every rank one consistent torchrun environment") {
   cluster c;
   INFO(c.logs());
-  c.start_coordinator();
-  for (const char* w : {"a", "b"}) c.start_worker(w, {"--cpus", "2", "--memory", "2GiB"});
-  REQUIRE(c.wait_node("a", "ready"));
-  REQUIRE(c.wait_node("b", "ready"));
+  c.start({"a", "b"}, {"--cpus", "2", "--memory", "2GiB"});
   std::string job = c.submit("env.yaml", R"(
 name: env
 stages:
@@ -76,10 +73,7 @@ stages:
 TEST_CASE("a rank killed mid-run stops every other rank of its gang") {
   cluster c;
   INFO(c.logs());
-  c.start_coordinator();
-  for (const char* w : {"a", "b"}) c.start_worker(w, {"--cpus", "2", "--memory", "2GiB"});
-  REQUIRE(c.wait_node("a", "ready"));
-  REQUIRE(c.wait_node("b", "ready"));
+  c.start({"a", "b"}, {"--cpus", "2", "--memory", "2GiB"});
   std::string job = c.submit("gang.yaml", R"(
 name: gang
 stages:
@@ -107,9 +101,7 @@ stages:
 TEST_CASE("max_restarts exhausted: the job fails and says why") {
   cluster c;
   INFO(c.logs());
-  c.start_coordinator({"--restart-backoff-ms", "10"});
-  c.start_worker("a");
-  REQUIRE(c.wait_node("a", "ready"));
+  c.start({"a"}, {}, {"--restart-backoff-ms", "10"});
   std::string job = c.submit("flaky.yaml", R"(
 name: flaky
 max_restarts: 2
@@ -129,9 +121,7 @@ stages:
 TEST_CASE("the coordinator killed mid-run: the job finishes and no task starts twice") {
   cluster c;
   INFO(c.logs());
-  c.start_coordinator();
-  c.start_worker("a", {"--cpus", "2"});
-  REQUIRE(c.wait_node("a", "ready"));
+  c.start({"a"}, {"--cpus", "2"});
   // Each rank records its start, then runs until the test releases it.
   std::string job = c.submit("twice.yaml", R"(
 name: twice
@@ -223,10 +213,7 @@ stages:
 TEST_CASE("drain asks tasks to checkpoint, then moves them without counting a restart") {
   cluster c;
   INFO(c.logs());
-  c.start_coordinator({"--drain-grace-ms", "300"});
-  for (const char* w : {"a", "b"}) c.start_worker(w, {"--cpus", "1"});
-  REQUIRE(c.wait_node("a", "ready"));
-  REQUIRE(c.wait_node("b", "ready"));
+  c.start({"a", "b"}, {"--cpus", "1"}, {"--drain-grace-ms", "300"});
   std::string job = c.submit("mover.yaml", R"(
 name: mover
 stages:
@@ -260,9 +247,7 @@ stages:
 TEST_CASE("a watcher rides through a coordinator restart and misses no event") {
   cluster c;
   INFO(c.logs());
-  c.start_coordinator();
-  c.start_worker("a", {"--cpus", "2"});
-  REQUIRE(c.wait_node("a", "ready"));
+  c.start({"a"}, {"--cpus", "2"});
   std::string job = c.submit("wait.yaml", R"(
 name: wait
 stages:

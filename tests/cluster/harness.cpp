@@ -189,6 +189,16 @@ void cluster::start_worker(const std::string& name, const std::vector<std::strin
   workers_[name] = std::make_unique<process>(args, dir() + "/" + name + ".log");
 }
 
+void cluster::start(const std::vector<std::string>& workers,
+                    const std::vector<std::string>& worker_flags,
+                    const std::vector<std::string>& coordinator_flags) {
+  start_coordinator(coordinator_flags);
+  for (const auto& w : workers) start_worker(w, worker_flags);
+  for (const auto& w : workers)
+    if (!wait_node(w, "ready"))
+      throw std::runtime_error("worker " + w + " did not get ready: " + logs());
+}
+
 cli_result cluster::cli(std::vector<std::string> args, int timeout_ms) {
   args.insert(args.begin(), bin("gantry"));
   if (args.size() < 2 || args[1] != "rendezvous") {  // rendezvous takes its address from --scope
@@ -243,7 +253,8 @@ std::string cluster::logs() const {
     return text.substr(at + 1);
   };
   std::string out = "--- coordinator.log (tail)\n" + tail(log_of("coordinator"));
-  for (const auto& [name, w] : workers_) out += "--- " + name + ".log (tail)\n" + tail(log_of(name));
+  for (const auto& [name, w] : workers_)
+    out += "--- " + name + ".log (tail)\n" + tail(log_of(name));
   return out;
 }
 

@@ -69,6 +69,11 @@ class cluster {
   void start_coordinator(const std::vector<std::string>& extra = {});
   process& coordinator() { return *coordinator_; }
   void start_worker(const std::string& name, const std::vector<std::string>& extra = {});
+  // A coordinator and these workers (all given `worker_flags`), waiting until every worker
+  // is ready; throws if one is not within 20 s.
+  void start(const std::vector<std::string>& workers,
+             const std::vector<std::string>& worker_flags = {},
+             const std::vector<std::string>& coordinator_flags = {});
   process& worker(const std::string& name) { return *workers_.at(name); }
   // Runs `gantry ARGS --coordinator ADDR` to completion (killed after timeout_ms).
   cli_result cli(std::vector<std::string> args, int timeout_ms = 60000);

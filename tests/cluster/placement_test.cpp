@@ -11,11 +11,7 @@ using nlohmann::json;
 TEST_CASE("a gang that cannot fit stays pending with a reason and holds nothing") {
   cluster c;
   INFO(c.logs());
-  c.start_coordinator();
-  for (const char* w : {"w1", "w2"})
-    c.start_worker(w, {"--cpus", "4", "--memory", "4GiB", "--simulate-gpus", "4xH100:80GiB"});
-  REQUIRE(c.wait_node("w1", "ready"));
-  REQUIRE(c.wait_node("w2", "ready"));
+  c.start({"w1", "w2"}, {"--cpus", "4", "--memory", "4GiB", "--simulate-gpus", "4xH100:80GiB"});
   std::string big = c.submit("big.yaml", R"(
 name: big
 stages:
@@ -64,9 +60,7 @@ TEST_CASE(
     "eight gpu: 0.5 tasks share four GPUs, two per GPU, with the right CUDA_VISIBLE_DEVICES") {
   cluster c;
   INFO(c.logs());
-  c.start_coordinator();
-  c.start_worker("g1", {"--cpus", "8", "--memory", "8GiB", "--simulate-gpus", "4xH100:80GiB"});
-  REQUIRE(c.wait_node("g1", "ready"));
+  c.start({"g1"}, {"--cpus", "8", "--memory", "8GiB", "--simulate-gpus", "4xH100:80GiB"});
   // Each task publishes what it was given through the rendezvous, then waits there for
   // the test to let it go: all eight must be running at the same time.
   std::string job = c.submit("halves.yaml", R"(
@@ -98,6 +92,11 @@ stages:
     CHECK(seen.out == std::to_string(gpu) + " 50\n");
   }
   CHECK(per_gpu == std::map<int, int>{{0, 2}, {1, 2}, {2, 2}, {3, 2}});
+  // `gantry nodes` shows the same: every GPU fully taken by two halves, 8 x 0.5 CPUs used.
+  json nodes = c.cli({"nodes", "--json"}).json();
+  REQUIRE(nodes.size() == 1);
+  CHECK(nodes[0]["allocated_cpus"].get<double>() == 4.0);
+  for (const auto& g : nodes[0]["gpus"]) CHECK(g["allocated_milli"] == 1000);
   CHECK(c.cli({"rendezvous", "put", "release", "go", "--scope", scope}).exit_code == 0);
   auto w = c.cli({"watch", job});
   CHECK_MESSAGE(w.exit_code == 0, w.out);

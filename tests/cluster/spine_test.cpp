@@ -13,14 +13,6 @@ using nlohmann::json;
 
 namespace {
 
-void start_two_workers(cluster& c) {
-  c.start_coordinator();
-  c.start_worker("w1", {"--cpus", "2", "--memory", "4GiB"});
-  c.start_worker("w2", {"--cpus", "2", "--memory", "4GiB"});
-  REQUIRE(c.wait_node("w1", "ready"));
-  REQUIRE(c.wait_node("w2", "ready"));
-}
-
 std::string state_of(cluster& c, const std::string& job) {
   auto r = c.cli({"jobs", "--json"});
   REQUIRE(r.exit_code == 0);
@@ -34,7 +26,7 @@ std::string state_of(cluster& c, const std::string& job) {
 TEST_CASE("hello.yaml runs on two workers and succeeds") {
   cluster c;
   INFO(c.logs());
-  start_two_workers(c);
+  c.start({"w1", "w2"}, {"--cpus", "2", "--memory", "4GiB"});
   auto submit = c.cli({"submit", source_path("examples/hello.yaml")});
   REQUIRE_MESSAGE(submit.exit_code == 0, submit.err);
   std::string job = submit.out.substr(0, submit.out.find('\n'));
@@ -70,7 +62,7 @@ TEST_CASE("hello.yaml runs on two workers and succeeds") {
 TEST_CASE("cancelling a running job stops all its processes") {
   cluster c;
   INFO(c.logs());
-  start_two_workers(c);
+  c.start({"w1", "w2"}, {"--cpus", "2", "--memory", "4GiB"});
   std::string manifest = c.write_manifest("long.yaml", R"(
 name: long
 stages:
@@ -136,7 +128,7 @@ stages:
 TEST_CASE("the coordinator killed with -9 after 50 acknowledged submits loses none of them") {
   cluster c;
   INFO(c.logs());
-  start_two_workers(c);
+  c.start({"w1", "w2"}, {"--cpus", "2", "--memory", "4GiB"});
   std::string manifest = c.write_manifest("quick.yaml", R"(
 name: quick
 stages:
@@ -172,7 +164,7 @@ stages:
 TEST_CASE("a worker killed with -9 becomes lost") {
   cluster c;
   INFO(c.logs());
-  start_two_workers(c);
+  c.start({"w1", "w2"}, {"--cpus", "2", "--memory", "4GiB"});
   c.worker("w2").signal(SIGKILL);
   CHECK(c.wait_node("w2", "lost", 10000));
   auto nodes = c.cli({"nodes", "--json"});
