@@ -5,6 +5,7 @@ find_package(PkgConfig REQUIRED)
 find_package(yaml-cpp REQUIRED)
 find_package(nlohmann_json REQUIRED)
 find_package(CapnProto CONFIG REQUIRED)
+find_package(OpenSSL 3 REQUIRED COMPONENTS Crypto SSL)  # security/: certificates, tokens
 find_package(RocksDB CONFIG REQUIRED)
 find_package(doctest REQUIRED)
 find_package(CLI11 CONFIG REQUIRED)
