@@ -26,7 +26,7 @@ job_spec parsed(std::string_view yaml) {
 }
 
 std::string read_example(const std::string& name) {
-  auto path = std::filesystem::path(__FILE__).parent_path() / "../../../examples" / name;
+  auto path = std::filesystem::path(GANTRY_SOURCE_DIR) / "examples" / name;
   std::ifstream in(path);
   INFO(path.string());
   REQUIRE(in.good());
