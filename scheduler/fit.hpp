@@ -7,7 +7,7 @@
 #include <string_view>
 #include <vector>
 
-#include "scheduler/scheduler.hpp"
+#include "scheduler/cluster_view.hpp"
 
 namespace gantry::sched {
 

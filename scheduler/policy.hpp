@@ -7,6 +7,7 @@
 
 #include "scheduler/fgd.hpp"
 #include "scheduler/fit.hpp"
+#include "scheduler/policy_kind.hpp"
 #include "scheduler/random.hpp"
 
 namespace gantry::sched {
