@@ -62,22 +62,16 @@ engine::shape_cache& engine::cache_for(const task_shape& s, uint64_t fingerprint
   return c;
 }
 
-// Filters, then the policy's score: the first two links of the chain, cached per node
-// version.
-engine::cached_score engine::cached(const cluster_view& view, const task_shape& s, shape_cache& c,
-                                    int32_t i, const score_context& ctx) {
-  const uint64_t version = view.versions()[i];
-  if (c.version[i] != version) {
-    const node_state& n = view.dense()[i];
-    cached_score e;
-    if (check_fit(n, s) == fit_code::ok) {
-      const node_score sc = policy_->score(n, s, ctx);
-      e = {static_cast<int16_t>(sc.score), static_cast<int16_t>(sc.gpu)};
-    }
-    c.entry[i] = e;
-    c.version[i] = version;
+void engine::rescore(const cluster_view& view, const task_shape& s, shape_cache& c, int32_t i,
+                     const score_context& ctx) {
+  const node_state& n = view.dense()[i];
+  cached_score e;
+  if (check_fit(n, s) == fit_code::ok) {
+    const node_score sc = policy_->score(n, s, ctx);
+    e = {static_cast<int16_t>(sc.score), static_cast<int16_t>(sc.gpu)};
   }
-  return c.entry[i];
+  c.entry[i] = e;
+  c.version[i] = view.versions()[i];
 }
 
 uint64_t engine::tie_key(const cluster_view& view, int32_t node) {

@@ -72,8 +72,15 @@ class engine {
 
   score_context context(const cluster_view& view, uint64_t& fingerprint);
   shape_cache& cache_for(const task_shape& s, uint64_t fingerprint);
+  // Filters, then the policy's score: node i's entry in `c`, re-scored when the node
+  // changed since. Inline: the scan of every node calls it.
   cached_score cached(const cluster_view& view, const task_shape& s, shape_cache& c, int32_t i,
-                      const score_context& ctx);
+                      const score_context& ctx) {
+    if (c.version[i] != view.versions()[i]) rescore(view, s, c, i, ctx);
+    return c.entry[i];
+  }
+  void rescore(const cluster_view& view, const task_shape& s, shape_cache& c, int32_t i,
+               const score_context& ctx);
   // Tie-break key of node i by the policy's tie rule (higher wins): a random rank fixed per
   // node for the scheduler's life (seeded), a fresh draw, or name order.
   uint64_t tie_key(const cluster_view& view, int32_t node);

@@ -7,7 +7,6 @@
 //   -> the GPUs (gpu_choice.hpp) -> the assignment.
 // Plain functions, no virtual calls: a decision scores thousands of nodes.
 #include <cstdint>
-#include <string_view>
 
 #include "scheduler/fgd.hpp"
 #include "scheduler/fit.hpp"
@@ -45,8 +44,8 @@ enum class tie_rule : uint8_t {
 
 struct placement_policy {
   policy_kind kind;
-  std::string_view name;  // as reports print it, e.g. "BestFit"
-  std::string_view id;    // the enumerator's spelling, e.g. "best_fit"
+  const char* name;  // as reports print it, e.g. "BestFit"
+  const char* id;    // the enumerator's spelling, e.g. "best_fit"
   score_fn score;
   tie_rule ties;
   bool learns_workload;  // learns FGD's workload from enqueued requests unless one is set

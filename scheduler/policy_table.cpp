@@ -4,8 +4,8 @@
 #include <cctype>
 #include <cstdio>
 #include <cstdlib>
-#include <iterator>
 #include <string>
+#include <string_view>
 
 #include "scheduler/policies/policies.hpp"
 #include "scheduler/policy.hpp"
@@ -51,7 +51,7 @@ const placement_policy& policy_of(policy_kind kind) {
 }
 
 const char* to_string(policy_kind p) {
-  return policy_of(p).name.data();
+  return policy_of(p).name;
 }
 
 result<policy_kind> parse_policy(std::string_view name) {
