@@ -1,4 +1,4 @@
-// bench_placement_sim: runs scheduler/sim.hpp's replay (what `gantry sim` runs) from the
+// bench_placement_sim: runs scheduler/sim/sim.hpp's replay (what `gantry sim` runs) from the
 // command line, for measuring packing quality and the replay's own run time.
 //   bench_placement_sim --nodes CSV --pods CSV [--policy P|all]... [--seeds 42..51]
 //                       [--load 1.3] [--json]
@@ -6,7 +6,7 @@
 #include <iostream>
 #include <string>
 
-#include "scheduler/sim.hpp"
+#include "scheduler/sim/sim.hpp"
 
 int main(int argc, char** argv) {
   gantry::sched::sim_options opts;

@@ -1,9 +1,9 @@
-// `gantry sim`: flags to scheduler/sim.hpp.
+// `gantry sim`: flags to scheduler/sim/sim.hpp.
 #include <iostream>
 #include <sstream>
 
 #include "cli/commands.hpp"
-#include "scheduler/sim.hpp"
+#include "scheduler/sim/sim.hpp"
 
 namespace gantry::cli {
 

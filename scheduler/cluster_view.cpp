@@ -4,7 +4,7 @@
 #include <atomic>
 #include <mutex>
 
-#include "scheduler/scheduler.hpp"
+#include "scheduler/cluster_view.hpp"
 
 namespace gantry::sched {
 

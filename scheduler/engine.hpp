@@ -1,7 +1,8 @@
 #pragma once
 // The placement engine behind `scheduler`: plans one request on a view (nothing changes
 // until the caller applies the plan), with per-shape score caches so that a decision costs
-// one pass over the nodes plus re-scoring of only the nodes that changed since.
+// one pass over the nodes plus re-scoring of only the nodes that changed since. Every
+// decision runs the chain of policy.hpp: filters, the policy's score, its tie rule, GPUs.
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -28,7 +29,7 @@ class engine {
  public:
   engine(policy_kind policy, uint64_t seed);
 
-  policy_kind policy() const { return policy_; }
+  policy_kind policy() const { return policy_->kind; }
   node_reservation reservation;                // owned by scheduler::schedule()
   void observe(const placement_request& req);  // learns FGD's workload unless one is set
   void set_workload(const std::vector<workload_type>& types);
@@ -47,26 +48,41 @@ class engine {
                std::vector<std::string>& nodes);
 
  private:
+  // A node's cached verdict: score -1 when the task does not fit.
+  struct cached_score {
+    int16_t score = -1;
+    int16_t gpu = -1;  // node_score::gpu
+  };
   struct shape_cache {
-    std::vector<uint64_t> version;  // node version each score was computed at
-    std::vector<int32_t> score;     // -1: does not fit
-    uint64_t context = 0;           // score_context it was computed with
+    std::vector<uint64_t> version;  // node version each entry was computed at
+    std::vector<cached_score> entry;
+    uint64_t context = 0;  // score_context it was computed with
     uint64_t last_use = 0;
   };
+  // A feasible node, ranked: its score and the GPU its policy chose there, both for the
+  // node's state at `version`.
   struct candidate {
     int32_t score;
-    uint64_t tie;  // random, or for first-fit the inverted index
+    int32_t gpu;
+    uint64_t tie;  // tie_key()
+    uint64_t version;
     int32_t node;
     int32_t cap;  // pack: ranks that fit
   };
 
   score_context context(const cluster_view& view, uint64_t& fingerprint);
   shape_cache& cache_for(const task_shape& s, uint64_t fingerprint);
-  int32_t cached_score(const cluster_view& view, const task_shape& s, shape_cache& c, int32_t i,
-                       const score_context& ctx);
-  // Tie-break key of node i (higher wins): a random rank fixed per node for the
-  // scheduler's life (seeded), so ties keep going to the same nodes and pack; uniform
-  // per decision for the Random policy; name order for first-fit.
+  // Filters, then the policy's score: node i's entry in `c`, re-scored when the node
+  // changed since. Inline: the scan of every node calls it.
+  cached_score cached(const cluster_view& view, const task_shape& s, shape_cache& c, int32_t i,
+                      const score_context& ctx) {
+    if (c.version[i] != view.versions()[i]) rescore(view, s, c, i, ctx);
+    return c.entry[i];
+  }
+  void rescore(const cluster_view& view, const task_shape& s, shape_cache& c, int32_t i,
+               const score_context& ctx);
+  // Tie-break key of node i by the policy's tie rule (higher wins): a random rank fixed per
+  // node for the scheduler's life (seeded), a fresh draw, or name order.
   uint64_t tie_key(const cluster_view& view, int32_t node);
   void collect(const cluster_view& view, const task_shape& s, shape_cache& c,
                const score_context& ctx, const node_reservation* excluded);
@@ -74,9 +90,14 @@ class engine {
   // The state of node i during this plan: its scratch copy if a rank went there.
   const node_state& state(const cluster_view& view, int32_t i) const;
   node_state& scratch(const cluster_view& view, int32_t i, int32_t*& last_group);
+  // One more rank on `cand`'s node, with the GPU the candidate carries while the node is
+  // still in the state it was scored in.
   bool place_rank(const cluster_view& view, const task_shape& s, const score_context& ctx,
-                  int32_t i, std::vector<task_assignment>& tasks);
+                  const candidate& cand, std::vector<task_assignment>& tasks);
 
+  bool plan_single(const cluster_view& view, const task_shape& s, shape_cache& c,
+                   const score_context& ctx, const node_reservation* excluded,
+                   std::vector<task_assignment>& tasks);
   bool plan_greedy(const cluster_view& view, const task_shape& s, shape_cache& c,
                    const score_context& ctx, const node_reservation* excluded, int32_t count,
                    std::vector<task_assignment>& tasks);
@@ -89,7 +110,7 @@ class engine {
   std::string explain(const cluster_view& view, const task_shape& s,
                       const node_reservation* excluded, int32_t count, int32_t fitted) const;
 
-  policy_kind policy_;
+  const placement_policy* policy_;
   uint64_t seed_;
   rng gen_;
   fgd_model fgd_;

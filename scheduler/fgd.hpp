@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "scheduler/fit.hpp"
+#include "scheduler/workload.hpp"
 
 namespace gantry::sched {
 

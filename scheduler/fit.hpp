@@ -7,7 +7,7 @@
 #include <string_view>
 #include <vector>
 
-#include "scheduler/scheduler.hpp"
+#include "scheduler/cluster_view.hpp"
 
 namespace gantry::sched {
 
@@ -45,6 +45,7 @@ struct task_shape {
 
   bool whole() const { return milli >= kGpuMilliWhole; }
   bool fractional() const { return gpus > 0 && milli < kGpuMilliWhole; }
+  bool one_fraction() const { return gpus == 1 && milli < kGpuMilliWhole; }
 };
 
 // REQUIRES: req outlives the shape.

@@ -3,55 +3,10 @@
 #include "scheduler/scheduler.hpp"
 
 #include <algorithm>
-#include <cctype>
 
 #include "scheduler/engine.hpp"
 
 namespace gantry::sched {
-
-const char* to_string(policy_kind p) {
-  switch (p) {
-    case policy_kind::first_fit:
-      return "FirstFit";
-    case policy_kind::best_fit:
-      return "BestFit";
-    case policy_kind::fgd:
-      return "FGD";
-    case policy_kind::random:
-      return "Random";
-    case policy_kind::dot_product:
-      return "DotProd";
-    case policy_kind::gpu_clustering:
-      return "GpuClustering";
-    case policy_kind::gpu_packing:
-      return "GpuPacking";
-  }
-  return "?";
-}
-
-result<policy_kind> parse_policy(std::string_view name) {
-  std::string n;
-  for (char c : name) {
-    if (c != '_' && c != '-') n += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  }
-  if (n == "firstfit") return policy_kind::first_fit;
-  if (n == "bestfit") return policy_kind::best_fit;
-  if (n == "fgd") return policy_kind::fgd;
-  if (n == "random") return policy_kind::random;
-  if (n == "dotprod" || n == "dotproduct") return policy_kind::dot_product;
-  if (n == "gpuclustering") return policy_kind::gpu_clustering;
-  if (n == "gpupacking") return policy_kind::gpu_packing;
-  return fail(errc::invalid_argument,
-              "unknown policy '" + std::string(name) +
-                  "' (expected FGD, BestFit, GpuPacking, GpuClustering, DotProd, Random, "
-                  "FirstFit or all)");
-}
-
-std::vector<policy_kind> all_policies() {
-  return {policy_kind::random,      policy_kind::dot_product, policy_kind::gpu_clustering,
-          policy_kind::gpu_packing, policy_kind::best_fit,    policy_kind::fgd,
-          policy_kind::first_fit};
-}
 
 scheduler::scheduler(policy_kind policy, uint64_t seed)
     : engine_(std::make_unique<engine>(policy, seed)) {}

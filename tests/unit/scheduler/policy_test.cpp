@@ -30,6 +30,22 @@ TEST_CASE("policy names round-trip, and unknown names are refused") {
   CHECK(all_policies().size() == 7);
 }
 
+TEST_CASE("every policy has one row: a unique name, found by its name and its enumerator's") {
+  std::set<std::string> names;
+  for (policy_kind p : all_policies()) names.insert(to_string(p));
+  CHECK(names.size() == all_policies().size());
+  CHECK(parse_policy("DotProd").value() == policy_kind::dot_product);
+  CHECK(parse_policy("dot_product").value() == policy_kind::dot_product);
+  CHECK(parse_policy("FIRST-FIT").value() == policy_kind::first_fit);
+  CHECK(all_policies().front() == policy_kind::random);  // the paper's order
+  CHECK(all_policies().back() == policy_kind::first_fit);
+  const auto unknown = parse_policy("worstfit");
+  REQUIRE_FALSE(unknown.has_value());
+  for (policy_kind p : all_policies()) {
+    CHECK(unknown.error().message.find(to_string(p)) != std::string::npos);
+  }
+}
+
 TEST_CASE("the default policy is FGD") {
   CHECK(scheduler{}.policy() == policy_kind::fgd);
 }
@@ -79,6 +95,27 @@ TEST_CASE("FGD puts a fraction on the GPU where it fragments least") {
   auto p = place(fgd, view, gpu_task("q", 1, 300));
   CHECK(p.tasks[0].gpus == std::vector<int32_t>{0});
   CHECK(fgd.node_fragmentation(view, "a") == doctest::Approx(0.0));
+}
+
+TEST_CASE("each rank of a fractional gang gets the GPU chosen for the node as it is then") {
+  // GPU 0 has 300 free, GPU 1 is whole. FGD takes the fragment for the first 0.3 rank; the
+  // GPU it chose is then full, so the second rank on the same node goes to GPU 1.
+  for (placement_pref pref : {placement_pref::pack, placement_pref::none, placement_pref::spread}) {
+    CAPTURE(static_cast<int>(pref));
+    cluster_view view;
+    view.upsert_node(make_node("a", 64000, 2));
+    scheduler setup(policy_kind::first_fit);
+    place(setup, view, gpu_task("p", 1, 700));
+    scheduler fgd(policy_kind::fgd);
+    fgd.set_target_workload({{1000, 0, 1, 700, {}, 0.5}, {1000, 0, 1, 300, {}, 0.5}});
+    auto gang = gpu_task("g", 1, 300, 2);
+    gang.placement = pref;
+    const auto p = place(fgd, view, gang);
+    REQUIRE(p.tasks.size() == 2);
+    CHECK(p.tasks[0].gpus == std::vector<int32_t>{0});
+    CHECK(p.tasks[1].gpus == std::vector<int32_t>{1});
+    CHECK(free_milli(view, "a") == std::vector<int32_t>{0, 700});
+  }
 }
 
 TEST_CASE("FGD prefers the node whose fragmentation grows least") {

@@ -7,7 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "scheduler/sim.hpp"
+#include "scheduler/sim/sim.hpp"
 
 using namespace gantry;
 using namespace gantry::sched;

@@ -7,7 +7,7 @@
 #include <set>
 
 #include "scheduler/random.hpp"
-#include "scheduler/sim.hpp"
+#include "scheduler/sim/sim.hpp"
 
 namespace gantry::sched {
 
