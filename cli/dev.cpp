@@ -150,7 +150,7 @@ int run_dev(const dev_options& o, const std::string& self_exe) {
     bool fatal = false;
     for (const auto& e : cl->reap_ended()) {
       if (e.name == "coordinator") {
-        std::cerr << "gantry dev: the coordinator exited unexpectedly (" << e.how << "); see "
+        std::cerr << "gantry dev: the coordinator exited unexpectedly: " << e.how << "; see "
                   << cl->log_path(e.name) << "\n";
         fatal = true;
         continue;
@@ -166,8 +166,8 @@ int run_dev(const dev_options& o, const std::string& self_exe) {
         continue;
       }
       cl->restart_worker(e.name);
-      std::cerr << "gantry dev: " << e.name << " exited unexpectedly (" << e.how
-                << "); restarted it as pid " << cl->worker(e.name).pid() << "; see "
+      std::cerr << "gantry dev: " << e.name << " exited unexpectedly: " << e.how
+                << "; restarted it as pid " << cl->worker(e.name).pid() << "; see "
                 << cl->log_path(e.name) << "\n";
     }
     if (fatal) {
