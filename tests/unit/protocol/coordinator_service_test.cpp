@@ -103,7 +103,8 @@ TEST_CASE("coordinator service: jobs, a job's detail and nodes go through the co
   service_rig r;
   job_summary s{"j-000003", "train", job_state::failed, 5, 2, 1000, 2000, "rank 0 failed"};
   r.backend.jobs_answer = std::vector<job_summary>{s, {}};
-  auto jobs = r.wait(r.coordinator.listJobsRequest().send()).getJobs();
+  auto listed = r.wait(r.coordinator.listJobsRequest().send());
+  auto jobs = listed.getJobs();
   REQUIRE(jobs.size() == 2);
   CHECK(text(jobs[0].getId()) == "j-000003");
   CHECK(text(jobs[0].getState()) == "failed");
@@ -130,7 +131,8 @@ TEST_CASE("coordinator service: jobs, a job's detail and nodes go through the co
   n.inventory.name = "w1";
   n.state = node_state::draining;
   r.backend.nodes_answer = std::vector<node_status>{n};
-  auto nodes = r.wait(r.coordinator.listNodesRequest().send()).getNodes();
+  auto listed_nodes = r.wait(r.coordinator.listNodesRequest().send());
+  auto nodes = listed_nodes.getNodes();
   REQUIRE(nodes.size() == 1);
   CHECK(text(nodes[0].getInventory().getName()) == "w1");
   CHECK(text(nodes[0].getState()) == "draining");
@@ -163,7 +165,8 @@ TEST_CASE("coordinator service: cancel and node actions forward names and map ac
   r.backend.void_answer = fail(errc::failed_precondition, "w2 is lost");
   auto refused = r.coordinator.setNodeStateRequest();
   refused.setName("w2");
-  auto st = r.wait(refused.send()).getStatus();
+  auto answer = r.wait(refused.send());
+  auto st = answer.getStatus();
   CHECK(st.getCode() == Code::FAILED_PRECONDITION);
   CHECK(text(st.getMessage()) == "w2 is lost");
 }
@@ -173,7 +176,8 @@ TEST_CASE("coordinator service: wait_node checks the state name before asking th
   auto bad = r.coordinator.waitNodeRequest();
   bad.setName("w1");
   bad.setState("sleepy");
-  auto refused = r.wait(bad.send()).getStatus();
+  auto answer = r.wait(bad.send());
+  auto refused = answer.getStatus();
   CHECK(refused.getCode() == Code::INVALID_ARGUMENT);
   CHECK(text(refused.getMessage()).find("\"sleepy\"") != std::string::npos);
   CHECK(r.backend.calls.empty());
@@ -229,7 +233,8 @@ TEST_CASE("coordinator service: logs and rendezvous values are bytes, NULs inclu
   get.getScope().setJobId("j-000005");
   get.setKey("nccl-id");
   get.setTimeoutMs(500);
-  auto value = r.wait(get.send()).getValue();
+  auto got = r.wait(get.send());
+  auto value = got.getValue();
   CHECK(std::string(reinterpret_cast<const char*>(value.begin()), value.size()) == bytes);
   CHECK(r.backend.args == std::vector<std::string>{"nccl-id", "500"});
 

@@ -79,7 +79,8 @@ TEST_CASE("worker API: registration hands over the inventory and tasks; the sess
   auto& port = *r.backend.session;
   CHECK(r.wait(session.heartbeatRequest().send()).getStatus().getCode() == Code::OK);
   port.heartbeat_answer = fail(errc::failed_precondition, "session replaced");
-  auto refused = r.wait(session.heartbeatRequest().send()).getStatus();
+  auto answer = r.wait(session.heartbeatRequest().send());
+  auto refused = answer.getStatus();
   CHECK(refused.getCode() == Code::FAILED_PRECONDITION);
   CHECK(port.heartbeats == 2);
 
