@@ -1,37 +1,31 @@
 #include "bench/bench_process.hpp"
 
-#include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <exception>
 #include <filesystem>
 #include <fstream>
 #include <future>
-#include <sstream>
 
 namespace gantry::bench {
 namespace {
 
-// Everything cleanup must undo, and the armed deadlines.
-struct registry {
+// The armed deadlines; the children and temp dirs to clean up are harness/'s registry.
+struct deadlines {
   std::mutex mu;
-  std::map<pid_t, std::string> pids;  // child -> its command line, for failure reports
-  std::set<std::string> dirs;
-  std::map<uint64_t, std::pair<int64_t, std::string>> deadlines;  // id -> (expiry us, what)
+  std::map<uint64_t, std::pair<int64_t, std::string>> armed;  // id -> (expiry us, what)
   uint64_t next_id = 1;
 };
-registry& reg() {
-  static registry* r = new registry;  // never destroyed: the watchdog may outlive main
-  return *r;
+deadlines& dl() {
+  static deadlines* d = new deadlines;  // never destroyed: the watchdog may outlive main
+  return *d;
 }
 
 sigset_t stop_signals() {
@@ -42,23 +36,17 @@ sigset_t stop_signals() {
   return s;
 }
 
-// GANTRY_BENCH_KEEP=1 keeps the temp dirs (logs, stores) for a look afterwards.
-bool keep_dirs() {
-  const char* v = std::getenv("GANTRY_BENCH_KEEP");
-  return v && *v && std::string(v) != "0";
-}
-
 // After a failure: which children had already ended and how, and the tail of every log in
-// the temp dirs. REQUIRES: reg().mu held.
-void report_children_and_logs() {
-  for (const auto& [pid, what] : reg().pids) {
+// the temp dirs.
+void report_children_and_logs(const harness::registry_lock& reg) {
+  for (const auto& [pid, what] : reg.children()) {
     int st = 0;
     if (waitpid(pid, &st, WNOHANG) != pid) continue;
     std::fprintf(stderr, "bench: child %d had ended (%s %d): %s\n", pid,
                  WIFSIGNALED(st) ? "signal" : "exit code",
                  WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st), what.c_str());
   }
-  for (const auto& d : reg().dirs) {
+  for (const auto& d : reg.temp_dirs()) {
     std::error_code ec;
     for (const auto& f : std::filesystem::directory_iterator(d, ec))
       if (f.path().extension() == ".log")
@@ -72,11 +60,11 @@ void report_children_and_logs() {
   if (once.exchange(true)) {
     for (;;) pause();  // another thread is already cleaning up and will exit
   }
-  std::lock_guard lock(reg().mu);
-  if (code != 130) report_children_and_logs();
-  for (const auto& [pid, what] : reg().pids) ::kill(pid, SIGKILL);
-  for (const auto& [pid, what] : reg().pids) waitpid(pid, nullptr, 0);
-  for (const auto& d : reg().dirs) {
+  harness::registry_lock reg;  // no child starts or is reaped from here on
+  if (code != 130) report_children_and_logs(reg);
+  for (const auto& [pid, what] : reg.children()) ::kill(pid, SIGKILL);
+  for (const auto& [pid, what] : reg.children()) waitpid(pid, nullptr, 0);
+  for (const auto& d : reg.temp_dirs()) {
     if (keep_dirs()) {
       std::fprintf(stderr, "bench: kept %s\n", d.c_str());
       continue;
@@ -99,8 +87,8 @@ void watchdog_loop() {
     }
     std::string expired;
     {
-      std::lock_guard lock(reg().mu);
-      for (const auto& [id, d] : reg().deadlines)
+      std::lock_guard lock(dl().mu);
+      for (const auto& [id, d] : dl().armed)
         if (now_us() > d.first) expired = d.second;
     }
     if (!expired.empty()) {
@@ -112,10 +100,11 @@ void watchdog_loop() {
 
 }  // namespace
 
-int64_t now_us() {
-  using namespace std::chrono;
-  return duration_cast<microseconds>(steady_clock::now().time_since_epoch()).count();
+bool keep_dirs() {
+  const char* v = std::getenv("GANTRY_BENCH_KEEP");
+  return v && *v && std::string(v) != "0";
 }
+
 double ms_between(int64_t from_us, int64_t to_us) {
   return static_cast<double>(to_us - from_us) / 1e3;
 }
@@ -128,6 +117,17 @@ void install_cleanup() {
   sigset_t sigs = stop_signals();
   pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
   ::signal(SIGPIPE, SIG_IGN);
+  std::set_terminate([] {
+    std::string what = "terminated";
+    try {
+      if (auto e = std::current_exception()) std::rethrow_exception(e);
+    } catch (const std::exception& e) {
+      what = std::string("uncaught exception: ") + e.what();
+    } catch (...) {
+      what = "uncaught exception";
+    }
+    fail_now(what);
+  });
   std::thread(watchdog_loop).detach();
 }
 
@@ -137,119 +137,20 @@ void fail_now(const std::string& message) {
 }
 
 deadline::deadline(int ms, std::string what) {
-  std::lock_guard lock(reg().mu);
-  id_ = reg().next_id++;
-  reg().deadlines[id_] = {now_us() + int64_t{ms} * 1000, std::move(what)};
+  std::lock_guard lock(dl().mu);
+  id_ = dl().next_id++;
+  dl().armed[id_] = {now_us() + int64_t{ms} * 1000, std::move(what)};
 }
 deadline::~deadline() {
-  std::lock_guard lock(reg().mu);
-  reg().deadlines.erase(id_);
+  std::lock_guard lock(dl().mu);
+  dl().armed.erase(id_);
 }
 
-temp_dir::temp_dir() {
-  char tmpl[] = "/tmp/gantry-bench-XXXXXX";
-  if (!mkdtemp(tmpl)) fail_now("mkdtemp failed");
-  path_ = tmpl;
-  std::lock_guard lock(reg().mu);
-  reg().dirs.insert(path_);
+temp_dir::temp_dir() : harness::temp_dir("gantry-bench") {
+  if (keep_dirs()) keep();
 }
 temp_dir::~temp_dir() {
-  if (keep_dirs()) {
-    std::fprintf(stderr, "bench: kept %s\n", path_.c_str());
-    return;
-  }
-  std::error_code ec;
-  std::filesystem::remove_all(path_, ec);
-  std::lock_guard lock(reg().mu);
-  reg().dirs.erase(path_);
-}
-
-process::process(const std::vector<std::string>& args, const std::string& log_path,
-                 bool stdout_to_log) {
-  int fds[2] = {-1, -1};
-  if (!stdout_to_log && pipe2(fds, O_CLOEXEC) != 0) fail_now("pipe failed");
-  std::vector<std::string> copy = args;
-  std::vector<char*> argv;
-  for (auto& a : copy) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  pid_t parent = getpid();
-  sigset_t sigs = stop_signals();
-  std::unique_lock lock(reg().mu);  // cleanup sees every child
-  started_us_ = now_us();
-  pid_ = fork();
-  if (pid_ == 0) {
-    // Only async-signal-safe calls until exec.
-    setpgid(0, 0);  // a Ctrl-C reaches the bench, which stops the children in order
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() != parent) _exit(1);
-    sigprocmask(SIG_UNBLOCK, &sigs, nullptr);
-    int log = open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    dup2(stdout_to_log ? log : fds[1], 1);
-    if (log >= 0) dup2(log, 2);
-    execv(argv[0], argv.data());
-    _exit(127);
-  }
-  if (pid_ < 0) {
-    lock.unlock();
-    fail_now("fork failed");
-  }
-  std::string what;
-  for (const auto& a : args) what += (what.empty() ? "" : " ") + a;
-  reg().pids[pid_] = what;
-  if (!stdout_to_log) {
-    close(fds[1]);
-    out_ = fds[0];
-  }
-}
-
-process::~process() {
-  if (status_ < 0) {
-    ::kill(pid_, SIGKILL);
-    waitpid(pid_, nullptr, 0);
-    std::lock_guard lock(reg().mu);
-    reg().pids.erase(pid_);
-  }
-  if (out_ >= 0) close(out_);
-}
-
-std::string process::read_line(int timeout_ms) {
-  int64_t end = now_us() + int64_t{timeout_ms} * 1000;
-  for (;;) {
-    auto nl = buffer_.find('\n');
-    if (nl != std::string::npos) {
-      std::string line = buffer_.substr(0, nl);
-      buffer_.erase(0, nl + 1);
-      return line;
-    }
-    int64_t left_ms = (end - now_us()) / 1000;
-    if (left_ms <= 0 || out_ < 0) return "";
-    pollfd p{out_, POLLIN, 0};
-    if (poll(&p, 1, static_cast<int>(left_ms)) <= 0) continue;
-    char buf[4096];
-    ssize_t n = read(out_, buf, sizeof buf);
-    if (n <= 0) return "";
-    buffer_.append(buf, static_cast<size_t>(n));
-  }
-}
-
-void process::signal(int sig) {
-  if (status_ < 0) ::kill(pid_, sig);
-}
-
-int process::wait(int timeout_ms) {
-  int64_t end = now_us() + int64_t{timeout_ms} * 1000;
-  while (status_ < 0) {
-    int st = 0;
-    if (waitpid(pid_, &st, WNOHANG) == pid_) {
-      status_ = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-      std::lock_guard lock(reg().mu);
-      reg().pids.erase(pid_);
-      break;
-    }
-    if (now_us() > end) return -1;
-    usleep(1000);  // waitpid has no timeout
-  }
-  return status_;
+  if (kept()) std::fprintf(stderr, "bench: kept %s\n", path().c_str());
 }
 
 std::string bin_dir() {
@@ -262,24 +163,6 @@ std::string gantry_bin() {
   return path;
 }
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-std::string tail(const std::string& text, size_t lines) {
-  size_t pos = text.size();
-  if (pos > 0 && text[pos - 1] == '\n') --pos;  // a final newline ends the last line
-  for (size_t i = 0; i < lines; ++i) {
-    if (pos == 0) return text;
-    pos = text.rfind('\n', pos - 1);
-    if (pos == std::string::npos) return text;
-  }
-  return text.substr(pos + 1);
-}
-
 int64_t rss_bytes(pid_t pid) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/status");
   std::string line;
@@ -289,46 +172,19 @@ int64_t rss_bytes(pid_t pid) {
 }
 
 local_cluster::local_cluster(std::vector<std::string> coordinator_flags)
-    : coordinator_flags_(std::move(coordinator_flags)) {
-  std::filesystem::create_directories(dir() + "/shared");
-}
+    : harness::local_cluster({.gantry = gantry_bin(),
+                              .temp_prefix = "gantry-bench",
+                              .keep_temp_dir = keep_dirs(),
+                              .coordinator_flags = std::move(coordinator_flags)}) {}
 
 local_cluster::~local_cluster() {
-  workers_.clear();
-  coordinator_.reset();
+  if (keep_dirs()) std::fprintf(stderr, "bench: kept %s\n", dir().c_str());
 }
 
-double local_cluster::start_coordinator(int timeout_ms) {
-  std::vector<std::string> args{gantry_bin(), "coordinator",
-                                "--listen",   address_.empty() ? "127.0.0.1:0" : address_,
-                                "--data-dir", coordinator_data_dir()};
-  args.insert(args.end(), coordinator_flags_.begin(), coordinator_flags_.end());
-  coordinator_ = std::make_unique<process>(args, dir() + "/coordinator.log");
-  std::string line = coordinator_->read_line(timeout_ms);
-  int64_t at = now_us();
-  auto space = line.rfind(' ');
-  if (line.find("listening on") == std::string::npos || space == std::string::npos)
-    fail_now("the coordinator did not start:\n" + tail(log("coordinator"), 20));
-  address_ = line.substr(space + 1);
-  return ms_between(coordinator_->started_us(), at);
-}
-
-void local_cluster::stop_coordinator(int sig) {
-  coordinator_->signal(sig);
-  if (coordinator_->wait(20000) < 0) coordinator_->signal(SIGKILL);
-  coordinator_.reset();
-}
-
-void local_cluster::start_worker(const std::string& name, const std::vector<std::string>& flags) {
-  std::vector<std::string> args{
-      gantry_bin(), "worker",     "--coordinator",    address_,       "--name",
-      name,         "--data-dir", dir() + "/" + name, "--shared-dir", dir() + "/shared"};
-  args.insert(args.end(), flags.begin(), flags.end());
-  workers_[name] = std::make_unique<process>(args, dir() + "/" + name + ".log", true);
-}
-
-void local_cluster::stop_worker(const std::string& name) {
-  workers_.erase(name);  // SIGKILL and reap
+double start_coordinator(local_cluster& cl, int timeout_ms) {
+  if (auto r = cl.start_coordinator({}, timeout_ms); !r)
+    fail_now("the coordinator did not start:\n" + tail(cl.log("coordinator"), 20));
+  return ms_between(cl.coordinator().started_us(), cl.coordinator_listening_us());
 }
 
 std::unique_ptr<client> connect(const std::string& address) {
@@ -338,7 +194,7 @@ std::unique_ptr<client> connect(const std::string& address) {
 std::unique_ptr<client> start_cluster(local_cluster& cl, const std::vector<std::string>& workers,
                                       const std::vector<std::string>& worker_flags) {
   deadline d(90000, "starting the cluster");
-  cl.start_coordinator();
+  start_coordinator(cl);
   for (const auto& w : workers) cl.start_worker(w, worker_flags);
   auto c = connect(cl.address());
   wait_ready(*c, workers, 20000);
@@ -346,11 +202,7 @@ std::unique_ptr<client> start_cluster(local_cluster& cl, const std::vector<std::
 }
 
 void wait_ready(client& c, const std::vector<std::string>& names, uint32_t timeout_ms) {
-  int64_t end = now_us() + int64_t{timeout_ms} * 1000;
-  for (const auto& n : names) {
-    int64_t left = std::max<int64_t>(1, (end - now_us()) / 1000);
-    must(c.wait_node(n, "ready", static_cast<uint32_t>(left)), "waiting for node " + n);
-  }
+  must(harness::wait_ready(c, names, timeout_ms), "waiting for the workers");
 }
 
 job_watch::job_watch(const std::string& address, const std::string& job_id) {

@@ -1,10 +1,10 @@
 #pragma once
 // Shared helpers of the benchmarks that drive real gantry processes on loopback
-// (bench_recovery, bench_cluster): child processes, temp dirs under /tmp, a watchdog that puts
-// a deadline on every wait, a small local cluster, threads that watch jobs and nodes over
-// their own clients, and RSS. Statistics, tables and floors are in bench/bench_figures.hpp.
-// Measurements, not tests: any failure prints what happened and exits non-zero, after
-// killing every child and removing every temp dir.
+// (bench_recovery, bench_cluster): a watchdog that puts a deadline on every wait and cleans
+// up after a failure, the local cluster of harness/ with the bench's temp dirs, threads that
+// watch jobs and nodes over their own clients, and RSS. Statistics, tables and floors are in
+// bench/bench_figures.hpp. Measurements, not tests: any failure prints what happened and exits
+// non-zero, after killing every child and removing every temp dir.
 #include <sys/types.h>
 
 #include <condition_variable>
@@ -19,19 +19,24 @@
 #include <vector>
 
 #include "bench/bench_figures.hpp"
+#include "harness/local_cluster.hpp"
+#include "harness/process.hpp"
 #include "protocol/client.hpp"
 
 namespace gantry::bench {
 
-int64_t now_us();  // steady clock, microseconds
+using harness::now_us;  // steady clock, microseconds
+using harness::read_file;
+using harness::tail;
 double ms_between(int64_t from_us, int64_t to_us);
 int64_t wall_ms();  // unix epoch milliseconds (the clock of job_event::time_ms)
 
 // Call first in main, before any thread: blocks SIGINT/SIGTERM (children get them back) and
 // starts the watchdog thread, which on those signals or an expired deadline cleans up and
-// exits (130, resp. 124).
+// exits (130, resp. 124). An uncaught exception fails the bench the same way.
 void install_cleanup();
-// Prints "bench: MESSAGE", kills every child, removes every temp dir, exits 1.
+// Prints "bench: MESSAGE", the children that had ended and the tail of every log, kills
+// every child, removes every temp dir, exits 1.
 [[noreturn]] void fail_now(const std::string& message);
 template <class T>
 T must(result<T> r, const std::string& what) {
@@ -51,73 +56,30 @@ class deadline {
   uint64_t id_;
 };
 
+// GANTRY_BENCH_KEEP=1 keeps the temp dirs (logs, stores) for a look afterwards.
+bool keep_dirs();
+
 // A directory /tmp/gantry-bench-XXXXXX, removed with its contents at destruction or cleanup.
-class temp_dir {
+class temp_dir : public harness::temp_dir {
  public:
   temp_dir();
   ~temp_dir();
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
-
-// A child process; SIGKILLed and reaped at destruction or cleanup, and killed by the kernel
-// if the bench dies (PR_SET_PDEATHSIG).
-class process {
- public:
-  // stdout to a pipe (read_line) unless stdout_to_log; stderr appended to log_path.
-  process(const std::vector<std::string>& args, const std::string& log_path,
-          bool stdout_to_log = false);
-  ~process();
-  pid_t pid() const { return pid_; }
-  int64_t started_us() const { return started_us_; }  // just before fork
-  // The next stdout line, or "" at EOF or after timeout_ms.
-  std::string read_line(int timeout_ms);
-  void signal(int sig);
-  // The exit code, 128+signal, or -1 when still running after timeout_ms.
-  int wait(int timeout_ms);
-
- private:
-  pid_t pid_ = -1;
-  int out_ = -1;
-  int status_ = -1;
-  int64_t started_us_ = 0;
-  std::string buffer_;
 };
 
 std::string bin_dir();  // the directory of this executable (build/bin)
 std::string gantry_bin();
-std::string read_file(const std::string& path);
-std::string tail(const std::string& text, size_t lines);
 int64_t rss_bytes(pid_t pid);  // VmRSS from /proc/PID/status; -1 when unreadable
 
-// A coordinator and workers on 127.0.0.1 in one temp dir; the coordinator keeps its port
-// across restarts so that workers reconnect by themselves.
-class local_cluster {
+// A coordinator and workers on 127.0.0.1 in a temp dir like temp_dir's; the coordinator
+// keeps its port across restarts so that workers reconnect by themselves.
+class local_cluster : public harness::local_cluster {
  public:
   explicit local_cluster(std::vector<std::string> coordinator_flags = {});
   ~local_cluster();
-  const std::string& address() const { return address_; }
-  const std::string& dir() const { return dir_.path(); }
-  std::string coordinator_data_dir() const { return dir() + "/coordinator"; }
-  // Starts the coordinator (the same port after the first start) and waits for its
-  // "listening on" line; returns exec -> that line in ms.
-  double start_coordinator(int timeout_ms = 60000);
-  process& coordinator() { return *coordinator_; }
-  void stop_coordinator(int sig);  // signals it and reaps it
-  void start_worker(const std::string& name, const std::vector<std::string>& flags);
-  process& worker(const std::string& name) { return *workers_.at(name); }
-  void stop_worker(const std::string& name);  // SIGKILL and reap
-  std::string log(const std::string& name) const { return read_file(dir() + "/" + name + ".log"); }
-
- private:
-  temp_dir dir_;
-  std::vector<std::string> coordinator_flags_;
-  std::string address_;
-  std::unique_ptr<process> coordinator_;
-  std::map<std::string, std::unique_ptr<process>> workers_;
 };
+// Starts cl's coordinator and waits for its "listening on" line; returns exec -> that line
+// in ms. Fails the bench when it does not come within timeout_ms.
+double start_coordinator(local_cluster& cl, int timeout_ms = 60000);
 
 std::unique_ptr<client> connect(const std::string& address);
 // Starts cl's coordinator and the named workers with worker_flags, waits (deadline 90 s) until

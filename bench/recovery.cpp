@@ -253,7 +253,7 @@ json bench_restart(int runs, const std::vector<int64_t>& counts) {
       deadline dr(120000,
                   "restart run " + std::to_string(r) + " with " + std::to_string(n) + " jobs");
       cl.stop_coordinator(SIGKILL);
-      listening.push_back(cl.start_coordinator());
+      listening.push_back(start_coordinator(cl));
       int64_t started = cl.coordinator().started_us();
       auto c = connect(cl.address());
       for (;;) {

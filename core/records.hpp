@@ -1,6 +1,6 @@
 #pragma once
 // Durable records: what the coordinator persists and what `describe`, `jobs` and `watch`
-// show. The store keeps them as JSON (core/codec.hpp).
+// show. The store keeps them as JSON (storage/codec.hpp).
 #include <cstdint>
 #include <string>
 #include <vector>

@@ -6,7 +6,7 @@
 #include <cstdio>
 #include <iterator>
 
-#include "core/codec.hpp"
+#include "storage/codec.hpp"
 
 namespace gantry::storage {
 namespace {

@@ -1,7 +1,7 @@
 #pragma once
 // Typed access to the coordinator's durable state (jobs, events, nodes, meta) over a
 // kv_store; used by the store actor, its one owner (not thread-safe itself). Records are
-// stored as JSON (core/codec.hpp); docs/storage.md has the layout and the figures.
+// stored as JSON (storage/codec.hpp); docs/storage.md has the layout and the figures.
 //   jobs:   <job id>                        -> job_record
 //   events: <job id>/<seq, 20 digits>       -> job_event   (one job's events in seq order)
 //   nodes:  <node name>                     -> node_record

@@ -1,41 +1,23 @@
 #include "tests/cluster/harness.hpp"
 
-#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/syscall.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
-#include <chrono>
-#include <cstring>
-#include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <stdexcept>
 
 namespace gantry::test {
-
-int64_t now_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(steady_clock::now().time_since_epoch()).count();
-}
 
 std::string bin(const std::string& program) {
   return std::string(GANTRY_BIN_DIR) + "/" + program;
 }
 std::string source_path(const std::string& relative) {
   return std::string(GANTRY_SOURCE_DIR) + "/" + relative;
-}
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
 }
 
 bool pid_alive(pid_t pid) {
@@ -51,142 +33,23 @@ bool wait_pid_gone(pid_t pid, int timeout_ms) {
   return r > 0;
 }
 
-temp_dir::temp_dir() {
-  char tmpl[] = "/tmp/gantry-test-XXXXXX";
-  if (!mkdtemp(tmpl)) throw std::runtime_error("mkdtemp failed");
-  path_ = tmpl;
-}
-
-temp_dir::~temp_dir() {
-  std::error_code ec;
-  std::filesystem::remove_all(path_, ec);
-}
-
-process::process(const std::vector<std::string>& args, const std::string& log_path) {
-  int fds[2];
-  if (pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
-  std::vector<std::string> copy = args;
-  std::vector<char*> argv;
-  for (auto& a : copy) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  pid_t parent = getpid();
-  pid_ = fork();
-  if (pid_ == 0) {
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() != parent) _exit(1);
-    int log = open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-    dup2(fds[1], 1);
-    if (log >= 0) dup2(log, 2);
-    execv(argv[0], argv.data());
-    _exit(127);
-  }
-  close(fds[1]);
-  out_ = fds[0];
-}
-
-process::~process() {
-  if (pid_ > 0 && status_ < 0) {
-    ::kill(pid_, SIGKILL);
-    waitpid(pid_, nullptr, 0);
-  }
-  if (out_ >= 0) close(out_);
-}
-
-std::string process::read_line(int timeout_ms) {
-  int64_t deadline = now_ms() + timeout_ms;
-  for (;;) {
-    auto nl = buffer_.find('\n');
-    if (nl != std::string::npos) {
-      std::string line = buffer_.substr(0, nl);
-      buffer_.erase(0, nl + 1);
-      return line;
-    }
-    int64_t left = deadline - now_ms();
-    if (left <= 0) return "";
-    pollfd p{out_, POLLIN, 0};
-    if (poll(&p, 1, static_cast<int>(left)) <= 0) continue;
-    char buf[4096];
-    ssize_t n = read(out_, buf, sizeof buf);
-    if (n <= 0) return "";
-    buffer_.append(buf, static_cast<size_t>(n));
-  }
-}
-
-std::string process::read_all(int timeout_ms) {
-  int64_t deadline = now_ms() + timeout_ms;
-  for (;;) {
-    int64_t left = deadline - now_ms();
-    if (left <= 0) break;
-    pollfd p{out_, POLLIN, 0};
-    if (poll(&p, 1, static_cast<int>(left)) <= 0) continue;
-    char buf[4096];
-    ssize_t n = read(out_, buf, sizeof buf);
-    if (n <= 0) break;
-    buffer_.append(buf, static_cast<size_t>(n));
-  }
-  std::string all;
-  all.swap(buffer_);
-  return all;
-}
-
-void process::signal(int sig) {
-  ::kill(pid_, sig);
-}
-
-int process::wait(int timeout_ms) {
-  if (status_ >= 0) return status_;
-  int64_t deadline = now_ms() + timeout_ms;
-  for (;;) {
-    int st = 0;
-    pid_t r = waitpid(pid_, &st, WNOHANG);
-    if (r == pid_) {
-      status_ = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-      return status_;
-    }
-    if (now_ms() > deadline) return -1;
-    // waitpid has no timeout: poll the child's state at a short interval.
-    usleep(5000);
-  }
-}
-
-bool process::running() {
-  return wait(0) < 0;
-}
-
-cluster::cluster() {
-  std::filesystem::create_directories(shared_dir());
-}
-
-cluster::~cluster() {
-  workers_.clear();
-  coordinator_.reset();
-}
+cluster::cluster()
+    : c_(harness::cluster_options{.gantry = bin("gantry"), .temp_prefix = "gantry-test"}) {}
 
 void cluster::start_coordinator(const std::vector<std::string>& extra) {
-  std::string listen = address_.empty() ? "127.0.0.1:0" : address_;
-  std::vector<std::string> args{bin("gantry"), "coordinator", "--listen",
-                                listen,        "--data-dir",  dir() + "/coordinator"};
+  std::vector<std::string> flags = extra;
   // Slow (sanitizer) builds on a busy machine must not declare a live worker lost; tests
   // that need a hung worker noticed still see it within seconds. A flag in `extra` wins.
   if (std::find(extra.begin(), extra.end(), "--heartbeat-timeout-ms") == extra.end()) {
-    args.push_back("--heartbeat-timeout-ms");
-    args.push_back("3000");
+    flags.push_back("--heartbeat-timeout-ms");
+    flags.push_back("3000");
   }
-  args.insert(args.end(), extra.begin(), extra.end());
-  coordinator_ = std::make_unique<process>(args, dir() + "/coordinator.log");
-  std::string line = coordinator_->read_line(20000);
-  auto at = line.rfind(' ');
-  if (line.find("listening on") == std::string::npos || at == std::string::npos)
-    throw std::runtime_error("coordinator did not start: " + read_file(dir() + "/coordinator.log"));
-  address_ = line.substr(at + 1);
+  if (auto r = c_.start_coordinator(flags); !r)
+    throw std::runtime_error(r.error().message + ":\n" + c_.log("coordinator"));
 }
 
 void cluster::start_worker(const std::string& name, const std::vector<std::string>& extra) {
-  std::vector<std::string> args{bin("gantry"),  "worker",    "--coordinator", address_,
-                                "--name",       name,        "--data-dir",    dir() + "/" + name,
-                                "--shared-dir", shared_dir()};
-  args.insert(args.end(), extra.begin(), extra.end());
-  workers_[name] = std::make_unique<process>(args, dir() + "/" + name + ".log");
+  c_.start_worker(name, extra);
 }
 
 void cluster::start(const std::vector<std::string>& workers,
@@ -194,19 +57,18 @@ void cluster::start(const std::vector<std::string>& workers,
                     const std::vector<std::string>& coordinator_flags) {
   start_coordinator(coordinator_flags);
   for (const auto& w : workers) start_worker(w, worker_flags);
-  for (const auto& w : workers)
-    if (!wait_node(w, "ready"))
-      throw std::runtime_error("worker " + w + " did not get ready: " + logs());
+  if (auto r = c_.wait_ready(workers, 20000); !r)
+    throw std::runtime_error("the workers did not get ready: " + r.error().message + "\n" + logs());
 }
 
 cli_result cluster::cli(std::vector<std::string> args, int timeout_ms) {
+  static std::atomic<int> count{0};
   args.insert(args.begin(), bin("gantry"));
   if (args.size() < 2 || args[1] != "rendezvous") {  // rendezvous takes its address from --scope
     args.push_back("--coordinator");
-    args.push_back(address_);
+    args.push_back(address());
   }
-  std::string err_path =
-      dir() + "/cli-" + std::to_string(now_ms()) + "-" + std::to_string(rand()) + ".err";
+  std::string err_path = dir() + "/cli-" + std::to_string(++count) + ".err";
   process p(args, err_path);
   cli_result r;
   int64_t deadline = now_ms() + timeout_ms;
@@ -237,25 +99,5 @@ std::string cluster::submit(const std::string& name, const std::string& yaml) {
 event_stream::event_stream(cluster& c, const std::string& job)
     : p({bin("gantry"), "watch", job, "--json", "--coordinator", c.address()},
         c.dir() + "/watch-" + job + ".err") {}
-
-std::string cluster::log_of(const std::string& name) const {
-  return read_file(dir() + "/" + name + ".log");
-}
-
-std::string cluster::logs() const {
-  auto tail = [](const std::string& text) {
-    size_t at = text.size();
-    for (int lines = 0; lines <= 40; ++lines) {
-      if (at == 0) return text;
-      at = text.rfind('\n', at - 1);
-      if (at == std::string::npos) return text;
-    }
-    return text.substr(at + 1);
-  };
-  std::string out = "--- coordinator.log (tail)\n" + tail(log_of("coordinator"));
-  for (const auto& [name, w] : workers_)
-    out += "--- " + name + ".log (tail)\n" + tail(log_of(name));
-  return out;
-}
 
 }  // namespace gantry::test

@@ -1,51 +1,27 @@
 #pragma once
-// Real gantry processes on loopback for cluster tests: temp dirs, a coordinator on a free
-// port, workers, and the CLI. Every wait has a deadline; nothing sleeps to wait for state.
+// Cluster tests' view of harness/: a cluster of real gantry processes on loopback in a temp
+// dir, the CLI run against it, and `gantry watch` as an event stream. Every wait has a
+// deadline; nothing sleeps to wait for state.
 #include <sys/types.h>
 
-#include <map>
-#include <memory>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "harness/local_cluster.hpp"
+#include "harness/process.hpp"
+
 namespace gantry::test {
 
-int64_t now_ms();
+using harness::now_ms;
+using harness::read_file;
 
-// A directory under /tmp, removed with everything in it when this goes away.
-class temp_dir {
+// A child running build/bin/<program>: stdout to a pipe (read_line), stderr to `log_path`.
+class process : public harness::process {
  public:
-  temp_dir();
-  ~temp_dir();
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
-
-// A child process running build/bin/<program>; killed (SIGKILL) when this goes away.
-class process {
- public:
-  // stdout goes to a pipe (read_line), stderr to `log_path`.
-  process(const std::vector<std::string>& args, const std::string& log_path);
-  ~process();
-  pid_t pid() const { return pid_; }
-  // The next stdout line, or "" at EOF or after timeout_ms.
-  std::string read_line(int timeout_ms);
-  // Everything on stdout until the child closes it, or until timeout_ms.
-  std::string read_all(int timeout_ms);
-  void signal(int sig);
-  // Waits for the exit; returns the exit code, 128+signal, or -1 on timeout.
-  int wait(int timeout_ms);
-  bool running();
-
- private:
-  pid_t pid_ = -1;
-  int out_ = -1;
-  std::string buffer_;
-  int status_ = -1;
+  process(const std::vector<std::string>& args, const std::string& log_path)
+      : harness::process(args, harness::spawn_options{.log_path = log_path}) {}
 };
 
 struct cli_result {
@@ -59,22 +35,21 @@ struct cli_result {
 class cluster {
  public:
   cluster();
-  ~cluster();
-  const std::string& address() const { return address_; }
-  const std::string& dir() const { return dir_.path(); }
-  std::string shared_dir() const { return dir_.path() + "/shared"; }
+  const std::string& address() const { return c_.address(); }
+  const std::string& dir() const { return c_.dir(); }
+  std::string shared_dir() const { return c_.shared_dir(); }
 
   // Starts (or restarts) the coordinator on the same data dir and, after the first
-  // start, the same port.
+  // start, the same port; throws if it does not start.
   void start_coordinator(const std::vector<std::string>& extra = {});
-  process& coordinator() { return *coordinator_; }
+  harness::process& coordinator() { return c_.coordinator(); }
   void start_worker(const std::string& name, const std::vector<std::string>& extra = {});
   // A coordinator and these workers (all given `worker_flags`), waiting until every worker
   // is ready; throws if one is not within 20 s.
   void start(const std::vector<std::string>& workers,
              const std::vector<std::string>& worker_flags = {},
              const std::vector<std::string>& coordinator_flags = {});
-  process& worker(const std::string& name) { return *workers_.at(name); }
+  harness::process& worker(const std::string& name) { return c_.worker(name); }
   // Runs `gantry ARGS --coordinator ADDR` to completion (killed after timeout_ms).
   cli_result cli(std::vector<std::string> args, int timeout_ms = 60000);
   // `gantry wait NAME --state STATE`; true when reached within timeout_ms.
@@ -83,16 +58,13 @@ class cluster {
   std::string write_manifest(const std::string& name, const std::string& yaml);
   // Writes the manifest, submits it (which must succeed) and returns the job id.
   std::string submit(const std::string& name, const std::string& yaml);
-  std::string log_of(const std::string& name) const;
+  std::string log_of(const std::string& name) const { return c_.log(name); }
   // The last lines of the coordinator's and every worker's log, for failure messages
   // (use as INFO(c.logs()): doctest evaluates it only when a check fails).
-  std::string logs() const;
+  std::string logs() const { return c_.log_tails(40); }
 
  private:
-  temp_dir dir_;
-  std::string address_;
-  std::unique_ptr<process> coordinator_;
-  std::map<std::string, std::unique_ptr<process>> workers_;
+  harness::local_cluster c_;
 };
 
 // `gantry watch JOB --json` as a child process: the job's events, as they happen.
@@ -127,7 +99,6 @@ class event_stream {
 
 std::string bin(const std::string& program);
 std::string source_path(const std::string& relative);
-std::string read_file(const std::string& path);
 bool pid_alive(pid_t pid);
 // Waits for a process that is not our child to exit (pidfd + poll): true if it did
 // within timeout_ms (or was already gone).

@@ -6,8 +6,8 @@
 
 #include <chrono>
 
-#include "core/codec.hpp"
 #include "samples.hpp"
+#include "storage/codec.hpp"
 #include "storage/state_store.hpp"
 
 using namespace gantry;

@@ -4,7 +4,6 @@
 // Decoders never throw: input that is not JSON of the expected shape gives
 // errc::invalid_argument naming the offending field (`stages[1].ranks[0].state: ...`).
 // Keys missing from the input keep their defaults, so adding a field stays compatible.
-// For code that already uses nlohmann-json, core/codec_json.hpp has the ADL hooks.
 #include <string>
 #include <string_view>
 

@@ -1,13 +1,13 @@
 #pragma once
-// Internal to core/codec*.cpp: the one list of each record's JSON fields, in output order,
-// shared by the fast string codec (core/codec.cpp) and the nlohmann hooks
-// (core/codec_json.cpp). A visitor is called as v(name, member) or v(name, member, kRequired);
-// a required string must be present and non-empty, any other required field present.
+// Internal to storage/codec*.cpp: the one list of each record's JSON fields, in output order,
+// which the codec (storage/codec.cpp) both writes and reads. A visitor is called as v(name, member)
+// or v(name, member, kRequired); a required string must be present and non-empty, any other
+// required field present.
 #include <concepts>
 #include <type_traits>
 
-#include "core/codec.hpp"
 #include "core/records.hpp"
+#include "storage/codec.hpp"
 
 namespace gantry::codec {
 

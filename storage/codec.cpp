@@ -1,7 +1,7 @@
-// The string codec: records to and from JSON text through the field lists of
-// core/codec_fields.hpp, with a writer and pull reader instead of a DOM (see
+// The codec: records to and from JSON text through the field lists of
+// storage/codec_fields.hpp, with a writer and pull reader instead of a DOM (see
 // docs/storage.md for why: the coordinator decodes every job at start-up).
-#include "core/codec.hpp"
+#include "storage/codec.hpp"
 
 #include <cstring>
 #include <limits>
@@ -9,8 +9,8 @@
 #include <optional>
 #include <utility>
 
-#include "core/codec_fields.hpp"
-#include "core/codec_text.hpp"
+#include "storage/codec_fields.hpp"
+#include "storage/codec_text.hpp"
 
 namespace gantry {
 

@@ -1,5 +1,5 @@
 // JSON writer and pull reader (RFC 8259), for the codec's own records.
-#include "core/codec_text.hpp"
+#include "storage/codec_text.hpp"
 
 #include <charconv>
 #include <limits>

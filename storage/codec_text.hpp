@@ -1,5 +1,5 @@
 #pragma once
-// Internal to core/codec*.cpp: a minimal JSON writer and pull reader, several times faster
+// Internal to storage/codec*.cpp: a minimal JSON writer and pull reader, several times faster
 // than building a DOM, for the records the state store loads at start-up.
 #include <cstdint>
 #include <exception>
