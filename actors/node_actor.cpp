@@ -20,6 +20,7 @@ struct node_state_data {
   node_state state = node_state::unknown;
   bool cordoned = false;
   uint64_t drain_id = 0;       // the current drain; 0 = not draining
+  uint64_t next_drain_id = 1;  // this node's drains are numbered from 1
   bool drain_expired = false;  // its grace period is over: tasks are being moved
   uint64_t session = 0;        // 0: no worker attached
   std::shared_ptr<task_agent> agent;
@@ -239,8 +240,7 @@ caf::behavior node_behavior(node_actor_t* self, caf::actor cluster, node_invento
       [self](msg::drain& m) {
         auto& st = self->state;
         st.cordoned = true;  // no new placements, now or after the drain
-        static uint64_t next_drain = 1;
-        st.drain_id = next_drain++;
+        st.drain_id = st.next_drain_id++;
         st.drain_expired = false;
         if (st.state == node_state::ready || st.state == node_state::cordoned) {
           st.state = node_state::draining;

@@ -28,7 +28,8 @@ class recording_sink final : public event_sink {
   std::vector<job_event> received;
 };
 
-// Answers launches with increasing pids and records kills (called on actor threads).
+// Answers launches with increasing pids and records kills and signals (called on actor
+// threads).
 class fake_agent final : public task_agent {
  public:
   void launch(task_spec task, callback<int64_t> done) override {
@@ -42,8 +43,13 @@ class fake_agent final : public task_agent {
   void read_log(std::string, uint64_t, uint32_t, callback<log_chunk> done) override {
     done(log_chunk{});
   }
+  void signal(std::string task_id, int32_t sig, callback<void> done) override {
+    signalled.emplace_back(std::move(task_id), sig);
+    done({});
+  }
   std::vector<task_spec> launched;
   std::vector<std::string> killed;
+  std::vector<std::pair<std::string, int32_t>> signalled;
 };
 
 struct actor_fixture {

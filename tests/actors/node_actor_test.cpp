@@ -1,6 +1,8 @@
 // The node actor's liveness under the test coordinator's manual clock.
 #include <doctest/doctest.h>
 
+#include <csignal>
+
 #include "actors/node_actor.hpp"
 #include "tests/actors/actor_fixture.hpp"
 
@@ -43,6 +45,24 @@ struct node_fixture : actor_fixture {
   void advance(caf::timespan t) {
     sched->advance_time(t);
     run();
+  }
+  // Lets `t` pass in liveness-check periods, the worker heartbeating all along.
+  void advance_beating(caf::timespan t) {
+    for (caf::timespan done{0}; done < t; done += 250ms) {
+      advance(250ms);
+      beat();
+    }
+  }
+  void launch(const std::string& task_id) {
+    task_spec t;
+    t.task_id = task_id;
+    caf::anon_send(node_actor, msg::launch{t, node});  // `node` records for the job
+    run();
+  }
+  std::vector<std::string> evicted() {
+    std::vector<std::string> out;
+    for (auto& e : received<msg::task_evict>(to_node)) out.push_back(e.task_id);
+    return out;
   }
 };
 
@@ -114,4 +134,45 @@ TEST_CASE_FIXTURE(node_fixture,
   // Back on time, and still silent: now the worker is lost.
   for (int i = 0; i < 6; ++i) advance(250ms);
   CHECK(states() == std::vector<node_state>{node_state::ready, node_state::lost});
+}
+
+TEST_CASE_FIXTURE(node_fixture,
+                  "a drain signals its tasks, moves them after the grace, then stays cordoned") {
+  caf::anon_send(node_actor, attach(1));
+  run();
+  launch("j-000001.a.0.0");
+  caf::anon_send(node_actor, msg::drain{1000});
+  run();
+  CHECK(states().back() == node_state::draining);
+  REQUIRE(agent->signalled.size() == 1);
+  CHECK(agent->signalled[0] == std::pair<std::string, int32_t>{"j-000001.a.0.0", SIGUSR1});
+  advance_beating(750ms);
+  CHECK(evicted().empty());  // still within the grace period
+  advance_beating(250ms);
+  CHECK(evicted() == std::vector<std::string>{"j-000001.a.0.0"});
+  CHECK(states().back() == node_state::draining);  // until the task is gone
+  caf::anon_send(node_actor, msg::exited{1, task_report{"j-000001.a.0.0", 1001, false, 143, ""}});
+  run();
+  CHECK(states().back() == node_state::cordoned);
+  CHECK(received<msg::node_changed>(to_cluster).back().reason == "drained");
+}
+
+TEST_CASE_FIXTURE(node_fixture,
+                  "an uncordon ends a drain: its deadline moves nothing, a new drain has its own") {
+  caf::anon_send(node_actor, attach(1));
+  run();
+  launch("j-000001.a.0.0");
+  caf::anon_send(node_actor, msg::drain{1000});
+  run();
+  advance_beating(500ms);
+  caf::anon_send(node_actor, msg::set_cordon{false});
+  run();
+  CHECK(states().back() == node_state::ready);
+  caf::anon_send(node_actor, msg::drain{1000});
+  run();
+  CHECK(states().back() == node_state::draining);
+  advance_beating(750ms);  // past the first drain's deadline
+  CHECK(evicted().empty());
+  advance_beating(250ms);  // the second drain's deadline
+  CHECK(evicted() == std::vector<std::string>{"j-000001.a.0.0"});
 }
