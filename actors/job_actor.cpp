@@ -51,11 +51,10 @@ void maybe_finish(job_actor_t* self) {
 void apply(job_actor_t* self, job_effects& fx) {
   auto& st = self->state;
   const job_record& rec = st.machine->record();
-  for (size_t i = 0; i < fx.place.size(); ++i) {
-    msg::place m{fx.place[i], self, fx.place_stage[i], fx.place_ranks[i]};
-    uint32_t delay = i < fx.place_delay_ms.size() ? fx.place_delay_ms[i] : 0;
-    if (delay > 0)
-      self->delayed_send(st.cluster, std::chrono::milliseconds(delay), std::move(m));
+  for (auto& p : fx.place) {
+    msg::place m{std::move(p.request), self, std::move(p.stage), std::move(p.ranks)};
+    if (p.delay_ms > 0)
+      self->delayed_send(st.cluster, std::chrono::milliseconds(p.delay_ms), std::move(m));
     else
       self->send(st.cluster, std::move(m));
   }
