@@ -29,7 +29,7 @@ sched::task_assignment on(const std::string& node) {
 }
 
 struct job_fixture : actor_fixture {
-  caf::actor job;
+  job_actor job;
   std::shared_ptr<recording_sink> sink = std::make_shared<recording_sink>();
 
   void start(job_spec spec) {
