@@ -8,9 +8,10 @@
 namespace gantry {
 
 // Sends `m` to `target` from a short-lived actor and hands `done` the `result<R>` it
-// replies with; an actor that died or never answers gives errc::unavailable.
-template <class R, class Msg>
-void ask(caf::actor_system& sys, const caf::actor& target, Msg m, callback<R> done) {
+// replies with; an actor that died or never answers gives errc::unavailable. Compiles
+// only when `target`'s typed interface answers `Msg` with `result<R>`.
+template <class R, class Handle, class Msg>
+void ask(caf::actor_system& sys, const Handle& target, Msg m, callback<R> done) {
   sys.spawn(
       [target, m = std::move(m), done = std::move(done)](caf::event_based_actor* self) mutable {
         self->request(target, caf::infinite, std::move(m))

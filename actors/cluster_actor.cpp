@@ -22,7 +22,7 @@ std::string format_job_id(uint64_t n) {
 // The RPC thread's handle on one worker session: everything goes to its node actor.
 class session_port final : public worker_session_port {
  public:
-  session_port(caf::actor_system& sys, caf::actor node, uint64_t session,
+  session_port(caf::actor_system& sys, node_actor node, uint64_t session,
                std::shared_ptr<liveness_cell> liveness)
       : sys_(sys), node_(std::move(node)), session_(session), liveness_(std::move(liveness)) {}
   // Answered right here on the RPC thread: a stamp, no actor message (see liveness.hpp).
@@ -45,7 +45,7 @@ class session_port final : public worker_session_port {
 
  private:
   caf::actor_system& sys_;
-  caf::actor node_;
+  node_actor node_;
   uint64_t session_;
   std::shared_ptr<liveness_cell> liveness_;
 };
@@ -76,8 +76,8 @@ void with_record(actor_t* self, const std::string& id, callback<job_record> fn) 
             [from_store](caf::error&) { from_store(); });  // it just finished
 }
 
-caf::response_promise submit(actor_t* self, msg::submit& m) {
-  auto rp = self->make_response_promise();
+caf::typed_response_promise<result<submit_reply>> submit(actor_t* self, msg::submit& m) {
+  auto rp = self->make_response_promise<result<submit_reply>>();
   auto spec = parse_manifest(m.manifest);
   if (!spec) {
     submit_reply reply;
@@ -114,8 +114,8 @@ caf::response_promise submit(actor_t* self, msg::submit& m) {
   return rp;
 }
 
-caf::response_promise watch(actor_t* self, msg::watch& m) {
-  auto rp = self->make_response_promise();
+caf::typed_response_promise<result<watch_reply>> watch(actor_t* self, msg::watch& m) {
+  auto rp = self->make_response_promise<result<watch_reply>>();
   auto it = self->state.jobs.find(m.job_id);
   if (it == self->state.jobs.end()) {
     rp.deliver(result<watch_reply>(unknown_job(m.job_id)));
@@ -126,7 +126,10 @@ caf::response_promise watch(actor_t* self, msg::watch& m) {
     self->request(self->state.store, caf::infinite, msg::load_events{m.job_id, m.from_seq})
         .then([rp, m, state = entry.summary.state,
                last = entry.last_seq](result<std::vector<job_event>>& r) mutable {
-          if (!r) return rp.deliver(result<watch_reply>(fail(r.error())));
+          if (!r) {
+            rp.deliver(result<watch_reply>(fail(r.error())));
+            return;
+          }
           uint64_t last_seq = r->empty() ? last : std::max(last, r->back().seq);
           if (!r->empty()) m.sink->push(std::move(*r));
           rp.deliver(result<watch_reply>(watch_reply{state, last_seq}));
@@ -169,8 +172,9 @@ void read_logs(actor_t* self, msg::read_logs& m) {
   });
 }
 
-caf::behavior cluster_behavior(actor_t* self, caf::actor store, caf::actor rendezvous,
-                               recovered_state rs, coordinator_config config) {
+cluster_impl::behavior_type cluster_behavior(actor_t* self, store_actor store,
+                                             rendezvous_actor rendezvous, recovered_state rs,
+                                             coordinator_config config) {
   log_unexpected_messages(self);
   auto& st = self->state;
   st.rendezvous = std::move(rendezvous);
@@ -186,7 +190,7 @@ caf::behavior cluster_behavior(actor_t* self, caf::actor store, caf::actor rende
         return out;
       },
       [self](msg::describe& m) {
-        auto rp = self->make_response_promise();
+        auto rp = self->make_response_promise<result<job_record>>();
         with_record(self, m.job_id,
                     [rp](result<job_record> r) mutable { rp.deliver(std::move(r)); });
         return rp;
@@ -197,7 +201,7 @@ caf::behavior cluster_behavior(actor_t* self, caf::actor store, caf::actor rende
         return out;
       },
       [self](msg::cancel& m) {
-        auto rp = self->make_response_promise();
+        auto rp = self->make_response_promise<result<void>>();
         auto it = self->state.jobs.find(m.job_id);
         if (it == self->state.jobs.end()) {
           rp.deliver(result<void>(unknown_job(m.job_id)));
@@ -218,7 +222,7 @@ caf::behavior cluster_behavior(actor_t* self, caf::actor store, caf::actor rende
       [self](msg::watch& m) { return watch(self, m); },
       [self](msg::read_logs& m) { read_logs(self, m); },
       [self](msg::wait_node& m) {
-        auto rp = self->make_response_promise();
+        auto rp = self->make_response_promise<result<node_status>>();
         auto& st = self->state;
         auto it = st.nodes.find(m.name);
         if (it != st.nodes.end() && it->second.status.state == m.state) {
@@ -227,11 +231,10 @@ caf::behavior cluster_behavior(actor_t* self, caf::actor store, caf::actor rende
         }
         uint64_t id = st.next_waiter++;
         st.waiters[id] = {m.name, m.state, rp};
-        self->delayed_send(self, std::chrono::milliseconds(m.timeout_ms),
-                           msg::wait_node_timeout{id});
+        self->delayed_send(self, std::chrono::milliseconds(m.timeout_ms), wait_node_timeout{id});
         return rp;
       },
-      [self](msg::wait_node_timeout& m) {
+      [self](wait_node_timeout& m) {
         auto& st = self->state;
         auto it = st.waiters.find(m.waiter);
         if (it == st.waiters.end()) return;
@@ -256,7 +259,7 @@ caf::behavior cluster_behavior(actor_t* self, caf::actor store, caf::actor rende
       },
       [self](msg::register_worker& m) -> result<worker_registration> {
         auto& st = self->state;
-        caf::actor node = node_actor_for(self, m.inventory);
+        node_actor node = node_actor_for(self, m.inventory);
         uint64_t session = st.next_session++;
         auto batch = std::make_shared<storage::state_store::batch>();
         batch->put_node(node_record{m.inventory,
@@ -306,13 +309,13 @@ caf::behavior cluster_behavior(actor_t* self, caf::actor store, caf::actor rende
         auto it = st.jobs.find(job_id_of_task(m.report.task_id));
         if (it != st.jobs.end() && it->second.actor) {
           if (m.report.running)
-            self->send(it->second.actor, msg::task_adopt{m.report, m.node, m.node_actor});
+            self->send(it->second.actor, msg::task_adopt{m.report, m.node, m.from});
           else
             self->send(it->second.actor, msg::task_exit{m.report.task_id, m.report.exit_code,
                                                         m.report.message, m.report.pid});
         } else if (m.report.running) {
           log_warn("killing leftover task " + m.report.task_id + " on " + m.node);
-          self->send(m.node_actor, msg::kill_task{m.report.task_id, 0});
+          self->send(m.from, msg::kill_task{m.report.task_id, 0});
         }
       },
       [self](run_schedule) { schedule_now(self); },
@@ -322,8 +325,9 @@ caf::behavior cluster_behavior(actor_t* self, caf::actor store, caf::actor rende
 }  // namespace
 }  // namespace cluster_detail
 
-caf::actor spawn_cluster_actor(caf::actor_system& sys, caf::actor store, caf::actor rendezvous,
-                               recovered_state state, coordinator_config config) {
+cluster_actor spawn_cluster_actor(caf::actor_system& sys, store_actor store,
+                                  rendezvous_actor rendezvous, recovered_state state,
+                                  coordinator_config config) {
   return sys.spawn(cluster_detail::cluster_behavior, std::move(store), std::move(rendezvous),
                    std::move(state), config);
 }

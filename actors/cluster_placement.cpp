@@ -110,7 +110,7 @@ void on_node_changed(actor_t* self, msg::node_changed& m) {
   request_schedule(self);
 }
 
-caf::actor node_actor_for(actor_t* self, const node_inventory& inv) {
+node_actor node_actor_for(actor_t* self, const node_inventory& inv) {
   auto& st = self->state;
   auto it = st.nodes.find(inv.name);
   if (it != st.nodes.end()) return it->second.actor;
@@ -163,7 +163,7 @@ void recover(actor_t* self, recovered_state&& rs) {
     ++live;
     msg::start_job start;
     std::vector<std::string> orphans;  // running on nodes nobody knows
-    std::vector<std::pair<caf::actor, std::string>> expected;
+    std::vector<std::pair<node_actor, std::string>> expected;
     for (const auto& stage : rec.stages) {
       const stage_spec* spec = rec.spec.find_stage(stage.name);
       for (const auto& rk : stage.ranks) {

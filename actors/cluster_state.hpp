@@ -12,19 +12,30 @@
 
 namespace gantry::cluster_detail {
 
+// Sent to itself: a scheduler run, queued behind what is already in the mailbox.
+struct run_schedule {};
+// Sent to itself: a node waiter's timeout.
+struct wait_node_timeout {
+  uint64_t waiter;
+};
+
+// The cluster actor's full interface: its public one plus what it sends itself.
+using cluster_impl =
+    cluster_actor::extend<caf::reacts_to<run_schedule>, caf::reacts_to<wait_node_timeout>>;
+
 struct job_entry {
   job_summary summary;
-  caf::actor actor;       // null once the job finished (then the store has it)
+  job_actor actor;        // null once the job finished (then the store has it)
   uint64_t last_seq = 0;  // known for finished jobs; live jobs are asked
 };
 
 struct node_entry {
-  caf::actor actor;
+  node_actor actor;
   node_status status;  // allocations are filled in by status_of() from the view
 };
 
 struct request_owner {
-  caf::actor job;
+  job_actor job;
   std::string stage;
   std::vector<int32_t> ranks;
   std::string last_reason;
@@ -33,12 +44,16 @@ struct request_owner {
 struct node_waiter {
   std::string name;
   node_state state;
-  caf::response_promise promise;
+  caf::typed_response_promise<result<node_status>> promise;
 };
 
 struct state {
-  caf::actor store;
-  caf::actor rendezvous;
+  // Not an aggregate: CAF constructs a state from the actor's own pointer when it can
+  // (stateful_actor::cr_state), which would try to make the first handle from it.
+  state() = default;
+
+  store_actor store;
+  rendezvous_actor rendezvous;
   coordinator_config config;
   std::map<std::string, job_entry> jobs;    // by id; ids sort in submission order
   std::map<std::string, node_entry> nodes;  // by name
@@ -53,16 +68,14 @@ struct state {
   static inline const char* name = "gantry.cluster";
 };
 
-using actor_t = caf::stateful_actor<state>;
-
-struct run_schedule {};
+using actor_t = cluster_impl::stateful_base<state>;
 
 // cluster_placement.cpp
 void request_schedule(actor_t* self);
 void schedule_now(actor_t* self);
 void on_node_changed(actor_t* self, msg::node_changed& m);
 void recover(actor_t* self, recovered_state&& rs);
-caf::actor node_actor_for(actor_t* self, const node_inventory& inv);
+node_actor node_actor_for(actor_t* self, const node_inventory& inv);
 void answer_waiters(actor_t* self, const std::string& name);
 // Gives back what a task held (it ended, or its job refused the placement).
 void release_assignment(actor_t* self, const sched::task_assignment& a);
@@ -74,3 +87,4 @@ std::string job_id_of_task(const std::string& task_id);
 }  // namespace gantry::cluster_detail
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(gantry::cluster_detail::run_schedule)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(gantry::cluster_detail::wait_node_timeout)

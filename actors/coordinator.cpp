@@ -16,7 +16,7 @@ namespace {
 // The coordinator API over the cluster actor: every call is one message.
 class actor_backend final : public coordinator_backend {
  public:
-  actor_backend(caf::actor_system& sys, caf::actor cluster, caf::actor rendezvous)
+  actor_backend(caf::actor_system& sys, cluster_actor cluster, rendezvous_actor rendezvous)
       : sys_(sys), cluster_(std::move(cluster)), rendezvous_(std::move(rendezvous)) {}
 
   void submit(std::string manifest, callback<submit_reply> done) override {
@@ -73,8 +73,8 @@ class actor_backend final : public coordinator_backend {
 
  private:
   caf::actor_system& sys_;
-  caf::actor cluster_;
-  caf::actor rendezvous_;
+  cluster_actor cluster_;
+  rendezvous_actor rendezvous_;
 };
 
 result<recovered_state> load(storage::state_store& store) {
@@ -103,9 +103,9 @@ struct coordinator::impl {
   caf::actor_system& sys;
   std::unique_ptr<storage::kv_store> kv;
   std::unique_ptr<storage::state_store> store;
-  caf::actor store_actor;
-  caf::actor rendezvous;
-  caf::actor cluster;
+  store_actor store_ref;
+  rendezvous_actor rendezvous;
+  cluster_actor cluster;
   std::unique_ptr<actor_backend> backend;
   bool stopped = false;
 };
@@ -141,9 +141,9 @@ result<std::unique_ptr<coordinator>> coordinator::open(caf::actor_system& sys,
   if (!rs->jobs.empty())
     log_info("loaded " + std::to_string(rs->jobs.size()) + " jobs from the store in " +
              std::to_string(ms) + " ms");
-  p->store_actor = spawn_store_actor(sys, *p->store);
+  p->store_ref = spawn_store_actor(sys, *p->store);
   p->rendezvous = spawn_rendezvous_actor(sys);
-  p->cluster = spawn_cluster_actor(sys, p->store_actor, p->rendezvous, std::move(*rs), config);
+  p->cluster = spawn_cluster_actor(sys, p->store_ref, p->rendezvous, std::move(*rs), config);
   p->backend = std::make_unique<actor_backend>(sys, p->cluster, p->rendezvous);
   return std::unique_ptr<coordinator>(new coordinator(std::move(p)));
 }
@@ -151,7 +151,7 @@ result<std::unique_ptr<coordinator>> coordinator::open(caf::actor_system& sys,
 coordinator_backend& coordinator::api() {
   return *impl_->backend;
 }
-caf::actor coordinator::cluster() const {
+cluster_actor coordinator::cluster() const {
   return impl_->cluster;
 }
 
@@ -159,7 +159,7 @@ void coordinator::stop() {
   if (impl_->stopped) return;
   impl_->stopped = true;
   caf::anon_send_exit(impl_->cluster, caf::exit_reason::user_shutdown);
-  caf::anon_send_exit(impl_->store_actor, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(impl_->store_ref, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(impl_->rendezvous, caf::exit_reason::user_shutdown);
 }
 

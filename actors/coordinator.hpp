@@ -7,6 +7,7 @@
 
 #include <caf/all.hpp>
 
+#include "actors/cluster_actor.hpp"
 #include "actors/config.hpp"
 #include "core/coordinator_api.hpp"
 #include "storage/kv_store.hpp"
@@ -26,7 +27,7 @@ class coordinator {
   ~coordinator();
 
   coordinator_backend& api();
-  caf::actor cluster() const;
+  cluster_actor cluster() const;
   // Stops the actors; pending requests fail. Idempotent.
   void stop();
 

@@ -11,11 +11,15 @@ namespace gantry {
 namespace {
 
 struct job_actor_state {
-  caf::actor cluster;
-  caf::actor store;
+  // Not an aggregate: CAF constructs a state from the actor's own pointer when it can
+  // (stateful_actor::cr_state), which would try to make the first handle from it.
+  job_actor_state() = default;
+
+  cluster_actor cluster;
+  store_actor store;
   coordinator_config config;
   std::unique_ptr<job_machine> machine;
-  std::map<std::string, caf::actor> nodes;  // node name -> node actor
+  std::map<std::string, node_actor> nodes;  // node name -> its actor
   std::vector<job_event> events;            // every event of the job, in seq order
   uint64_t published_seq = 0;               // persisted and sent to watchers
   size_t unflushed_from = 0;                // index in events of the first unpersisted
@@ -25,7 +29,7 @@ struct job_actor_state {
   static inline const char* name = "gantry.job";
 };
 
-using job_actor_t = caf::stateful_actor<job_actor_state>;
+using job_actor_t = job_actor::stateful_base<job_actor_state>;
 
 void flush(job_actor_t* self);
 
@@ -51,11 +55,10 @@ void maybe_finish(job_actor_t* self) {
 void apply(job_actor_t* self, job_effects& fx) {
   auto& st = self->state;
   const job_record& rec = st.machine->record();
-  for (size_t i = 0; i < fx.place.size(); ++i) {
-    msg::place m{fx.place[i], self, fx.place_stage[i], fx.place_ranks[i]};
-    uint32_t delay = i < fx.place_delay_ms.size() ? fx.place_delay_ms[i] : 0;
-    if (delay > 0)
-      self->delayed_send(st.cluster, std::chrono::milliseconds(delay), std::move(m));
+  for (auto& p : fx.place) {
+    msg::place m{std::move(p.request), self, std::move(p.stage), std::move(p.ranks)};
+    if (p.delay_ms > 0)
+      self->delayed_send(st.cluster, std::chrono::milliseconds(p.delay_ms), std::move(m));
     else
       self->send(st.cluster, std::move(m));
   }
@@ -113,9 +116,9 @@ void flush(job_actor_t* self) {
   });
 }
 
-caf::behavior job_behavior(job_actor_t* self, caf::actor cluster, caf::actor store,
-                           job_record record, std::vector<job_event> events,
-                           coordinator_config config) {
+job_actor::behavior_type job_behavior(job_actor_t* self, cluster_actor cluster, store_actor store,
+                                      job_record record, std::vector<job_event> events,
+                                      coordinator_config config) {
   log_unexpected_messages(self);
   auto& st = self->state;
   st.cluster = std::move(cluster);
@@ -170,13 +173,13 @@ caf::behavior job_behavior(job_actor_t* self, caf::actor cluster, caf::actor sto
       },
       [self](msg::task_adopt& m) {
         auto& st = self->state;
-        st.nodes[m.node] = m.node_actor;
+        st.nodes[m.node] = m.from;
         job_effects fx;
         if (st.machine->on_adopt(m.report, m.node, fx)) {
-          self->send(m.node_actor, msg::expect_task{m.report.task_id, self});
+          self->send(m.from, msg::expect_task{m.report.task_id, self});
         } else {
           log_warn("killing stale task " + m.report.task_id + " on " + m.node);
-          self->send(m.node_actor, msg::kill_task{m.report.task_id, 0});
+          self->send(m.from, msg::kill_task{m.report.task_id, 0});
         }
         apply(self, fx);
       },
@@ -212,9 +215,9 @@ caf::behavior job_behavior(job_actor_t* self, caf::actor cluster, caf::actor sto
 
 }  // namespace
 
-caf::actor spawn_job_actor(caf::actor_system& sys, caf::actor cluster, caf::actor store,
-                           job_record record, std::vector<job_event> events,
-                           coordinator_config config) {
+job_actor spawn_job_actor(caf::actor_system& sys, cluster_actor cluster, store_actor store,
+                          job_record record, std::vector<job_event> events,
+                          coordinator_config config) {
   return sys.spawn(job_behavior, std::move(cluster), std::move(store), std::move(record),
                    std::move(events), config);
 }

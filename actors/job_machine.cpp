@@ -146,19 +146,13 @@ void job_machine::request_ranks(size_t stage, const std::vector<int32_t>& waitin
   if (spec.is_gang()) {
     auto req = base(static_cast<int32_t>(waiting.size()));
     req.id = request_id(rec_.id, st.name, 0, true);
-    fx.place.push_back(std::move(req));
-    fx.place_ranks.push_back(waiting);
-    fx.place_stage.push_back(st.name);
-    fx.place_delay_ms.push_back(delay_ms);
+    fx.place.push_back({std::move(req), st.name, waiting, delay_ms});
     return;
   }
   for (int32_t r : waiting) {
     auto req = base(1);
     req.id = request_id(rec_.id, st.name, r, false);
-    fx.place.push_back(std::move(req));
-    fx.place_ranks.push_back({r});
-    fx.place_stage.push_back(st.name);
-    fx.place_delay_ms.push_back(delay_ms);
+    fx.place.push_back({std::move(req), st.name, {r}, delay_ms});
   }
 }
 

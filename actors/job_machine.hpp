@@ -41,13 +41,18 @@ struct port_effect {
   std::string node;
 };
 
+// A request for placement: one rank of a plain stage, or a collective stage's gang.
+struct placement_effect {
+  sched::placement_request request;
+  std::string stage;
+  std::vector<int32_t> ranks;  // the placement's tasks[i] is for ranks[i]
+  uint32_t delay_ms = 0;       // backoff before a restart's placement
+};
+
 struct job_effects {
   std::vector<job_event> events;
-  std::vector<sched::placement_request> place;  // with the ranks each is for
-  std::vector<std::vector<int32_t>> place_ranks;
-  std::vector<std::string> place_stage;
-  std::vector<uint32_t> place_delay_ms;  // backoff before a restart's placement
-  std::vector<std::string> withdraw;     // placement request ids
+  std::vector<placement_effect> place;
+  std::vector<std::string> withdraw;  // placement request ids
   std::vector<launch_effect> launches;
   std::vector<kill_effect> kills;
   std::vector<port_effect> ports;

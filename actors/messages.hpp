@@ -1,10 +1,22 @@
 #pragma once
-// Every message the coordinator's actors exchange. Each message is a plain struct, so the
-// type itself names the message (no atoms); the actor headers list which they accept.
-// They never leave the process, so they are not serialized (CAF_ALLOW_UNSAFE_MESSAGE_TYPE).
+// The messages of the coordinator's actors, grouped by the actor that receives them. Each
+// is a plain struct, so the type itself names the message (no atoms). Which actor accepts
+// which, and what it replies, is that actor's typed interface (actors/<name>_actor.hpp);
+// messages an actor sends only to itself live beside its behavior. They never leave the
+// process, so they are not serialized (CAF_ALLOW_UNSAFE_MESSAGE_TYPE).
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
 #include <caf/all.hpp>
 
+#include "actors/cluster_actor.hpp"
+#include "actors/job_actor.hpp"
 #include "actors/liveness.hpp"
+#include "actors/node_actor.hpp"
+#include "actors/rendezvous_actor.hpp"
+#include "actors/store_actor.hpp"
 #include "core/coordinator_api.hpp"
 #include "core/ports.hpp"
 #include "core/records.hpp"
@@ -16,29 +28,25 @@ namespace gantry::msg {
 // --- store actor ------------------------------------------------------------------------
 struct persist {
   std::shared_ptr<storage::state_store::batch> batch;
-};  // -> result<void>
+};
 struct load_job {
   std::string id;
-};  // -> result<std::optional<job_record>>
+};
 struct load_events {
   std::string job_id;
   uint64_t from_seq;
-};  // -> result<std::vector<job_event>>
-struct flush_now {};
+};
 
 // --- rendezvous actor -------------------------------------------------------------------
 struct rdv_put {
   rendezvous_scope scope;
   std::string key;
   std::string value;
-};  // -> result<void>
+};
 struct rdv_get {
   rendezvous_scope scope;
   std::string key;
   uint32_t timeout_ms;
-};  // -> result<std::string>
-struct rdv_timeout {
-  uint64_t waiter;
 };
 struct rdv_drop_job {
   std::string job_id;
@@ -47,20 +55,20 @@ struct rdv_drop_job {
 // --- cluster actor: client API -----------------------------------------------------------
 struct submit {
   std::string manifest;
-};                    // -> result<submit_reply>
-struct list_jobs {};  // -> result<std::vector<job_summary>>
+};
+struct list_jobs {};
 struct describe {
   std::string job_id;
-};                     // -> result<job_record>
-struct list_nodes {};  // -> result<std::vector<node_status>>
+};
+struct list_nodes {};
 struct cancel {
   std::string job_id;
-};  // -> result<void>
+};
 struct watch {
   std::string job_id;
   uint64_t from_seq;
   std::shared_ptr<event_sink> sink;
-};  // -> result<watch_reply>
+};
 // Answered through `done` (the answer comes from the worker, not from an actor).
 struct read_logs {
   std::string job_id;
@@ -74,24 +82,21 @@ struct wait_node {
   std::string name;
   node_state state;
   uint32_t timeout_ms;
-};  // -> result<node_status>
-struct wait_node_timeout {
-  uint64_t waiter;
 };
 struct set_node_state {
   std::string name;
   node_action action;
-};  // -> result<void>
+};
 struct register_worker {
   node_inventory inventory;
   std::vector<task_report> tasks;
   std::shared_ptr<task_agent> agent;
-};  // -> result<worker_registration>
+};
 
 // --- cluster actor: from job and node actors ---------------------------------------------
 struct place {
   sched::placement_request request;
-  caf::actor job;
+  job_actor job;
   std::string stage;
   std::vector<int32_t> ranks;
 };
@@ -115,20 +120,20 @@ struct node_changed {
 struct route_report {
   task_report report;
   std::string node;
-  caf::actor node_actor;
+  node_actor from;
 };
 
 // --- job actor ---------------------------------------------------------------------------
 // Recovery fills nodes (where recovered ranks run) and held (what each task id holds).
 struct start_job {
-  std::map<std::string, caf::actor> nodes;
+  std::map<std::string, node_actor> nodes;
   std::map<std::string, sched::task_assignment> held;
 };
 struct placed {
   std::string stage;
   std::vector<int32_t> ranks;  // ranks[i] gets tasks[i]
   std::vector<sched::task_assignment> tasks;
-  std::vector<caf::actor> nodes;       // node actor of each task
+  std::vector<node_actor> nodes;       // node actor of each task
   std::vector<std::string> hostnames;  // hostname of each task's node
 };
 struct unschedulable {
@@ -153,18 +158,19 @@ struct task_evict {
   std::string task_id;
   std::string reason;
 };  // its node drains: move it
-// A reconnecting worker still runs this task: adopt it (reply true) or have it killed.
+// A reconnecting worker still runs this task: the job adopts it (and tells `from` to expect
+// it) or has `from` kill it.
 struct task_adopt {
   task_report report;
   std::string node;
-  caf::actor node_actor;
-};  // -> bool
+  node_actor from;
+};
 struct subscribe {
   uint64_t from_seq;
   std::shared_ptr<event_sink> sink;
-};                       // -> result<watch_reply>
-struct cancel_job {};    // -> result<void>
-struct describe_job {};  // -> result<job_record>
+};
+struct cancel_job {};
+struct describe_job {};
 struct checkpoint {
   std::string task_id;
   int64_t step;
@@ -188,10 +194,9 @@ struct detach {
   uint64_t session;
   std::string reason;
 };
-struct check_liveness {};
 struct launch {
   task_spec task;
-  caf::actor job;
+  job_actor job;
 };
 struct kill_task {
   std::string task_id;
@@ -199,7 +204,7 @@ struct kill_task {
 };
 struct expect_task {
   std::string task_id;
-  caf::actor job;
+  job_actor job;
 };  // recovery: a task that should run there
 struct exited {
   uint64_t session;
@@ -222,26 +227,21 @@ struct set_cordon {
 struct drain {
   uint32_t grace_ms;
 };
-struct drain_deadline {
-  uint64_t drain_id;
-};
 struct reserve_port {
   std::string stage;
   int32_t attempt;
-  caf::actor job;
+  job_actor job;
 };  // job <- port_reserved
 
 }  // namespace gantry::msg
 
 #define GANTRY_LOCAL_MESSAGE(T) CAF_ALLOW_UNSAFE_MESSAGE_TYPE(T)
-GANTRY_LOCAL_MESSAGE(gantry::msg::rdv_put)
-GANTRY_LOCAL_MESSAGE(gantry::msg::rdv_get)
-GANTRY_LOCAL_MESSAGE(gantry::msg::rdv_timeout)
-GANTRY_LOCAL_MESSAGE(gantry::msg::rdv_drop_job)
 GANTRY_LOCAL_MESSAGE(gantry::msg::persist)
 GANTRY_LOCAL_MESSAGE(gantry::msg::load_job)
 GANTRY_LOCAL_MESSAGE(gantry::msg::load_events)
-GANTRY_LOCAL_MESSAGE(gantry::msg::flush_now)
+GANTRY_LOCAL_MESSAGE(gantry::msg::rdv_put)
+GANTRY_LOCAL_MESSAGE(gantry::msg::rdv_get)
+GANTRY_LOCAL_MESSAGE(gantry::msg::rdv_drop_job)
 GANTRY_LOCAL_MESSAGE(gantry::msg::submit)
 GANTRY_LOCAL_MESSAGE(gantry::msg::list_jobs)
 GANTRY_LOCAL_MESSAGE(gantry::msg::describe)
@@ -250,7 +250,6 @@ GANTRY_LOCAL_MESSAGE(gantry::msg::cancel)
 GANTRY_LOCAL_MESSAGE(gantry::msg::watch)
 GANTRY_LOCAL_MESSAGE(gantry::msg::read_logs)
 GANTRY_LOCAL_MESSAGE(gantry::msg::wait_node)
-GANTRY_LOCAL_MESSAGE(gantry::msg::wait_node_timeout)
 GANTRY_LOCAL_MESSAGE(gantry::msg::set_node_state)
 GANTRY_LOCAL_MESSAGE(gantry::msg::register_worker)
 GANTRY_LOCAL_MESSAGE(gantry::msg::place)
@@ -265,14 +264,15 @@ GANTRY_LOCAL_MESSAGE(gantry::msg::unschedulable)
 GANTRY_LOCAL_MESSAGE(gantry::msg::task_launched)
 GANTRY_LOCAL_MESSAGE(gantry::msg::task_exit)
 GANTRY_LOCAL_MESSAGE(gantry::msg::task_lost)
+GANTRY_LOCAL_MESSAGE(gantry::msg::task_evict)
 GANTRY_LOCAL_MESSAGE(gantry::msg::task_adopt)
 GANTRY_LOCAL_MESSAGE(gantry::msg::subscribe)
 GANTRY_LOCAL_MESSAGE(gantry::msg::cancel_job)
 GANTRY_LOCAL_MESSAGE(gantry::msg::describe_job)
 GANTRY_LOCAL_MESSAGE(gantry::msg::checkpoint)
+GANTRY_LOCAL_MESSAGE(gantry::msg::port_reserved)
 GANTRY_LOCAL_MESSAGE(gantry::msg::attach)
 GANTRY_LOCAL_MESSAGE(gantry::msg::detach)
-GANTRY_LOCAL_MESSAGE(gantry::msg::check_liveness)
 GANTRY_LOCAL_MESSAGE(gantry::msg::launch)
 GANTRY_LOCAL_MESSAGE(gantry::msg::kill_task)
 GANTRY_LOCAL_MESSAGE(gantry::msg::expect_task)
@@ -280,11 +280,8 @@ GANTRY_LOCAL_MESSAGE(gantry::msg::exited)
 GANTRY_LOCAL_MESSAGE(gantry::msg::checkpoint_report)
 GANTRY_LOCAL_MESSAGE(gantry::msg::read_task_log)
 GANTRY_LOCAL_MESSAGE(gantry::msg::set_cordon)
-GANTRY_LOCAL_MESSAGE(gantry::msg::task_evict)
 GANTRY_LOCAL_MESSAGE(gantry::msg::drain)
-GANTRY_LOCAL_MESSAGE(gantry::msg::drain_deadline)
 GANTRY_LOCAL_MESSAGE(gantry::msg::reserve_port)
-GANTRY_LOCAL_MESSAGE(gantry::msg::port_reserved)
 // Replies.
 GANTRY_LOCAL_MESSAGE(gantry::result<void>)
 GANTRY_LOCAL_MESSAGE(gantry::result<gantry::watch_reply>)

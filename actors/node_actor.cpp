@@ -11,15 +11,40 @@
 namespace gantry {
 namespace {
 
+// Sent to itself: time to judge the worker's heartbeats.
+struct check_liveness {};
+// Sent to itself: the grace period of drain `drain_id` is over.
+struct drain_deadline {
+  uint64_t drain_id;
+};
+
+}  // namespace
+}  // namespace gantry
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(gantry::check_liveness)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(gantry::drain_deadline)
+
+namespace gantry {
+namespace {
+
+// The node actor's full interface: its public one plus what it sends itself.
+using node_impl =
+    node_actor::extend<caf::reacts_to<check_liveness>, caf::reacts_to<drain_deadline>>;
+
 using clock_type = caf::actor_clock::clock_type;
 
 struct node_state_data {
-  caf::actor cluster;
+  // Not an aggregate: CAF constructs a state from the actor's own pointer when it can
+  // (stateful_actor::cr_state), which would try to make the first handle from it.
+  node_state_data() = default;
+
+  cluster_actor cluster;
   coordinator_config config;
   node_inventory inventory;
   node_state state = node_state::unknown;
   bool cordoned = false;
   uint64_t drain_id = 0;       // the current drain; 0 = not draining
+  uint64_t next_drain_id = 1;  // this node's drains are numbered from 1
   bool drain_expired = false;  // its grace period is over: tasks are being moved
   uint64_t session = 0;        // 0: no worker attached
   std::shared_ptr<task_agent> agent;
@@ -27,11 +52,11 @@ struct node_state_data {
   clock_type::time_point next_check;        // when the liveness check is due
   uint32_t timeout_ms = 0;                  // heartbeat timeout of the current session
   clock_type::time_point unknown_since;
-  std::map<std::string, caf::actor> tasks;  // task id -> its job actor
+  std::map<std::string, job_actor> tasks;  // task id -> its job actor
   static inline const char* name = "gantry.node";
 };
 
-using node_actor_t = caf::stateful_actor<node_state_data>;
+using node_actor_t = node_impl::stateful_base<node_state_data>;
 
 void announce(node_actor_t* self, const std::string& reason) {
   auto& st = self->state;
@@ -67,7 +92,7 @@ void maybe_drained(node_actor_t* self) {
 void schedule_check(node_actor_t* self) {
   auto period = check_period(self->state);
   self->state.next_check = self->clock().now() + period;
-  self->delayed_send(self, period, msg::check_liveness{});
+  self->delayed_send(self, period, check_liveness{});
 }
 
 // Settles what the worker says it runs against what this node expects to run there.
@@ -79,13 +104,11 @@ void reconcile(node_actor_t* self, const std::vector<task_report>& reports) {
     auto it = st.tasks.find(r.task_id);
     if (it == st.tasks.end()) {
       // Unknown here: a restarted coordinator's job, or a leftover of a lost node.
-      self->send(st.cluster,
-                 msg::route_report{r, st.inventory.name, caf::actor_cast<caf::actor>(self)});
+      self->send(st.cluster, msg::route_report{r, st.inventory.name, self});
       continue;
     }
     if (r.running) {
-      self->send(it->second,
-                 msg::task_adopt{r, st.inventory.name, caf::actor_cast<caf::actor>(self)});
+      self->send(it->second, msg::task_adopt{r, st.inventory.name, self});
     } else {
       self->send(it->second, msg::task_exit{r.task_id, r.exit_code, r.message, r.pid});
       st.tasks.erase(it);
@@ -102,8 +125,9 @@ void reconcile(node_actor_t* self, const std::vector<task_report>& reports) {
   }
 }
 
-caf::behavior node_behavior(node_actor_t* self, caf::actor cluster, node_inventory inventory,
-                            bool cordoned, coordinator_config config) {
+node_impl::behavior_type node_behavior(node_actor_t* self, cluster_actor cluster,
+                                       node_inventory inventory, bool cordoned,
+                                       coordinator_config config) {
   log_unexpected_messages(self);
   auto& st = self->state;
   st.cluster = std::move(cluster);
@@ -132,7 +156,7 @@ caf::behavior node_behavior(node_actor_t* self, caf::actor cluster, node_invento
       [self](msg::detach& m) {
         if (m.session == self->state.session) mark_lost(self, m.reason);
       },
-      [self](msg::check_liveness) {
+      [self](check_liveness) {
         auto& st = self->state;
         auto now = self->clock().now();
         using std::chrono::duration_cast;
@@ -175,7 +199,7 @@ caf::behavior node_behavior(node_actor_t* self, caf::actor cluster, node_invento
         }
         st.tasks[m.task.task_id] = m.job;
         std::string id = m.task.task_id;
-        caf::actor job = m.job;
+        job_actor job = m.job;
         st.agent->launch(std::move(m.task), [job, id](result<int64_t> pid) {
           caf::anon_send(job, msg::task_launched{id, std::move(pid)});
         });
@@ -194,8 +218,7 @@ caf::behavior node_behavior(node_actor_t* self, caf::actor cluster, node_invento
         auto& st = self->state;
         auto it = st.tasks.find(m.report.task_id);
         if (it == st.tasks.end()) {
-          self->send(st.cluster, msg::route_report{m.report, st.inventory.name,
-                                                   caf::actor_cast<caf::actor>(self)});
+          self->send(st.cluster, msg::route_report{m.report, st.inventory.name, self});
           return;
         }
         self->send(it->second, msg::task_exit{m.report.task_id, m.report.exit_code,
@@ -239,8 +262,7 @@ caf::behavior node_behavior(node_actor_t* self, caf::actor cluster, node_invento
       [self](msg::drain& m) {
         auto& st = self->state;
         st.cordoned = true;  // no new placements, now or after the drain
-        static uint64_t next_drain = 1;
-        st.drain_id = next_drain++;
+        st.drain_id = st.next_drain_id++;
         st.drain_expired = false;
         if (st.state == node_state::ready || st.state == node_state::cordoned) {
           st.state = node_state::draining;
@@ -250,9 +272,9 @@ caf::behavior node_behavior(node_actor_t* self, caf::actor cluster, node_invento
         if (st.agent)
           for (auto& [task, job] : st.tasks) st.agent->signal(task, SIGUSR1, [](result<void>) {});
         self->delayed_send(self, std::chrono::milliseconds(m.grace_ms),
-                           msg::drain_deadline{st.drain_id});
+                           drain_deadline{st.drain_id});
       },
-      [self](msg::drain_deadline& m) {
+      [self](drain_deadline& m) {
         auto& st = self->state;
         if (m.drain_id != st.drain_id) return;  // uncordoned, or drained again since
         st.drain_expired = true;
@@ -265,7 +287,7 @@ caf::behavior node_behavior(node_actor_t* self, caf::actor cluster, node_invento
 
 }  // namespace
 
-caf::actor spawn_node_actor(caf::actor_system& sys, caf::actor cluster, node_inventory inventory,
+node_actor spawn_node_actor(caf::actor_system& sys, cluster_actor cluster, node_inventory inventory,
                             bool cordoned, coordinator_config config) {
   return sys.spawn(node_behavior, std::move(cluster), std::move(inventory), cordoned, config);
 }

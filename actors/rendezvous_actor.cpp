@@ -9,12 +9,28 @@
 namespace gantry {
 namespace {
 
+// Sent to itself: waiter `waiter`'s get timed out.
+struct rdv_timeout {
+  uint64_t waiter;
+};
+
+}  // namespace
+}  // namespace gantry
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(gantry::rdv_timeout)
+
+namespace gantry {
+namespace {
+
+// The rendezvous actor's full interface: its public one plus what it sends itself.
+using rdv_impl = rendezvous_actor::extend<caf::reacts_to<rdv_timeout>>;
+
 using scope_key = std::tuple<std::string, std::string, int32_t>;
 
 struct waiter {
   scope_key scope;
   std::string key;
-  caf::response_promise promise;
+  caf::typed_response_promise<result<std::string>> promise;
 };
 
 struct rdv_state {
@@ -24,7 +40,7 @@ struct rdv_state {
   static inline const char* name = "gantry.rendezvous";
 };
 
-using rdv_t = caf::stateful_actor<rdv_state>;
+using rdv_t = rdv_impl::stateful_base<rdv_state>;
 
 scope_key key_of(const rendezvous_scope& s) {
   return {s.job_id, s.stage, s.attempt};
@@ -44,7 +60,7 @@ result<void> check(const rendezvous_scope& s, const std::string& key) {
   return {};
 }
 
-caf::behavior rdv_behavior(rdv_t* self) {
+rdv_impl::behavior_type rdv_behavior(rdv_t* self) {
   log_unexpected_messages(self);
   return {
       [self](msg::rdv_put& m) -> result<void> {
@@ -67,7 +83,7 @@ caf::behavior rdv_behavior(rdv_t* self) {
         return {};
       },
       [self](msg::rdv_get& m) {
-        auto rp = self->make_response_promise();
+        auto rp = self->make_response_promise<result<std::string>>();
         if (auto ok = check(m.scope, m.key); !ok) {
           rp.deliver(result<std::string>(fail(ok.error())));
           return rp;
@@ -82,10 +98,10 @@ caf::behavior rdv_behavior(rdv_t* self) {
         }
         uint64_t id = st.next_waiter++;
         st.waiters[id] = {sk, m.key, rp};
-        self->delayed_send(self, std::chrono::milliseconds(m.timeout_ms), msg::rdv_timeout{id});
+        self->delayed_send(self, std::chrono::milliseconds(m.timeout_ms), rdv_timeout{id});
         return rp;
       },
-      [self](msg::rdv_timeout& m) {
+      [self](rdv_timeout& m) {
         auto& st = self->state;
         auto it = st.waiters.find(m.waiter);
         if (it == st.waiters.end()) return;
@@ -105,7 +121,7 @@ caf::behavior rdv_behavior(rdv_t* self) {
 
 }  // namespace
 
-caf::actor spawn_rendezvous_actor(caf::actor_system& sys) {
+rendezvous_actor spawn_rendezvous_actor(caf::actor_system& sys) {
   return sys.spawn(rdv_behavior);
 }
 

@@ -7,15 +7,32 @@
 namespace gantry {
 namespace {
 
+// Sent to itself: write what is pending, queued behind the persists already in the mailbox.
+struct flush_now {};
+
+}  // namespace
+}  // namespace gantry
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(gantry::flush_now)
+
+namespace gantry {
+namespace {
+
+// The store actor's full interface: its public one plus what it sends itself.
+using store_impl = store_actor::extend<caf::reacts_to<flush_now>>;
+
 struct store_state {
   storage::state_store* store = nullptr;
-  std::vector<std::pair<std::shared_ptr<storage::state_store::batch>, caf::response_promise>>
+  std::vector<std::pair<std::shared_ptr<storage::state_store::batch>,
+                        caf::typed_response_promise<result<void>>>>
       pending;
   bool flush_scheduled = false;
   static inline const char* name = "gantry.store";
 };
 
-void flush(caf::stateful_actor<store_state>* self) {
+using store_actor_t = store_impl::stateful_base<store_state>;
+
+void flush(store_actor_t* self) {
   auto& st = self->state;
   st.flush_scheduled = false;
   if (st.pending.empty()) return;
@@ -30,21 +47,21 @@ void flush(caf::stateful_actor<store_state>* self) {
   st.pending.clear();
 }
 
-caf::behavior store_behavior(caf::stateful_actor<store_state>* self, storage::state_store* store) {
+store_impl::behavior_type store_behavior(store_actor_t* self, storage::state_store* store) {
   log_unexpected_messages(self);
   self->state.store = store;
   return {
       [self](msg::persist& m) {
-        auto rp = self->make_response_promise();
+        auto rp = self->make_response_promise<result<void>>();
         self->state.pending.emplace_back(std::move(m.batch), rp);
         if (!self->state.flush_scheduled) {
           // Queued behind everything already in the mailbox: those persists join this write.
           self->state.flush_scheduled = true;
-          self->send(self, msg::flush_now{});
+          self->send(self, flush_now{});
         }
         return rp;
       },
-      [self](msg::flush_now) { flush(self); },
+      [self](flush_now) { flush(self); },
       [self](msg::load_job& m) -> result<std::optional<job_record>> {
         return self->state.store->get_job(m.id);
       },
@@ -56,7 +73,7 @@ caf::behavior store_behavior(caf::stateful_actor<store_state>* self, storage::st
 
 }  // namespace
 
-caf::actor spawn_store_actor(caf::actor_system& sys, storage::state_store& store) {
+store_actor spawn_store_actor(caf::actor_system& sys, storage::state_store& store) {
   return sys.spawn<caf::detached>(store_behavior, &store);
 }
 

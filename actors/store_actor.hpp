@@ -2,18 +2,30 @@
 // The store actor owns the state store. It runs detached (its own thread) because every
 // write waits for fsync, and it group-commits: all persist requests waiting in its mailbox
 // go to disk in one synced write, then every one of them is answered.
-//
-// Accepts:
-//   msg::persist      -> result<void>                      (after the synced write)
-//   msg::load_job     -> result<std::optional<job_record>>
-//   msg::load_events  -> result<std::vector<job_event>>
+#include <optional>
+#include <vector>
+
 #include <caf/all.hpp>
 
+#include "core/records.hpp"
+#include "core/result.hpp"
 #include "storage/state_store.hpp"
 
 namespace gantry {
 
+namespace msg {  // defined in actors/messages.hpp
+struct persist;
+struct load_job;
+struct load_events;
+}  // namespace msg
+
+using store_actor = caf::typed_actor<
+    // Answered after the synced write.
+    caf::replies_to<msg::persist>::with<result<void>>,
+    caf::replies_to<msg::load_job>::with<result<std::optional<job_record>>>,
+    caf::replies_to<msg::load_events>::with<result<std::vector<job_event>>>>;
+
 // REQUIRES: store outlives the actor.
-caf::actor spawn_store_actor(caf::actor_system& sys, storage::state_store& store);
+store_actor spawn_store_actor(caf::actor_system& sys, storage::state_store& store);
 
 }  // namespace gantry

@@ -13,14 +13,15 @@ caf::behavior recorder(caf::event_based_actor* self, inbox box) {
 }
 
 struct store_stub_state {
-  std::vector<caf::response_promise> held;
+  std::vector<caf::typed_response_promise<result<void>>> held;
 };
 
-caf::behavior store_stub(caf::stateful_actor<store_stub_state>* self, std::shared_ptr<bool> hold,
-                         std::shared_ptr<size_t> count) {
+store_stub_actor::behavior_type store_stub(
+    store_stub_actor::stateful_pointer<store_stub_state> self, std::shared_ptr<bool> hold,
+    std::shared_ptr<size_t> count) {
   return {
       [self, hold, count](msg::persist& m) {
-        auto rp = self->make_response_promise();
+        auto rp = self->make_response_promise<result<void>>();
         *count += m.batch->size();
         if (*hold)
           self->state.held.push_back(rp);
@@ -32,6 +33,8 @@ caf::behavior store_stub(caf::stateful_actor<store_stub_state>* self, std::share
         for (auto& rp : self->state.held) rp.deliver(result<void>{});
         self->state.held.clear();
       },
+      [](msg::load_job&) -> result<std::optional<job_record>> { return std::nullopt; },
+      [](msg::load_events&) -> result<std::vector<job_event>> { return {}; },
   };
 }
 
@@ -42,14 +45,16 @@ actor_fixture::actor_fixture() {
   cfg.set("logger.verbosity", caf::atom("quiet"));
   sys = std::make_unique<caf::actor_system>(cfg);
   sched = &dynamic_cast<caf::scheduler::test_coordinator&>(sys->scheduler());
-  cluster = sys->spawn(recorder, to_cluster);
-  node = sys->spawn(recorder, to_node);
+  cluster = caf::actor_cast<cluster_actor>(sys->spawn(recorder, to_cluster));
+  node = caf::actor_cast<node_actor>(sys->spawn(recorder, to_node));
   store = sys->spawn(store_stub, hold_persists, persisted_events);
   run();
 }
 
 actor_fixture::~actor_fixture() {
-  for (auto& a : {cluster, node, store}) caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(cluster, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(node, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(store, caf::exit_reason::user_shutdown);
   run();
 }
 

@@ -1,7 +1,8 @@
 #pragma once
 // Deterministic actor tests: CAF's test coordinator runs one message at a time on demand and
-// has a manual clock. Stub actors stand in for the cluster, the nodes and the store and
-// record what they receive.
+// has a manual clock. Stub actors stand in for the cluster, the nodes and the store: the
+// cluster and node stubs record what they receive (whatever it is, so they are cast to the
+// typed handles they stand in for), the store stub implements the store's interface.
 #include <caf/all.hpp>
 #include <caf/scheduler/test_coordinator.hpp>
 
@@ -18,6 +19,8 @@ using inbox = std::shared_ptr<std::vector<caf::message>>;
 
 struct release_persists {};  // to the stub store: answer every held persist now
 
+using store_stub_actor = store_actor::extend<caf::reacts_to<release_persists>>;
+
 // Collects what a job publishes to its watchers.
 class recording_sink final : public event_sink {
  public:
@@ -28,7 +31,8 @@ class recording_sink final : public event_sink {
   std::vector<job_event> received;
 };
 
-// Answers launches with increasing pids and records kills (called on actor threads).
+// Answers launches with increasing pids and records kills and signals (called on actor
+// threads).
 class fake_agent final : public task_agent {
  public:
   void launch(task_spec task, callback<int64_t> done) override {
@@ -42,8 +46,13 @@ class fake_agent final : public task_agent {
   void read_log(std::string, uint64_t, uint32_t, callback<log_chunk> done) override {
     done(log_chunk{});
   }
+  void signal(std::string task_id, int32_t sig, callback<void> done) override {
+    signalled.emplace_back(std::move(task_id), sig);
+    done({});
+  }
   std::vector<task_spec> launched;
   std::vector<std::string> killed;
+  std::vector<std::pair<std::string, int32_t>> signalled;
 };
 
 struct actor_fixture {
@@ -62,8 +71,8 @@ struct actor_fixture {
   }
 
   // Sends `m` as a request and runs until the reply; nullopt when the request failed.
-  template <class R, class Msg>
-  std::optional<R> ask(const caf::actor& target, Msg m) {
+  template <class R, class Handle, class Msg>
+  std::optional<R> ask(const Handle& target, Msg m) {
     auto out = std::make_shared<std::optional<R>>();
     sys->spawn([target, m = std::move(m), out](caf::event_based_actor* self) mutable {
       self->request(target, caf::infinite, std::move(m))
@@ -78,9 +87,9 @@ struct actor_fixture {
   caf::scheduler::test_coordinator* sched = nullptr;
   inbox to_cluster = std::make_shared<std::vector<caf::message>>();
   inbox to_node = std::make_shared<std::vector<caf::message>>();
-  caf::actor cluster;  // records
-  caf::actor node;     // records
-  caf::actor store;    // holds persists while hold_persists is true
+  cluster_actor cluster;   // records into to_cluster
+  node_actor node;         // records into to_node
+  store_stub_actor store;  // holds persists while hold_persists is true
   std::shared_ptr<bool> hold_persists = std::make_shared<bool>(false);
   std::shared_ptr<size_t> persisted_events = std::make_shared<size_t>(0);
 };

@@ -29,7 +29,7 @@ sched::task_assignment on(const std::string& node) {
 }
 
 struct job_fixture : actor_fixture {
-  caf::actor job;
+  job_actor job;
   std::shared_ptr<recording_sink> sink = std::make_shared<recording_sink>();
 
   void start(job_spec spec) {
@@ -363,4 +363,30 @@ TEST_CASE_FIXTURE(job_fixture, "only the first unschedulable reason of a stage i
   auto d = ask<result<job_record>>(job, msg::describe_job{});
   REQUIRE(d.has_value());
   CHECK((*d)->stages[0].reason == "0/2 nodes: 1 insufficient cpu, 1 reserved for j-000009/x/0");
+}
+
+TEST_CASE_FIXTURE(job_fixture, "a second restart asks for placement only after the backoff") {
+  job_spec spec;
+  spec.name = "backoff";
+  spec.max_restarts = 3;
+  spec.stages = {stage("a", 1)};
+  start(spec);  // restart_backoff_ms = 500 (the default)
+  place("a", {0});
+  started(task("a", 0), 11);
+  exited(task("a", 0), 1);
+  REQUIRE(places_for().size() == 2);  // the first restart is immediate
+  place("a", {0});
+  std::string second = launches().back().task.task_id;
+  CHECK(second == "j-000001.a.0.1");
+  started(second, 12);
+  exited(second, 1);
+  CHECK(places_for().size() == 2);
+  sched->advance_time(std::chrono::milliseconds(499));
+  run();
+  CHECK(places_for().size() == 2);
+  sched->advance_time(std::chrono::milliseconds(1));
+  run();
+  REQUIRE(places_for().size() == 3);
+  CHECK(places_for()[2] == "j-000001/a/0");
+  CHECK(received<msg::place>(to_cluster)[2].ranks == std::vector<int32_t>{0});
 }

@@ -1,6 +1,8 @@
 // The node actor's liveness under the test coordinator's manual clock.
 #include <doctest/doctest.h>
 
+#include <csignal>
+
 #include "actors/node_actor.hpp"
 #include "tests/actors/actor_fixture.hpp"
 
@@ -18,7 +20,7 @@ struct node_fixture : actor_fixture {
     beat();
     return msg::attach{session, 1000, cell, agent, inv, std::move(tasks)};
   }
-  caf::actor node_actor;
+  node_actor n1;
   std::shared_ptr<fake_agent> agent = std::make_shared<fake_agent>();
   coordinator_config config;
   node_inventory inv;
@@ -28,11 +30,11 @@ struct node_fixture : actor_fixture {
     config.reconnect_grace_ms = 5000;
     inv.name = "n1";
     inv.cpu_milli = 4000;
-    node_actor = spawn_node_actor(*sys, cluster, inv, false, config);
+    n1 = spawn_node_actor(*sys, cluster, inv, false, config);
     run();
   }
   ~node_fixture() {
-    caf::anon_send_exit(node_actor, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(n1, caf::exit_reason::user_shutdown);
     run();
   }
   std::vector<node_state> states() {
@@ -40,21 +42,44 @@ struct node_fixture : actor_fixture {
     for (auto& c : received<msg::node_changed>(to_cluster)) out.push_back(c.state);
     return out;
   }
+  // The `node` recorder stands in for the job actor too (what the job is told lands in
+  // to_node).
+  static job_actor as_job(const gantry::node_actor& recorder) {
+    return caf::actor_cast<job_actor>(recorder);
+  }
   void advance(caf::timespan t) {
     sched->advance_time(t);
     run();
+  }
+  // Lets `t` pass in liveness-check periods, the worker heartbeating all along.
+  void advance_beating(caf::timespan t) {
+    for (caf::timespan done{0}; done < t; done += 250ms) {
+      advance(250ms);
+      beat();
+    }
+  }
+  void launch(const std::string& task_id) {
+    task_spec t;
+    t.task_id = task_id;
+    caf::anon_send(n1, msg::launch{t, as_job(node)});
+    run();
+  }
+  std::vector<std::string> evicted() {
+    std::vector<std::string> out;
+    for (auto& e : received<msg::task_evict>(to_node)) out.push_back(e.task_id);
+    return out;
   }
 };
 
 }  // namespace
 
 TEST_CASE_FIXTURE(node_fixture, "a node that stops heartbeating is lost, and its tasks with it") {
-  caf::anon_send(node_actor, attach(1));
+  caf::anon_send(n1, attach(1));
   run();
   CHECK(states() == std::vector<node_state>{node_state::ready});
   task_spec t;
   t.task_id = "j-000001.a.0.0";
-  caf::anon_send(node_actor, msg::launch{t, node});  // `node` records for the job
+  caf::anon_send(n1, msg::launch{t, as_job(node)});
   run();
   CHECK(agent->launched.size() == 1);
 
@@ -73,15 +98,15 @@ TEST_CASE_FIXTURE(node_fixture, "a node that stops heartbeating is lost, and its
 
 TEST_CASE_FIXTURE(node_fixture,
                   "a dropped connection makes the node lost at once; a new session revives it") {
-  caf::anon_send(node_actor, attach(7));
+  caf::anon_send(n1, attach(7));
   run();
-  caf::anon_send(node_actor, msg::detach{6, "an older session"});  // ignored
+  caf::anon_send(n1, msg::detach{6, "an older session"});  // ignored
   run();
   CHECK(states() == std::vector<node_state>{node_state::ready});
-  caf::anon_send(node_actor, msg::detach{7, "connection closed"});
+  caf::anon_send(n1, msg::detach{7, "connection closed"});
   run();
   CHECK(states().back() == node_state::lost);
-  caf::anon_send(node_actor, attach(8));
+  caf::anon_send(n1, attach(8));
   run();
   CHECK(states().back() == node_state::ready);
 }
@@ -89,7 +114,7 @@ TEST_CASE_FIXTURE(node_fixture,
 TEST_CASE_FIXTURE(node_fixture,
                   "a worker that reconnects with an unknown running task has it routed") {
   task_report r{"j-000009.a.0.0", 4242, true, -1, ""};
-  caf::anon_send(node_actor, attach(1, {r}));
+  caf::anon_send(n1, attach(1, {r}));
   run();
   auto routed = received<msg::route_report>(to_cluster);
   REQUIRE(routed.size() == 1);
@@ -107,11 +132,52 @@ TEST_CASE_FIXTURE(
 
 TEST_CASE_FIXTURE(node_fixture,
                   "a liveness check that runs late (a busy coordinator) judges nobody") {
-  caf::anon_send(node_actor, attach(1));
+  caf::anon_send(n1, attach(1));
   run();
   advance(3000ms);  // the coordinator stalled: no heartbeat was processed for 3 s
   CHECK(states() == std::vector<node_state>{node_state::ready});
   // Back on time, and still silent: now the worker is lost.
   for (int i = 0; i < 6; ++i) advance(250ms);
   CHECK(states() == std::vector<node_state>{node_state::ready, node_state::lost});
+}
+
+TEST_CASE_FIXTURE(node_fixture,
+                  "a drain signals its tasks, moves them after the grace, then stays cordoned") {
+  caf::anon_send(n1, attach(1));
+  run();
+  launch("j-000001.a.0.0");
+  caf::anon_send(n1, msg::drain{1000});
+  run();
+  CHECK(states().back() == node_state::draining);
+  REQUIRE(agent->signalled.size() == 1);
+  CHECK(agent->signalled[0] == std::pair<std::string, int32_t>{"j-000001.a.0.0", SIGUSR1});
+  advance_beating(750ms);
+  CHECK(evicted().empty());  // still within the grace period
+  advance_beating(250ms);
+  CHECK(evicted() == std::vector<std::string>{"j-000001.a.0.0"});
+  CHECK(states().back() == node_state::draining);  // until the task is gone
+  caf::anon_send(n1, msg::exited{1, task_report{"j-000001.a.0.0", 1001, false, 143, ""}});
+  run();
+  CHECK(states().back() == node_state::cordoned);
+  CHECK(received<msg::node_changed>(to_cluster).back().reason == "drained");
+}
+
+TEST_CASE_FIXTURE(node_fixture,
+                  "an uncordon ends a drain: its deadline moves nothing, a new drain has its own") {
+  caf::anon_send(n1, attach(1));
+  run();
+  launch("j-000001.a.0.0");
+  caf::anon_send(n1, msg::drain{1000});
+  run();
+  advance_beating(500ms);
+  caf::anon_send(n1, msg::set_cordon{false});
+  run();
+  CHECK(states().back() == node_state::ready);
+  caf::anon_send(n1, msg::drain{1000});
+  run();
+  CHECK(states().back() == node_state::draining);
+  advance_beating(750ms);  // past the first drain's deadline
+  CHECK(evicted().empty());
+  advance_beating(250ms);  // the second drain's deadline
+  CHECK(evicted() == std::vector<std::string>{"j-000001.a.0.0"});
 }
