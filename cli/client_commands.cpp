@@ -78,16 +78,18 @@ int follow_job(const client_options& c, const std::string& verb, std::string job
       if (deadline) left = static_cast<uint32_t>(std::max<int64_t>(1, deadline - now_ms()));
       auto state = (*cl)->watch(job, next, print, left);
       if (state) return *state == job_state::succeeded ? kExitOk : kExitJobFailed;
-      if (state.error().code == errc::timeout) {
-        std::cerr << "gantry " << verb << ": job " << job << " has not ended after " << timeout_ms
-                  << " ms\n";
-        return kExitJobFailed;
-      }
-      if (state.error().code != errc::unavailable) return report(state.error());
-      std::cerr << "gantry " << verb << ": lost the coordinator (" << state.error().message
-                << "); reconnecting to resume from #" << next << "\n";
+      if (state.error().code != errc::unavailable && state.error().code != errc::timeout)
+        return report(state.error());
+      if (state.error().code == errc::unavailable)
+        std::cerr << "gantry " << verb << ": lost the coordinator (" << state.error().message
+                  << "); reconnecting to resume from #" << next << "\n";
     } else if (!cl && cl.error().code != errc::unavailable) {
       return report(cl.error());
+    }
+    if (deadline && now_ms() >= deadline) {
+      std::cerr << "gantry " << verb << ": job " << job << " has not ended after " << timeout_ms
+                << " ms\n";
+      return kExitJobFailed;
     }
     if (gave_up_at == 0) gave_up_at = now_ms() + 30000;
     if (now_ms() > gave_up_at) {

@@ -45,16 +45,24 @@ struct node_status {
   std::string reason;
 };
 
+// An unfinished job's first pending stage that has a reason, as "STAGE: reason"; else "".
+inline std::string pending_reason(const job_record& job) {
+  if (is_terminal(job.state)) return "";
+  for (const auto& st : job.stages)
+    if (st.state == stage_state::pending && !st.reason.empty()) return st.name + ": " + st.reason;
+  return "";
+}
+
 inline job_summary summarize(const job_record& job) {
-  job_summary s{job.id,       job.spec.name,    job.state,       job.spec.priority,
-                job.restarts, job.submitted_ms, job.finished_ms, job.reason};
-  if (!is_terminal(job.state))
-    for (const auto& st : job.stages)
-      if (st.state == stage_state::pending && !st.reason.empty()) {
-        s.pending_reason = st.name + ": " + st.reason;
-        break;
-      }
-  return s;
+  return {.id = job.id,
+          .name = job.spec.name,
+          .state = job.state,
+          .priority = job.spec.priority,
+          .restarts = job.restarts,
+          .submitted_ms = job.submitted_ms,
+          .finished_ms = job.finished_ms,
+          .reason = job.reason,
+          .pending_reason = pending_reason(job)};
 }
 
 // What a watch starts from: the job's state and newest event seq at subscription time.
