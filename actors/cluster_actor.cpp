@@ -145,6 +145,32 @@ caf::typed_response_promise<result<watch_reply>> watch(actor_t* self, msg::watch
   return rp;
 }
 
+void send_log_read(actor_t* self, const std::string& node_name, const std::string& task_id,
+                   const msg::read_logs& m) {
+  auto node = self->state.nodes.find(node_name);
+  if (node == self->state.nodes.end())
+    return m.done(fail(errc::not_found, "node " + node_name + " is unknown"));
+  self->send(node->second.actor, msg::read_task_log{task_id, m.offset, m.max_bytes, m.done});
+}
+
+// An earlier attempt's output stays on the worker that ran it, under that attempt's task
+// id; the job's events say which worker that was.
+void read_earlier_log(actor_t* self, const msg::read_logs& m, const std::string& who) {
+  self->request(self->state.store, caf::infinite, msg::load_events{m.job_id, 1})
+      .then([self, m, who](result<std::vector<job_event>>& events) {
+        if (!events) return m.done(fail(events.error()));
+        std::string node;
+        for (const auto& e : *events)
+          if (e.kind == event_kind::rank && e.stage == m.stage && e.rank == m.rank &&
+              e.attempt == m.attempt && e.state != "pending" && !e.node.empty())
+            node = e.node;
+        if (node.empty())
+          return m.done(fail(errc::failed_precondition,
+                             who + " attempt " + std::to_string(m.attempt) + " never started"));
+        send_log_read(self, node, make_task_id(m.job_id, m.stage, m.rank, m.attempt), m);
+      });
+}
+
 void read_logs(actor_t* self, msg::read_logs& m) {
   with_record(self, m.job_id, [self, m](result<job_record> rec) {
     if (!rec) return m.done(fail(rec.error()));
@@ -161,14 +187,15 @@ void read_logs(actor_t* self, msg::read_logs& m) {
       return m.done(fail(errc::not_found, "stage " + m.stage + " has ranks 0.." +
                                               std::to_string(stage->ranks.size() - 1)));
     const rank_record& rk = stage->ranks[m.rank];
-    if (rk.task_id.empty() || rk.node.empty())
-      return m.done(fail(errc::failed_precondition,
-                         m.stage + "/" + std::to_string(m.rank) + " has not started yet"));
-    auto node = self->state.nodes.find(rk.node);
-    if (node == self->state.nodes.end())
-      return m.done(fail(errc::not_found, "node " + rk.node + " is unknown"));
-    self->send(node->second.actor,
-               msg::read_task_log{rk.task_id, m.offset, m.max_bytes, std::move(m.done)});
+    std::string who = m.stage + "/" + std::to_string(m.rank);
+    if (m.attempt > rk.attempt)
+      return m.done(fail(errc::not_found, who + " has attempts 0.." + std::to_string(rk.attempt)));
+    if (m.attempt >= 0 && m.attempt < rk.attempt) return read_earlier_log(self, m, who);
+    // A rank waiting for its next placement still names its last task.
+    if (rk.task_id.empty() || rk.node.empty() ||
+        (m.attempt >= 0 && rk.task_id != make_task_id(m.job_id, m.stage, m.rank, m.attempt)))
+      return m.done(fail(errc::failed_precondition, who + " has not started yet"));
+    send_log_read(self, rk.node, rk.task_id, m);
   });
 }
 

@@ -1,11 +1,13 @@
 #pragma once
-// Coordinator tunables, set from the command line (cli/) or by tests.
+// Coordinator tunables and their defaults: the one place they are defined. `gantry
+// coordinator` turns each field into a flag whose default is the value here (its --help shows
+// them); tests set fields directly.
 #include <cstdint>
 #include <memory>
 
-#include "actors/liveness.hpp"
-
 namespace gantry {
+
+struct rpc_pulse;  // actors/liveness.hpp
 
 struct coordinator_config {
   // The heartbeat interval given to workers grows with the cluster so that the coordinator

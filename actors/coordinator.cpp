@@ -39,10 +39,10 @@ class actor_backend final : public coordinator_backend {
     ask<watch_reply>(sys_, cluster_, msg::watch{std::move(job_id), from_seq, std::move(sink)},
                      std::move(done));
   }
-  void read_logs(std::string job_id, std::string stage, int32_t rank, uint64_t offset,
-                 uint32_t max_bytes, callback<log_chunk> done) override {
+  void read_logs(std::string job_id, std::string stage, int32_t rank, int32_t attempt,
+                 uint64_t offset, uint32_t max_bytes, callback<log_chunk> done) override {
     caf::anon_send(cluster_, msg::read_logs{std::move(job_id), std::move(stage), rank, offset,
-                                            max_bytes, std::move(done)});
+                                            max_bytes, std::move(done), attempt});
   }
   void wait_node(std::string name, node_state state, uint32_t timeout_ms,
                  callback<node_status> done) override {

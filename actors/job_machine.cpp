@@ -169,7 +169,10 @@ bool job_machine::on_placed(const std::string& stage, const std::vector<int32_t>
   }
   if (!usable) return false;
   stage_record& st = rec_.stages[s];
-  if (!st.reason.empty()) st.reason.clear();
+  if (!st.reason.empty()) {
+    st.reason.clear();
+    fx.summary_changed = true;  // the summary shows a pending stage's reason
+  }
   // Assign first, so that LOCAL_RANK and MASTER_ADDR see every rank's node.
   for (size_t i = 0; i < ranks.size(); ++i) {
     rank_record& rk = st.ranks[ranks[i]];
@@ -242,6 +245,7 @@ void job_machine::on_unschedulable(const std::string& stage, const std::string& 
   if (s == rec_.stages.size()) return;
   stage_record& st = rec_.stages[s];
   if (st.reason == reason || st.state != stage_state::pending) return;
+  fx.summary_changed = true;  // the summary shows a pending stage's reason
   // Only the first reason is an event (persisted, sent to watchers). Later wording changes
   // (another job now holds the reservation, say) update `describe` alone: a queue of
   // waiting jobs must not turn every scheduler run into a synced write per job.

@@ -77,6 +77,7 @@ struct read_logs {
   uint64_t offset;
   uint32_t max_bytes;
   callback<log_chunk> done;
+  int32_t attempt = -1;  // -1: the rank's current attempt
 };
 struct wait_node {
   std::string name;

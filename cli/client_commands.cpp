@@ -1,64 +1,126 @@
 // The client verbs: each connects, makes one or a few calls, and prints a table or JSON.
-#include <cstdlib>
-#include <fstream>
-#include <iostream>
-#include <sstream>
+// `logs` is in logs_command.cpp.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
-#include "cli/commands.hpp"
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <functional>
+#include <iostream>
+
+#include "cli/client_session.hpp"
 #include "cli/output.hpp"
 #include "core/log.hpp"
 #include "core/manifest.hpp"
-#include "protocol/client.hpp"
 
 namespace gantry::cli {
-
-std::string coordinator_address(const std::string& flag) {
-  if (!flag.empty()) return flag;
-  if (const char* env = std::getenv("GANTRY_COORDINATOR"); env && *env) return env;
-  return "127.0.0.1:7070";
-}
-
 namespace {
 
-// Exit code for a failed call: unreachable -> 3, the caller's mistake -> 2, else 1.
-int report(const error& e) {
-  std::cerr << "gantry: " << e.message << "\n";
-  switch (e.code) {
-    case errc::unavailable:
-      return kExitUnreachable;
-    case errc::invalid_argument:
-    case errc::not_found:
-    case errc::failed_precondition:
-    case errc::version_mismatch:
-      return kExitUsage;
-    default:
-      return 1;
+// The manifest's text; errors give the OS's reason, or say that `path` is a directory.
+result<std::string> read_manifest_file(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return fail(errc::invalid_argument, "cannot read " + path + ": " + strerror(errno));
+  struct stat sb {};
+  if (::fstat(fd, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+    ::close(fd);
+    return fail(errc::invalid_argument, path + " is a directory, not a manifest file");
   }
+  std::string text;
+  char buf[65536];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n == 0) break;
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      std::string why = strerror(errno);
+      ::close(fd);
+      return fail(errc::invalid_argument, "cannot read " + path + ": " + why);
+    }
+    text.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  return text;
 }
 
-result<std::unique_ptr<client>> connect(const client_options& c) {
-  return client::connect(coordinator_address(c.coordinator));
+// Follows the job's events from `from_seq` (calling on_event for each) until it ends; rides
+// through a coordinator restart by reconnecting (gives up after 30 s unreachable). `job` may
+// be a name: it is resolved once connected, into `*id` when given. timeout_ms 0 = no limit.
+int follow_job(const client_options& c, const std::string& verb, std::string job, uint64_t from_seq,
+               const std::function<void(const job_event&)>& on_event, uint32_t timeout_ms,
+               std::string* id = nullptr) {
+  uint64_t next = from_seq == 0 ? 1 : from_seq;
+  auto print = [&](const job_event& e) {
+    if (e.seq < next) return;  // already shown before a reconnect
+    next = e.seq + 1;
+    on_event(e);
+  };
+  bool resolved = is_job_id(job);
+  int64_t deadline = timeout_ms ? now_ms() + timeout_ms : 0;
+  int64_t gave_up_at = 0;
+  for (;;) {
+    auto cl = connect(c);
+    if (cl && !resolved) {
+      auto found = resolve_job(**cl, job);
+      if (!found && found.error().code != errc::unavailable) return report(found.error());
+      if (found) {
+        job = *found;
+        resolved = true;
+      }
+    }
+    if (id && resolved) *id = job;
+    if (cl && resolved) {
+      gave_up_at = 0;
+      uint32_t left = 0;
+      if (deadline) left = static_cast<uint32_t>(std::max<int64_t>(1, deadline - now_ms()));
+      auto state = (*cl)->watch(job, next, print, left);
+      if (state) return *state == job_state::succeeded ? kExitOk : kExitJobFailed;
+      if (state.error().code != errc::unavailable && state.error().code != errc::timeout)
+        return report(state.error());
+      if (state.error().code == errc::unavailable)
+        std::cerr << "gantry " << verb << ": lost the coordinator (" << state.error().message
+                  << "); reconnecting to resume from #" << next << "\n";
+    } else if (!cl && cl.error().code != errc::unavailable) {
+      return report(cl.error());
+    }
+    if (deadline && now_ms() >= deadline) {
+      std::cerr << "gantry " << verb << ": job " << job << " has not ended after " << timeout_ms
+                << " ms\n";
+      return kExitJobFailed;
+    }
+    if (gave_up_at == 0) gave_up_at = now_ms() + 30000;
+    if (now_ms() > gave_up_at) {
+      std::cerr << "gantry " << verb << ": the coordinator stayed unreachable for 30 s; resume "
+                << "with gantry watch " << job << " --from " << next << "\n";
+      return kExitUnreachable;
+    }
+    struct timespec ts {
+      0, 250'000'000
+    };
+    nanosleep(&ts, nullptr);  // a CLI backing off between reconnects, not a test waiting
+  }
 }
 
 }  // namespace
 
 int run_submit(const client_options& c, const std::string& file, bool watch) {
-  std::ifstream in(file);
-  if (!in) {
-    std::cerr << "gantry submit: cannot read " << file << "\n";
+  auto text = read_manifest_file(file);
+  if (!text) {
+    std::cerr << "gantry submit: " << text.error().message << "\n";
     return kExitUsage;
   }
-  std::stringstream text;
-  text << in.rdbuf();
   // Validate here first: a bad manifest never reaches the coordinator.
-  auto spec = parse_manifest(text.str());
+  auto spec = parse_manifest(*text);
   if (!spec) {
     for (const auto& e : spec.error()) std::cerr << file << ": " << e.to_string() << "\n";
     return kExitUsage;
   }
   auto cl = connect(c);
   if (!cl) return report(cl.error());
-  auto r = (*cl)->submit(text.str(), file);
+  auto r = (*cl)->submit(*text, file);
   if (!r) return report(r.error());
   if (!r->errors.empty()) {
     for (const auto& e : r->errors)
@@ -73,46 +135,38 @@ int run_submit(const client_options& c, const std::string& file, bool watch) {
 }
 
 int run_watch(const client_options& c, const std::string& job, uint64_t from_seq) {
-  uint64_t next = from_seq == 0 ? 1 : from_seq;
-  auto print = [&](const job_event& e) {
-    if (e.seq < next) return;  // already shown before a reconnect
-    next = e.seq + 1;
-    if (c.json)
-      std::cout << event_json(e).dump() << std::endl;
-    else
-      std::cout << event_line(e) << std::endl;
-  };
-  // Survives a coordinator restart: reconnects and resumes after the last event shown.
-  int64_t gave_up_at = 0;
-  for (;;) {
-    auto cl = connect(c);
-    if (cl) {
-      gave_up_at = 0;
-      auto state = (*cl)->watch(job, next, print);
-      if (state) return *state == job_state::succeeded ? kExitOk : kExitJobFailed;
-      if (state.error().code != errc::unavailable) return report(state.error());
-      std::cerr << "gantry watch: lost the coordinator (" << state.error().message
-                << "); reconnecting to resume from #" << next << "\n";
-    } else if (cl.error().code != errc::unavailable) {
-      return report(cl.error());
-    }
-    if (gave_up_at == 0) gave_up_at = now_ms() + 30000;
-    if (now_ms() > gave_up_at) {
-      std::cerr << "gantry watch: the coordinator stayed unreachable for 30 s; resume with "
-                << "gantry watch " << job << " --from " << next << "\n";
-      return kExitUnreachable;
-    }
-    struct timespec ts {
-      0, 250'000'000
-    };
-    nanosleep(&ts, nullptr);  // a CLI backing off between reconnects, not a test waiting
-  }
+  return follow_job(
+      c, "watch", job, from_seq,
+      [&](const job_event& e) {
+        if (c.json)
+          std::cout << event_json(e).dump() << std::endl;
+        else
+          std::cout << event_line(e) << std::endl;
+      },
+      0);
 }
 
-int run_jobs(const client_options& c) {
+int run_wait_job(const client_options& c, const std::string& job, uint32_t timeout_ms) {
+  std::string id = job;
+  int code = follow_job(
+      c, "wait", job, 1, [](const job_event&) {}, timeout_ms, &id);
+  if (code != kExitOk && code != kExitJobFailed) return code;
   auto cl = connect(c);
   if (!cl) return report(cl.error());
-  auto jobs = (*cl)->list_jobs();
+  auto rec = (*cl)->describe(id);
+  if (!rec) return report(rec.error());
+  if (c.json)
+    std::cout << job_json(*rec).dump(2) << std::endl;
+  else
+    std::cout << rec->id << " " << to_string(rec->state)
+              << (rec->reason.empty() ? "" : ": " + rec->reason) << "\n";
+  return code;
+}
+
+int run_jobs(const client_options& c, const job_filter& filter) {
+  auto cl = connect(c);
+  if (!cl) return report(cl.error());
+  auto jobs = (*cl)->list_jobs(filter);
   if (!jobs) return report(jobs.error());
   if (c.json)
     std::cout << jobs_json(*jobs).dump(2) << std::endl;
@@ -136,7 +190,9 @@ int run_nodes(const client_options& c) {
 int run_describe(const client_options& c, const std::string& job) {
   auto cl = connect(c);
   if (!cl) return report(cl.error());
-  auto rec = (*cl)->describe(job);
+  auto id = resolve_job(**cl, job);
+  if (!id) return report(id.error());
+  auto rec = (*cl)->describe(*id);
   if (!rec) return report(rec.error());
   if (c.json)
     std::cout << job_json(*rec).dump(2) << std::endl;
@@ -148,74 +204,12 @@ int run_describe(const client_options& c, const std::string& job) {
 int run_cancel(const client_options& c, const std::string& job) {
   auto cl = connect(c);
   if (!cl) return report(cl.error());
-  auto r = (*cl)->cancel(job);
+  auto id = resolve_job(**cl, job);
+  if (!id) return report(id.error());
+  auto r = (*cl)->cancel(*id);
   if (!r) return report(r.error());
-  std::cout << "cancelling " << job << " (gantry watch " << job << " shows when it stopped)\n";
+  std::cout << "cancelling " << *id << " (gantry watch " << *id << " shows when it stopped)\n";
   return kExitOk;
-}
-
-int run_logs(const client_options& c, const std::string& job, const std::string& stage,
-             std::optional<int32_t> rank, bool follow) {
-  auto cl = connect(c);
-  if (!cl) return report(cl.error());
-  auto rec = (*cl)->describe(job);
-  if (!rec) return report(rec.error());
-  struct source {
-    std::string stage;
-    int32_t rank;
-    uint64_t offset = 0;
-    bool done = false;
-    std::string partial;  // an unfinished last line
-  };
-  std::vector<source> sources;
-  bool found_stage = stage.empty();
-  for (const auto& st : rec->stages) {
-    if (!stage.empty() && st.name != stage) continue;
-    found_stage = true;
-    for (const auto& r : st.ranks)
-      if ((!rank || r.rank == *rank) && !r.task_id.empty())
-        sources.push_back({st.name, r.rank, 0, false, ""});
-  }
-  if (!found_stage) return report(error::not_found("job " + job + " has no stage " + stage));
-  if (sources.empty()) {
-    std::cerr << "gantry logs: nothing has started yet\n";
-    return follow ? kExitOk : kExitOk;
-  }
-  bool prefix = sources.size() > 1;
-  for (;;) {
-    bool progressed = false, all_done = true;
-    for (auto& s : sources) {
-      if (s.done) continue;
-      auto chunk = (*cl)->read_logs(job, s.stage, s.rank, s.offset, 1 << 20);
-      if (!chunk) {
-        std::cerr << "gantry logs: " << s.stage << "/" << s.rank << ": " << chunk.error().message
-                  << "\n";
-        s.done = true;
-        continue;
-      }
-      progressed = progressed || !chunk->data.empty();
-      s.offset = chunk->next_offset;
-      s.partial += chunk->data;
-      size_t nl;
-      while ((nl = s.partial.find('\n')) != std::string::npos) {
-        if (prefix) std::cout << "[" << s.stage << "/" << s.rank << "] ";
-        std::cout << s.partial.substr(0, nl + 1);
-        s.partial.erase(0, nl + 1);
-      }
-      if (chunk->finished || !follow) {
-        if (!s.partial.empty()) {
-          if (prefix) std::cout << "[" << s.stage << "/" << s.rank << "] ";
-          std::cout << s.partial << "\n";
-          s.partial.clear();
-        }
-        if (chunk->finished || !follow) s.done = !follow || chunk->finished;
-      }
-      all_done = all_done && s.done;
-    }
-    std::cout.flush();
-    if (all_done) return kExitOk;
-    if (!progressed) (*cl)->pause(200);
-  }
 }
 
 int run_rendezvous(const std::string& scope_flag, const std::string& verb, const std::string& key,

@@ -9,6 +9,10 @@
 #include <string>
 #include <vector>
 
+#include "actors/config.hpp"
+#include "core/result.hpp"
+#include "protocol/job_filter.hpp"
+
 namespace gantry::cli {
 
 inline constexpr int kExitOk = 0;
@@ -16,18 +20,16 @@ inline constexpr int kExitJobFailed = 1;
 inline constexpr int kExitUsage = 2;
 inline constexpr int kExitUnreachable = 3;
 
-// --coordinator, else $GANTRY_COORDINATOR, else 127.0.0.1:7070.
-std::string coordinator_address(const std::string& flag);
+inline constexpr const char* kDefaultCoordinator = "127.0.0.1:7070";
+
+// --coordinator, else $GANTRY_COORDINATOR, else kDefaultCoordinator; an address that is not
+// HOST:PORT is errc::invalid_argument naming where it came from.
+result<std::string> coordinator_address(const std::string& flag);
 
 struct coordinator_options {
-  std::string listen = "127.0.0.1:7070";
+  std::string listen = kDefaultCoordinator;
   std::string data_dir;
-  uint32_t heartbeat_interval_ms = 150;
-  uint32_t heartbeat_timeout_ms = 750;
-  uint32_t reconnect_grace_ms = 5000;
-  uint32_t kill_grace_ms = 3000;
-  uint32_t drain_grace_ms = 10000;
-  uint32_t restart_backoff_ms = 500;
+  coordinator_config config;  // the tunables, with their defaults
 };
 int run_coordinator(const coordinator_options& o);
 
@@ -49,16 +51,23 @@ struct client_options {
   bool json = false;
 };
 
+// Where a JOB argument is expected, it is a job id (j-NNNNNN) or a job name: the newest job of
+// that name (stderr says which one when several have it).
 int run_submit(const client_options& c, const std::string& file, bool watch);
 int run_watch(const client_options& c, const std::string& job, uint64_t from_seq);
-int run_jobs(const client_options& c);
+int run_jobs(const client_options& c, const job_filter& filter);
 int run_nodes(const client_options& c);
 int run_describe(const client_options& c, const std::string& job);
 int run_cancel(const client_options& c, const std::string& job);
+// `attempt`: an earlier attempt's output instead of the current one's.
 int run_logs(const client_options& c, const std::string& job, const std::string& stage,
-             std::optional<int32_t> rank, bool follow);
+             std::optional<int32_t> rank, bool follow,
+             std::optional<int32_t> attempt = std::nullopt);
 int run_wait_node(const client_options& c, const std::string& node, const std::string& state,
                   uint32_t timeout_ms);
+// Until the job ends: 0 succeeded, 1 failed or cancelled, or not ended within timeout_ms
+// (0 = no limit).
+int run_wait_job(const client_options& c, const std::string& job, uint32_t timeout_ms);
 int run_node_action(const client_options& c, const std::string& node, const std::string& action);
 
 // put KEY VALUE | get KEY: the scope comes from --scope or $GANTRY_RENDEZVOUS

@@ -10,9 +10,11 @@
 #include <iostream>
 
 #include "actors/coordinator.hpp"
+#include "actors/liveness.hpp"
 #include "cli/commands.hpp"
 #include "cli/runtime.hpp"
 #include "core/log.hpp"
+#include "protocol/client.hpp"
 #include "protocol/coordinator_service.hpp"
 
 namespace gantry::cli {
@@ -23,17 +25,15 @@ int run_coordinator(const coordinator_options& o) {
     std::cerr << "gantry coordinator: --data-dir is required (where the job store lives)\n";
     return kExitUsage;
   }
+  if (auto ok = check_host_port(o.listen, /*allow_any_port=*/true); !ok) {
+    std::cerr << "gantry coordinator: --listen: " << ok.error().message << "\n";
+    return kExitUsage;
+  }
   capture_stop_signals();  // before any thread exists
   auto io = kj::setupAsyncIo();
   auto sys = make_actor_system();
 
-  coordinator_config config;
-  config.heartbeat_interval_ms = o.heartbeat_interval_ms;
-  config.heartbeat_timeout_ms = o.heartbeat_timeout_ms;
-  config.reconnect_grace_ms = o.reconnect_grace_ms;
-  config.kill_grace_ms = o.kill_grace_ms;
-  config.drain_grace_ms = o.drain_grace_ms;
-  config.restart_backoff_ms = o.restart_backoff_ms;
+  coordinator_config config = o.config;
   config.pulse = std::make_shared<rpc_pulse>();
   auto coord = coordinator::open(*sys, o.data_dir, config);
   if (!coord) {

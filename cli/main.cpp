@@ -1,16 +1,28 @@
 // gantry: one binary for the coordinator, the worker, the client verbs and the dev cluster.
 // Flag parsing only (CLI11 stays in this translation unit); the work is in cli/*.cpp.
+// Each subcommand is one function below: it declares the subcommand and its flags and
+// returns how to run it once parsed.
 #include <limits.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <functional>
 #include <iostream>
+#include <limits>
+#include <memory>
 
 #include "cli/commands.hpp"
+#include "core/manifest.hpp"
 
 using namespace gantry::cli;
+using gantry::job_filter;
 
 namespace {
+
+struct command {
+  CLI::App* app;
+  std::function<int()> run;  // called when `app` was parsed; returns the exit code
+};
 
 std::string self_exe(const char* argv0) {
   char buf[PATH_MAX];
@@ -20,11 +32,292 @@ std::string self_exe(const char* argv0) {
   return buf;
 }
 
+const std::string kCoordinatorHelp =
+    std::string("Coordinator address HOST:PORT (default: $GANTRY_COORDINATOR, else ") +
+    kDefaultCoordinator + ")";
+const char* const kJobHelp = "Job id (j-000042), or name: the newest job of that name";
+
 void add_client_flags(CLI::App* cmd, client_options& c, bool json) {
-  cmd->add_option(
-      "--coordinator", c.coordinator,
-      "Coordinator address HOST:PORT (default: $GANTRY_COORDINATOR, else 127.0.0.1:7070)");
+  cmd->add_option("--coordinator", c.coordinator, kCoordinatorHelp);
   if (json) cmd->add_flag("--json", c.json, "Machine-readable JSON output");
+}
+
+command coordinator_command(CLI::App& app) {
+  auto o = std::make_shared<coordinator_options>();
+  auto& cfg = o->config;
+  auto* cmd = app.add_subcommand("coordinator", "Run the coordinator (scheduling, state, API)");
+  cmd->add_option("--listen", o->listen, "Address to serve on, HOST:PORT (port 0 = any)")
+      ->capture_default_str();
+  cmd->add_option("--data-dir", o->data_dir, "Where the RocksDB state store lives")->required();
+  cmd->add_option("--heartbeat-interval-ms", cfg.heartbeat_interval_ms, "Worker heartbeat interval")
+      ->capture_default_str();
+  cmd->add_option("--heartbeat-timeout-ms", cfg.heartbeat_timeout_ms,
+                  "A node without heartbeats this long is lost")
+      ->capture_default_str();
+  cmd->add_option("--reconnect-grace-ms", cfg.reconnect_grace_ms,
+                  "After a restart, how long known workers have to reconnect")
+      ->capture_default_str();
+  cmd->add_option("--kill-grace-ms", cfg.kill_grace_ms,
+                  "SIGTERM to SIGKILL grace when stopping tasks")
+      ->capture_default_str();
+  cmd->add_option("--restart-backoff-ms", cfg.restart_backoff_ms,
+                  "Delay before a job's second restart; doubles up to 16x (the first is immediate)")
+      ->capture_default_str();
+  cmd->add_option("--drain-grace-ms", cfg.drain_grace_ms,
+                  "On drain: time between SIGUSR1 (checkpoint now) and moving the tasks")
+      ->capture_default_str();
+  return {cmd, [o] { return run_coordinator(*o); }};
+}
+
+command worker_command(CLI::App& app) {
+  auto o = std::make_shared<worker_options>();
+  auto labels = std::make_shared<std::vector<std::string>>();
+  auto* cmd = app.add_subcommand("worker", "Run a worker on this machine");
+  cmd->add_option("--coordinator", o->coordinator, kCoordinatorHelp);
+  cmd->add_option("--name", o->name, "Node name (default: the host name)");
+  cmd->add_option("--data-dir", o->data_dir, "Task logs and scratch space")->required();
+  cmd->add_option("--shared-dir", o->shared_dir,
+                  "Job output dirs shared by ranks (default: DATA_DIR/shared)");
+  cmd->add_option("--cpus", o->cpus, "CPUs to offer (default: what this machine has)");
+  cmd->add_option("--memory", o->memory,
+                  "Memory to offer, e.g. 16GiB (default: what this machine has)");
+  cmd->add_option("--simulate-gpus", o->simulate_gpus,
+                  "Simulated GPUs instead of real ones, e.g. 4xH100:80GiB");
+  cmd->add_option("--simulate-dpus", o->simulate_dpus, "Number of simulated DPUs");
+  cmd->add_option("--label", *labels, "Node label KEY=VALUE (repeatable)");
+  return {cmd, [o, labels] {
+            for (const auto& l : *labels) {
+              auto eq = l.find('=');
+              if (eq == std::string::npos || eq == 0) {
+                std::cerr << "gantry worker: --label expects KEY=VALUE, got \"" << l << "\"\n";
+                return kExitUsage;
+              }
+              o->labels[l.substr(0, eq)] = l.substr(eq + 1);
+            }
+            return run_worker(*o);
+          }};
+}
+
+command submit_command(CLI::App& app) {
+  struct options {
+    client_options c;
+    std::string file;
+    bool watch = false;
+  };
+  auto o = std::make_shared<options>();
+  auto* cmd = app.add_subcommand("submit", "Submit a job manifest; prints the job id");
+  cmd->add_option("FILE", o->file, "Manifest (YAML)")->required();
+  cmd->add_flag("--watch", o->watch, "Then stream its events until it ends");
+  add_client_flags(cmd, o->c, true);
+  return {cmd, [o] { return run_submit(o->c, o->file, o->watch); }};
+}
+
+command watch_command(CLI::App& app) {
+  struct options {
+    client_options c;
+    std::string job;
+    uint64_t from_seq = 1;
+  };
+  auto o = std::make_shared<options>();
+  auto* cmd = app.add_subcommand(
+      "watch", "Stream a job's events; exit 0 if it succeeded, 1 if it failed or was cancelled");
+  cmd->add_option("JOB", o->job, kJobHelp)->required();
+  cmd->add_option("--from", o->from_seq, "Start at this event number (resume after a disconnect)")
+      ->capture_default_str();
+  add_client_flags(cmd, o->c, true);
+  return {cmd, [o] { return run_watch(o->c, o->job, o->from_seq); }};
+}
+
+command jobs_command(CLI::App& app) {
+  struct options {
+    client_options c;
+    std::string state;
+    uint32_t limit = 0;
+  };
+  auto o = std::make_shared<options>();
+  auto* cmd = app.add_subcommand("jobs", "List jobs, oldest first");
+  cmd->add_option("--state", o->state, "Only jobs in this state")
+      ->check(CLI::IsMember(
+          std::vector<std::string>{"pending", "running", "succeeded", "failed", "cancelled"}));
+  cmd->add_option("--limit", o->limit, "Only the newest N (of those in --state)")
+      ->check(CLI::Range(1u, std::numeric_limits<uint32_t>::max()));
+  add_client_flags(cmd, o->c, true);
+  return {cmd, [o] {
+            job_filter f;
+            if (!o->state.empty()) f.state = gantry::parse_job_state(o->state);
+            f.limit = o->limit;
+            return run_jobs(o->c, f);
+          }};
+}
+
+command nodes_command(CLI::App& app) {
+  auto c = std::make_shared<client_options>();
+  auto* cmd = app.add_subcommand("nodes", "List nodes (simulated GPUs and DPUs are marked)");
+  add_client_flags(cmd, *c, true);
+  return {cmd, [c] { return run_nodes(*c); }};
+}
+
+command describe_command(CLI::App& app) {
+  struct options {
+    client_options c;
+    std::string job;
+  };
+  auto o = std::make_shared<options>();
+  auto* cmd = app.add_subcommand("describe", "Show a job's stages and ranks");
+  cmd->add_option("JOB", o->job, kJobHelp)->required();
+  add_client_flags(cmd, o->c, true);
+  return {cmd, [o] { return run_describe(o->c, o->job); }};
+}
+
+command cancel_command(CLI::App& app) {
+  struct options {
+    client_options c;
+    std::string job;
+  };
+  auto o = std::make_shared<options>();
+  auto* cmd = app.add_subcommand("cancel", "Cancel a job: its tasks get SIGTERM, then SIGKILL");
+  cmd->add_option("JOB", o->job, kJobHelp)->required();
+  add_client_flags(cmd, o->c, false);
+  return {cmd, [o] { return run_cancel(o->c, o->job); }};
+}
+
+command logs_command(CLI::App& app) {
+  struct options {
+    client_options c;
+    std::string job, stage;
+    std::optional<int32_t> rank, attempt;
+    bool follow = false;
+  };
+  auto o = std::make_shared<options>();
+  auto* cmd = app.add_subcommand("logs", "Print the output of a job's ranks");
+  cmd->add_option("JOB", o->job, kJobHelp)->required();
+  cmd->add_option("--stage", o->stage, "Only this stage");
+  cmd->add_option("--rank", o->rank, "Only this rank");
+  cmd->add_option("--attempt", o->attempt,
+                  "The output of this attempt (0 = the first run) instead of the current one")
+      ->check(CLI::Range(0, std::numeric_limits<int32_t>::max()));
+  cmd->add_flag("--follow,-f", o->follow, "Keep printing until the ranks end");
+  add_client_flags(cmd, o->c, false);
+  return {cmd, [o] { return run_logs(o->c, o->job, o->stage, o->rank, o->follow, o->attempt); }};
+}
+
+command wait_command(CLI::App& app) {
+  struct options {
+    client_options c;
+    std::string target, state;
+    std::optional<uint32_t> timeout_ms;
+  };
+  auto o = std::make_shared<options>();
+  auto* cmd = app.add_subcommand(
+      "wait",
+      "With --state: wait until node NAME is in that state (ready, lost, cordoned, draining). "
+      "Without: wait until job NAME ends (exit 0 succeeded, 1 failed or cancelled)");
+  cmd->add_option("NAME", o->target, "A node (with --state), else a job id or name")->required();
+  cmd->add_option("--state", o->state, "The node state to wait for");
+  cmd->add_option("--timeout-ms", o->timeout_ms,
+                  "Give up after this long (exit 1); default 30000 for a node, none for a job");
+  add_client_flags(cmd, o->c, true);
+  return {cmd, [o] {
+            if (o->state.empty()) return run_wait_job(o->c, o->target, o->timeout_ms.value_or(0));
+            return run_wait_node(o->c, o->target, o->state, o->timeout_ms.value_or(30000));
+          }};
+}
+
+command node_action_command(CLI::App& app, const std::string& verb, const std::string& help) {
+  struct options {
+    client_options c;
+    std::string node;
+  };
+  auto o = std::make_shared<options>();
+  auto* cmd = app.add_subcommand(verb, help);
+  cmd->add_option("NODE", o->node, "Node name")->required();
+  add_client_flags(cmd, o->c, false);
+  return {cmd, [o, verb] { return run_node_action(o->c, o->node, verb); }};
+}
+
+command rendezvous_command(CLI::App& app) {
+  struct options {
+    std::string scope, key, value;
+    uint32_t timeout_ms = 60000;
+  };
+  auto o = std::make_shared<options>();
+  const char* scope_help = "HOST:PORT/JOB/STAGE/ATTEMPT (default: $GANTRY_RENDEZVOUS)";
+  auto* cmd = app.add_subcommand("rendezvous",
+                                 "Exchange small values between the ranks of a collective stage");
+  cmd->require_subcommand(1);
+  auto* put = cmd->add_subcommand("put", "Store VALUE under KEY for this gang attempt");
+  put->add_option("KEY", o->key, "Key")->required();
+  put->add_option("VALUE", o->value, "Value")->required();
+  put->add_option("--scope", o->scope, scope_help);
+  auto* get = cmd->add_subcommand("get", "Print KEY's value, waiting until a rank puts it");
+  get->add_option("KEY", o->key, "Key")->required();
+  get->add_option("--timeout-ms", o->timeout_ms, "Give up after this long (exit 1)")
+      ->capture_default_str();
+  get->add_option("--scope", o->scope, scope_help);
+  return {cmd, [o, put] {
+            if (*put) return run_rendezvous(o->scope, "put", o->key, o->value, 0);
+            return run_rendezvous(o->scope, "get", o->key, "", o->timeout_ms);
+          }};
+}
+
+command dev_command(CLI::App& app, const std::string& self) {
+  auto o = std::make_shared<dev_options>();
+  auto* cmd =
+      app.add_subcommand("dev", "Run a whole local cluster (coordinator + workers) until Ctrl-C");
+  cmd->add_option("--workers", o->workers, "Number of workers")->capture_default_str();
+  cmd->add_option("--simulate-gpus", o->simulate_gpus, "Simulated GPUs per worker (\"\" for none)")
+      ->capture_default_str();
+  cmd->add_option("--data-dir", o->data_dir, "Keep state here instead of a temp dir");
+  cmd->add_option("--port", o->port, "Coordinator port (default: any free port)");
+  cmd->add_option("--run", o->run_file,
+                  "Submit this manifest, stream its events, then stop the cluster");
+  return {cmd, [o, self] { return run_dev(*o, self); }};
+}
+
+command sim_command(CLI::App& app) {
+  auto o = std::make_shared<sim_cli_options>();
+  auto* cmd = app.add_subcommand(
+      "sim", "Replay a GPU cluster trace through the scheduler (no RPC, no actors)");
+  cmd->add_option("--nodes", o->nodes_csv, "Node list CSV (sn,cpu_milli,memory_mib,gpu,model)")
+      ->required();
+  cmd->add_option("--pods", o->pods_csv,
+                  "Pod list CSV (name,cpu_milli,memory_mib,num_gpu,gpu_milli,gpu_spec,...)")
+      ->required();
+  cmd->add_option("--policy", o->policy, "Policy name, or all")->capture_default_str();
+  cmd->add_option("--seed", o->seeds, "Seed");
+  cmd->add_option("--seeds", o->seeds, "Seeds: 42, 42..51 or 1,2,3 (results are averaged)");
+  cmd->add_option("--load", o->load, "Arrived GPU load to replay up to (1.3 = 130%)")
+      ->capture_default_str();
+  cmd->add_flag("--json", o->json, "JSON output");
+  return {cmd, [o] { return run_sim(*o); }};
+}
+
+// The first word that is not a flag must name a subcommand (and, below one that has its own
+// subcommands, the next word one of those). Returns the usage exit code after naming the
+// closest match, or 0 when the words are known.
+int check_command_words(const CLI::App& app, int argc, char** argv) {
+  const CLI::App* level = &app;
+  std::string path = "gantry";
+  for (int i = 1; i < argc && !level->get_subcommands({}).empty(); ++i) {
+    std::string word = argv[i];
+    if (word.empty() || word[0] == '-') continue;
+    std::vector<std::string> names;
+    const CLI::App* next = nullptr;
+    for (const CLI::App* sub : level->get_subcommands({})) {
+      names.push_back(sub->get_name());
+      if (sub->get_name() == word) next = sub;
+    }
+    if (!next) {
+      std::string best = gantry::detail::closest_match(word, names);
+      std::cerr << path << ": unknown command '" << word << "'";
+      if (!best.empty()) std::cerr << "; did you mean '" << best << "'?";
+      std::cerr << "\n" << path << " --help lists the commands\n";
+      return kExitUsage;
+    }
+    level = next;
+    path += " " + word;
+  }
+  return 0;
 }
 
 }  // namespace
@@ -37,182 +330,33 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_version_flag("--version", "gantry 0.1.0 (protocol 1)");
 
-  coordinator_options co;
-  auto* coord = app.add_subcommand("coordinator", "Run the coordinator (scheduling, state, API)");
-  coord->add_option("--listen", co.listen, "Address to serve on, HOST:PORT (port 0 = any)")
-      ->capture_default_str();
-  coord->add_option("--data-dir", co.data_dir, "Where the RocksDB state store lives")->required();
-  coord
-      ->add_option("--heartbeat-interval-ms", co.heartbeat_interval_ms, "Worker heartbeat interval")
-      ->capture_default_str();
-  coord
-      ->add_option("--heartbeat-timeout-ms", co.heartbeat_timeout_ms,
-                   "A node without heartbeats this long is lost")
-      ->capture_default_str();
-  coord
-      ->add_option("--reconnect-grace-ms", co.reconnect_grace_ms,
-                   "After a restart, how long known workers have to reconnect")
-      ->capture_default_str();
-  coord
-      ->add_option("--kill-grace-ms", co.kill_grace_ms,
-                   "SIGTERM to SIGKILL grace when stopping tasks")
-      ->capture_default_str();
-  coord
-      ->add_option(
-          "--restart-backoff-ms", co.restart_backoff_ms,
-          "Delay before a job's second restart; doubles up to 16x (the first is immediate)")
-      ->capture_default_str();
-  coord
-      ->add_option("--drain-grace-ms", co.drain_grace_ms,
-                   "On drain: time between SIGUSR1 (checkpoint now) and moving the tasks")
-      ->capture_default_str();
+  std::vector<command> commands{
+      coordinator_command(app),
+      worker_command(app),
+      submit_command(app),
+      watch_command(app),
+      jobs_command(app),
+      nodes_command(app),
+      describe_command(app),
+      cancel_command(app),
+      logs_command(app),
+      wait_command(app),
+      node_action_command(app, "cordon", "Stop placing new tasks on a node"),
+      node_action_command(app, "uncordon", "Allow placements on a node again"),
+      node_action_command(app, "drain", "Move a node's work elsewhere"),
+      rendezvous_command(app),
+      dev_command(app, self_exe(argv[0])),
+      sim_command(app),
+  };
 
-  worker_options wo;
-  std::vector<std::string> labels;
-  auto* worker = app.add_subcommand("worker", "Run a worker on this machine");
-  worker->add_option(
-      "--coordinator", wo.coordinator,
-      "Coordinator address HOST:PORT (default: $GANTRY_COORDINATOR, else 127.0.0.1:7070)");
-  worker->add_option("--name", wo.name, "Node name (default: the host name)");
-  worker->add_option("--data-dir", wo.data_dir, "Task logs and scratch space")->required();
-  worker->add_option("--shared-dir", wo.shared_dir,
-                     "Job output dirs shared by ranks (default: DATA_DIR/shared)");
-  worker->add_option("--cpus", wo.cpus, "CPUs to offer (default: what this machine has)");
-  worker->add_option("--memory", wo.memory,
-                     "Memory to offer, e.g. 16GiB (default: what this machine has)");
-  worker->add_option("--simulate-gpus", wo.simulate_gpus,
-                     "Simulated GPUs instead of real ones, e.g. 4xH100:80GiB");
-  worker->add_option("--simulate-dpus", wo.simulate_dpus, "Number of simulated DPUs");
-  worker->add_option("--label", labels, "Node label KEY=VALUE (repeatable)");
-
-  client_options cl;
-  std::string file, job, stage, node, state;
-  bool watch_after = false, follow = false;
-  uint64_t from_seq = 1;
-  std::optional<int32_t> rank;
-  uint32_t timeout_ms = 30000;
-
-  auto* submit = app.add_subcommand("submit", "Submit a job manifest; prints the job id");
-  submit->add_option("FILE", file, "Manifest (YAML)")->required();
-  submit->add_flag("--watch", watch_after, "Then stream its events until it ends");
-  add_client_flags(submit, cl, true);
-
-  auto* watch = app.add_subcommand(
-      "watch", "Stream a job's events; exit 0 if it succeeded, 1 if it failed or was cancelled");
-  watch->add_option("JOB", job, "Job id")->required();
-  watch->add_option("--from", from_seq, "Start at this event number (resume after a disconnect)");
-  add_client_flags(watch, cl, true);
-
-  auto* jobs = app.add_subcommand("jobs", "List jobs");
-  add_client_flags(jobs, cl, true);
-  auto* nodes = app.add_subcommand("nodes", "List nodes (simulated GPUs and DPUs are marked)");
-  add_client_flags(nodes, cl, true);
-  auto* describe = app.add_subcommand("describe", "Show a job's stages and ranks");
-  describe->add_option("JOB", job, "Job id")->required();
-  add_client_flags(describe, cl, true);
-  auto* cancel = app.add_subcommand("cancel", "Cancel a job: its tasks get SIGTERM, then SIGKILL");
-  cancel->add_option("JOB", job, "Job id")->required();
-  add_client_flags(cancel, cl, false);
-
-  auto* logs = app.add_subcommand("logs", "Print the output of a job's ranks");
-  logs->add_option("JOB", job, "Job id")->required();
-  logs->add_option("--stage", stage, "Only this stage");
-  logs->add_option("--rank", rank, "Only this rank");
-  logs->add_flag("--follow,-f", follow, "Keep printing until the ranks end");
-  add_client_flags(logs, cl, false);
-
-  auto* wait =
-      app.add_subcommand("wait", "Wait until a node reaches a state (ready, lost, cordoned, ...)");
-  wait->add_option("NODE", node, "Node name")->required();
-  wait->add_option("--state", state, "State to wait for")->required();
-  wait->add_option("--timeout-ms", timeout_ms, "Give up after this long (exit 1)")
-      ->capture_default_str();
-  add_client_flags(wait, cl, true);
-
-  std::string action;
-  for (const char* verb : {"cordon", "uncordon", "drain"}) {
-    auto* cmd = app.add_subcommand(
-        verb, std::string(verb) == "cordon"     ? "Stop placing new tasks on a node"
-              : std::string(verb) == "uncordon" ? "Allow placements on a node again"
-                                                : "Move a node's work elsewhere");
-    cmd->add_option("NODE", node, "Node name")->required();
-    add_client_flags(cmd, cl, false);
-    cmd->callback([&action, verb] { action = verb; });
-  }
-
-  std::string rdv_scope, rdv_key, rdv_value;
-  uint32_t rdv_timeout_ms = 60000;
-  auto* rdv = app.add_subcommand("rendezvous",
-                                 "Exchange small values between the ranks of a collective stage");
-  rdv->require_subcommand(1);
-  auto* rdv_put = rdv->add_subcommand("put", "Store VALUE under KEY for this gang attempt");
-  rdv_put->add_option("KEY", rdv_key, "Key")->required();
-  rdv_put->add_option("VALUE", rdv_value, "Value")->required();
-  rdv_put->add_option("--scope", rdv_scope,
-                      "HOST:PORT/JOB/STAGE/ATTEMPT (default: $GANTRY_RENDEZVOUS)");
-  auto* rdv_get = rdv->add_subcommand("get", "Print KEY's value, waiting until a rank puts it");
-  rdv_get->add_option("KEY", rdv_key, "Key")->required();
-  rdv_get->add_option("--timeout-ms", rdv_timeout_ms, "Give up after this long (exit 1)")
-      ->capture_default_str();
-  rdv_get->add_option("--scope", rdv_scope,
-                      "HOST:PORT/JOB/STAGE/ATTEMPT (default: $GANTRY_RENDEZVOUS)");
-
-  dev_options dv;
-  auto* dev =
-      app.add_subcommand("dev", "Run a whole local cluster (coordinator + workers) until Ctrl-C");
-  dev->add_option("--workers", dv.workers, "Number of workers")->capture_default_str();
-  dev->add_option("--simulate-gpus", dv.simulate_gpus, "Simulated GPUs per worker (\"\" for none)")
-      ->capture_default_str();
-  dev->add_option("--data-dir", dv.data_dir, "Keep state here instead of a temp dir");
-  dev->add_option("--port", dv.port, "Coordinator port (default: any free port)");
-  dev->add_option("--run", dv.run_file,
-                  "Submit this manifest, stream its events, then stop the cluster");
-
-  sim_cli_options so;
-  auto* sim = app.add_subcommand(
-      "sim", "Replay a GPU cluster trace through the scheduler (no RPC, no actors)");
-  sim->add_option("--nodes", so.nodes_csv, "Node list CSV (sn,cpu_milli,memory_mib,gpu,model)")
-      ->required();
-  sim->add_option("--pods", so.pods_csv,
-                  "Pod list CSV (name,cpu_milli,memory_mib,num_gpu,gpu_milli,gpu_spec,...)")
-      ->required();
-  sim->add_option("--policy", so.policy, "Policy name, or all")->capture_default_str();
-  sim->add_option("--seed", so.seeds, "Seed");
-  sim->add_option("--seeds", so.seeds, "Seeds: 42, 42..51 or 1,2,3 (results are averaged)");
-  sim->add_option("--load", so.load, "Arrived GPU load to replay up to (1.3 = 130%)")
-      ->capture_default_str();
-  sim->add_flag("--json", so.json, "JSON output");
-
+  if (int code = check_command_words(app, argc, argv)) return code;
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     int code = app.exit(e);
     return code == 0 ? 0 : kExitUsage;
   }
-
-  for (const auto& l : labels) {
-    auto eq = l.find('=');
-    if (eq == std::string::npos || eq == 0) {
-      std::cerr << "gantry worker: --label expects KEY=VALUE, got \"" << l << "\"\n";
-      return kExitUsage;
-    }
-    wo.labels[l.substr(0, eq)] = l.substr(eq + 1);
-  }
-
-  if (*coord) return run_coordinator(co);
-  if (*worker) return run_worker(wo);
-  if (*submit) return run_submit(cl, file, watch_after);
-  if (*watch) return run_watch(cl, job, from_seq);
-  if (*jobs) return run_jobs(cl);
-  if (*nodes) return run_nodes(cl);
-  if (*describe) return run_describe(cl, job);
-  if (*cancel) return run_cancel(cl, job);
-  if (*logs) return run_logs(cl, job, stage, rank, follow);
-  if (*wait) return run_wait_node(cl, node, state, timeout_ms);
-  if (!action.empty()) return run_node_action(cl, node, action);
-  if (*dev) return run_dev(dv, self_exe(argv[0]));
-  if (*rdv_put) return run_rendezvous(rdv_scope, "put", rdv_key, rdv_value, 0);
-  if (*rdv_get) return run_rendezvous(rdv_scope, "get", rdv_key, "", rdv_timeout_ms);
-  if (*sim) return run_sim(so);
+  for (const auto& c : commands)
+    if (*c.app) return c.run();
   return kExitUsage;
 }

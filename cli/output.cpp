@@ -18,6 +18,7 @@ json jobs_json(const std::vector<job_summary>& jobs) {
                    {"priority", j.priority},
                    {"restarts", j.restarts},
                    {"reason", j.reason},
+                   {"pending_reason", j.pending_reason},
                    {"submitted_ms", j.submitted_ms},
                    {"finished_ms", j.finished_ms}});
   }
@@ -144,9 +145,10 @@ std::string render_table(const std::vector<std::vector<std::string>>& rows) {
 
 namespace {
 
-std::string age(int64_t since_ms, int64_t now_ms) {
+// Time from since_ms to until_ms: seconds below 2 minutes, then minutes, hours, days.
+std::string age(int64_t since_ms, int64_t until_ms) {
   if (since_ms <= 0) return "-";
-  int64_t s = std::max<int64_t>(0, (now_ms - since_ms) / 1000);
+  int64_t s = std::max<int64_t>(0, (until_ms - since_ms) / 1000);
   if (s < 120) return std::to_string(s) + "s";
   if (s < 7200) return std::to_string(s / 60) + "m";
   if (s < 172800) return std::to_string(s / 3600) + "h";
@@ -167,9 +169,13 @@ std::string clock_time(int64_t ms) {
 std::string jobs_table(const std::vector<job_summary>& jobs, int64_t now_ms) {
   std::vector<std::vector<std::string>> rows{
       {"ID", "NAME", "STATE", "PRIORITY", "RESTARTS", "AGE", "REASON"}};
-  for (const auto& j : jobs)
+  for (const auto& j : jobs) {
+    // A finished job's age stops at its end.
+    int64_t until = is_terminal(j.state) && j.finished_ms > 0 ? j.finished_ms : now_ms;
     rows.push_back({j.id, j.name, to_string(j.state), std::to_string(j.priority),
-                    std::to_string(j.restarts), age(j.submitted_ms, now_ms), j.reason});
+                    std::to_string(j.restarts), age(j.submitted_ms, until),
+                    j.reason.empty() ? j.pending_reason : j.reason});
+  }
   return render_table(rows);
 }
 

@@ -57,6 +57,11 @@ void put_own_dir_on_path() {
 }  // namespace
 
 int run_worker(const worker_options& o) {
+  auto coordinator = coordinator_address(o.coordinator);
+  if (!coordinator) {
+    std::cerr << "gantry worker: " << coordinator.error().message << "\n";
+    return kExitUsage;
+  }
   inventory::probe_options popts;
   popts.name = o.name;
   if (o.cpus) {
@@ -102,9 +107,9 @@ int run_worker(const worker_options& o) {
   auto mailbox = std::make_shared<kj_mailbox>();
   auto reports = std::make_shared<forwarding_sink>();
   supervisor_options sopts{o.data_dir, o.shared_dir.empty() ? o.data_dir + "/shared" : o.shared_dir,
-                           coordinator_address(o.coordinator)};
+                           *coordinator};
   supervisor sup(*sys, sopts, reports);
-  worker_link link(io, mailbox, sup.agent(), {coordinator_address(o.coordinator), *inv});
+  worker_link link(io, mailbox, sup.agent(), {*coordinator, *inv});
   reports->set(link.reports());
 
   auto mail = mailbox->run().eagerlyEvaluate(nullptr);

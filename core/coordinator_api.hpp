@@ -30,7 +30,8 @@ struct job_summary {
   int32_t restarts = 0;
   int64_t submitted_ms = 0;
   int64_t finished_ms = 0;
-  std::string reason;
+  std::string reason;          // the job's own: why it failed, "cancel requested"
+  std::string pending_reason;  // an unfinished job's first pending stage: "STAGE: why it waits"
 };
 
 struct node_status {
@@ -44,9 +45,24 @@ struct node_status {
   std::string reason;
 };
 
+// An unfinished job's first pending stage that has a reason, as "STAGE: reason"; else "".
+inline std::string pending_reason(const job_record& job) {
+  if (is_terminal(job.state)) return "";
+  for (const auto& st : job.stages)
+    if (st.state == stage_state::pending && !st.reason.empty()) return st.name + ": " + st.reason;
+  return "";
+}
+
 inline job_summary summarize(const job_record& job) {
-  return {job.id,       job.spec.name,    job.state,       job.spec.priority,
-          job.restarts, job.submitted_ms, job.finished_ms, job.reason};
+  return {.id = job.id,
+          .name = job.spec.name,
+          .state = job.state,
+          .priority = job.spec.priority,
+          .restarts = job.restarts,
+          .submitted_ms = job.submitted_ms,
+          .finished_ms = job.finished_ms,
+          .reason = job.reason,
+          .pending_reason = pending_reason(job)};
 }
 
 // What a watch starts from: the job's state and newest event seq at subscription time.
@@ -91,8 +107,10 @@ class coordinator_backend {
   // Sends events with seq >= from_seq to `sink` until the job ends or the sink closes.
   virtual void watch(std::string job_id, uint64_t from_seq, std::shared_ptr<event_sink> sink,
                      callback<watch_reply> done) = 0;
-  virtual void read_logs(std::string job_id, std::string stage, int32_t rank, uint64_t offset,
-                         uint32_t max_bytes, callback<log_chunk> done) = 0;
+  // One rank's output; `attempt` -1 is its current (or last) attempt, an earlier one is read
+  // from the worker that ran it.
+  virtual void read_logs(std::string job_id, std::string stage, int32_t rank, int32_t attempt,
+                         uint64_t offset, uint32_t max_bytes, callback<log_chunk> done) = 0;
   virtual void wait_node(std::string name, node_state state, uint32_t timeout_ms,
                          callback<node_status> done) = 0;
   virtual void set_node_state(std::string name, node_action action, callback<void> done) = 0;

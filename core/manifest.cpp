@@ -82,7 +82,7 @@ size_t edit_distance(std::string_view a, std::string_view b) {
 
 }  // namespace
 
-std::string did_you_mean(std::string_view word, const std::vector<std::string>& candidates) {
+std::string closest_match(std::string_view word, const std::vector<std::string>& candidates) {
   if (word.empty() || word.size() > 64) return "";
   // Short words tolerate one typo, longer ones two or three.
   size_t limit = word.size() <= 4 ? 1 : word.size() <= 8 ? 2 : 3;
@@ -96,7 +96,12 @@ std::string did_you_mean(std::string_view word, const std::vector<std::string>& 
       best = &c;
     }
   }
-  return best ? " (did you mean " + *best + "?)" : "";
+  return best ? *best : "";
+}
+
+std::string did_you_mean(std::string_view word, const std::vector<std::string>& candidates) {
+  std::string best = closest_match(word, candidates);
+  return best.empty() ? "" : " (did you mean " + best + "?)";
 }
 
 bool is_plain_key(std::string_view key) {

@@ -50,7 +50,11 @@ std::vector<manifest_error> validate_spec(const job_spec& spec,
 // `text` in double quotes with \" \\ and control characters escaped, cut at 80 characters.
 std::string quote(std::string_view text);
 
-// " (did you mean X?)" for the candidate closest to `word` when it is a likely typo, else "".
+// The candidate closest to `word` when it is a likely typo (short words tolerate one edit,
+// longer ones two or three), else "".
+std::string closest_match(std::string_view word, const std::vector<std::string>& candidates);
+
+// " (did you mean X?)" with X = closest_match(word, candidates), or "" when there is none.
 std::string did_you_mean(std::string_view word, const std::vector<std::string>& candidates);
 
 // True when `s` is well-formed UTF-8 (no overlong forms, surrogates or values past U+10FFFF).

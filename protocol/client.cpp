@@ -1,13 +1,65 @@
 #include "protocol/client.hpp"
 
+#include <netdb.h>
+#include <sys/socket.h>
+
 #include <capnp/rpc-twoparty.h>
 #include <kj/async-io.h>
 #include <kj/debug.h>
+
+#include <cctype>
 
 #include "protocol/convert.hpp"
 
 namespace gantry {
 namespace wc = wire_convert;
+
+result<void> check_host_port(std::string_view address, bool allow_any_port) {
+  auto bad = [&](const std::string& why) {
+    return fail(errc::invalid_argument, "expected HOST:PORT such as 127.0.0.1:7070, got \"" +
+                                            std::string(address) + "\"" +
+                                            (why.empty() ? "" : " (" + why + ")"));
+  };
+  if (address.find("://") != std::string_view::npos) return bad("a host and port, not a URL");
+  size_t colon = address.rfind(':');
+  if (colon == std::string_view::npos) return bad("no port");
+  std::string_view host = address.substr(0, colon), port = address.substr(colon + 1);
+  if (host.empty()) return bad("no host");
+  if (host.front() == '[') {
+    if (host.size() < 3 || host.back() != ']') return bad("an IPv6 address ends with ']'");
+  } else if (host != "*") {
+    for (char c : host)
+      if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '-' && c != '_')
+        return bad(c == ':' ? "an IPv6 address goes in brackets, [::1]:7070"
+                            : "a host name has letters, digits, '.', '-' and '_'");
+  }
+  if (port.empty() || port.size() > 5) return bad("the port is a number from 1 to 65535");
+  unsigned value = 0;
+  for (char c : port) {
+    if (!std::isdigit(static_cast<unsigned char>(c)))
+      return bad("the port is a number from 1 to 65535");
+    value = value * 10 + static_cast<unsigned>(c - '0');
+  }
+  if (value > 65535 || (value == 0 && !allow_any_port))
+    return bad("the port is a number from 1 to 65535");
+  return {};
+}
+
+namespace {
+
+// getaddrinfo's own words for why `address`'s host does not resolve ("" when it does now).
+std::string resolve_failure(const std::string& address) {
+  std::string host = address.substr(0, address.rfind(':'));
+  if (host.size() >= 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* found = nullptr;
+  int rc = ::getaddrinfo(host.c_str(), nullptr, &hints, &found);
+  if (found) ::freeaddrinfo(found);
+  return rc == 0 ? "" : ::gai_strerror(rc);
+}
+
+}  // namespace
 
 struct client::impl {
   std::string address;
@@ -50,11 +102,19 @@ const std::string& client::address() const {
 }
 
 result<std::unique_ptr<client>> client::connect(const std::string& address, uint32_t timeout_ms) {
+  if (auto ok = check_host_port(address); !ok) return fail(ok.error());
   auto p = std::make_unique<impl>();
   p->address = address;
   auto& io = p->io;
+  kj::Own<kj::NetworkAddress> addr;
   KJ_IF_MAYBE (e, kj::runCatchingExceptions([&] {
-                 auto addr = io.provider->getNetwork().parseAddress(address).wait(io.waitScope);
+                 addr = io.provider->getNetwork().parseAddress(address).wait(io.waitScope);
+               })) {
+    std::string why = resolve_failure(address);
+    return fail(errc::unavailable, "cannot resolve the coordinator's host in " + address + ": " +
+                                       (why.empty() ? e->getDescription().cStr() : why));
+  }
+  KJ_IF_MAYBE (e, kj::runCatchingExceptions([&] {
                  auto timeout =
                      io.provider->getTimer()
                          .afterDelay(timeout_ms * kj::MILLISECONDS)
@@ -92,11 +152,15 @@ result<submit_reply> client::submit(const std::string& manifest_text,
   }));
 }
 
-result<std::vector<job_summary>> client::list_jobs() {
-  return impl_->wait(impl_->cap().listJobsRequest().send().then([](auto resp) {
+result<std::vector<job_summary>> client::list_jobs(const job_filter& filter) {
+  auto req = impl_->cap().listJobsRequest();
+  if (filter.state) req.setState(to_string(*filter.state));
+  req.setName(filter.name);
+  req.setLimit(filter.limit);
+  return impl_->wait(req.send().then([filter](auto resp) {
     std::vector<job_summary> out;
     for (auto j : resp.getJobs()) out.push_back(wc::from_wire(j));
-    return out;
+    return select_jobs(std::move(out), filter);
   }));
 }
 
@@ -154,7 +218,8 @@ class watcher_impl final : public wire::JobWatcher::Server {
 }  // namespace
 
 result<job_state> client::watch(const std::string& job_id, uint64_t from_seq,
-                                const std::function<void(const job_event&)>& on_event) {
+                                const std::function<void(const job_event&)>& on_event,
+                                uint32_t timeout_ms) {
   auto paf = kj::newPromiseAndFulfiller<job_state>();
   auto req = impl_->cap().watchRequest();
   req.setJobId(job_id);
@@ -176,15 +241,25 @@ result<job_state> client::watch(const std::string& job_id, uint64_t from_seq,
   if (!sub) return fail(sub.error());
   // Nothing at or after from_seq will ever come for a finished job.
   if (is_terminal(sub->state) && sub->last_seq < from_seq) return sub->state;
-  return impl_->wait(kj::mv(paf.promise));
+  if (timeout_ms == 0) return impl_->wait(kj::mv(paf.promise));
+  auto ended = paf.promise.then([](job_state s) -> result<job_state> { return s; });
+  auto timeout = impl_->io.provider->getTimer()
+                     .afterDelay(timeout_ms * kj::MILLISECONDS)
+                     .then([job_id, timeout_ms]() -> result<job_state> {
+                       return fail(errc::timeout, "job " + job_id + " has not ended after " +
+                                                      std::to_string(timeout_ms) + " ms");
+                     });
+  return impl_->call(ended.exclusiveJoin(kj::mv(timeout)));
 }
 
 result<log_chunk> client::read_logs(const std::string& job_id, const std::string& stage,
-                                    int32_t rank, uint64_t offset, uint32_t max_bytes) {
+                                    int32_t rank, uint64_t offset, uint32_t max_bytes,
+                                    int32_t attempt) {
   auto req = impl_->cap().readLogsRequest();
   req.setJobId(job_id);
   req.setStage(stage);
   req.setRank(rank);
+  req.setAttempt(attempt);
   req.setOffset(offset);
   req.setMaxBytes(max_bytes);
   return impl_->call(req.send().then([](auto resp) { return wc::log_from_wire(resp); }));

@@ -5,34 +5,46 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/coordinator_api.hpp"
 #include "core/records.hpp"
 #include "core/result.hpp"
+#include "protocol/job_filter.hpp"
 
 namespace gantry {
 
+// Checks that `address` has the form HOST:PORT (HOST a name, an IPv4 address, [IPv6] or, to
+// listen on every interface, *; PORT 1 to 65535, or 0 with allow_any_port);
+// errc::invalid_argument names what was expected.
+result<void> check_host_port(std::string_view address, bool allow_any_port = false);
+
 class client {
  public:
-  // Connects and checks the protocol version.
+  // Connects and checks the protocol version. A malformed address is errc::invalid_argument;
+  // a host that does not resolve, or a coordinator that does not answer, errc::unavailable.
   static result<std::unique_ptr<client>> connect(const std::string& address,
                                                  uint32_t timeout_ms = 5000);
   ~client();
 
   const std::string& address() const;
   result<submit_reply> submit(const std::string& manifest_text, const std::string& source_name);
-  result<std::vector<job_summary>> list_jobs();
+  // The jobs `filter` selects, oldest first.
+  result<std::vector<job_summary>> list_jobs(const job_filter& filter = {});
   result<job_record> describe(const std::string& job_id);
   result<std::vector<node_status>> list_nodes();
   result<void> cancel(const std::string& job_id);
   // Calls on_event for every event with seq >= from_seq, in order, until the job reaches a
   // terminal state; returns that state. A dropped connection is errc::unavailable (the
-  // caller may reconnect and resume from the last seq + 1).
+  // caller may reconnect and resume from the last seq + 1). With timeout_ms above 0, a job
+  // still not ended after that long is errc::timeout.
   result<job_state> watch(const std::string& job_id, uint64_t from_seq,
-                          const std::function<void(const job_event&)>& on_event);
+                          const std::function<void(const job_event&)>& on_event,
+                          uint32_t timeout_ms = 0);
+  // One rank's output from `offset`; `attempt` -1 is the rank's current (or last) attempt.
   result<log_chunk> read_logs(const std::string& job_id, const std::string& stage, int32_t rank,
-                              uint64_t offset, uint32_t max_bytes);
+                              uint64_t offset, uint32_t max_bytes, int32_t attempt = -1);
   result<node_status> wait_node(const std::string& name, const std::string& state,
                                 uint32_t timeout_ms);
   result<void> set_node_state(const std::string& name, node_action action);

@@ -217,6 +217,7 @@ void to_wire(wire::JobSummary::Builder b, const job_summary& s) {
   b.setSubmittedMs(s.submitted_ms);
   b.setFinishedMs(s.finished_ms);
   b.setReason(s.reason);
+  b.setPendingReason(s.pending_reason);
 }
 
 job_summary from_wire(wire::JobSummary::Reader r) {
@@ -229,6 +230,7 @@ job_summary from_wire(wire::JobSummary::Reader r) {
   s.submitted_ms = r.getSubmittedMs();
   s.finished_ms = r.getFinishedMs();
   s.reason = text(r.getReason());
+  s.pending_reason = text(r.getPendingReason());
   return s;
 }
 

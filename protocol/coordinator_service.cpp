@@ -5,6 +5,7 @@
 #include <kj/debug.h>
 
 #include "protocol/convert.hpp"
+#include "protocol/job_filter.hpp"
 
 namespace gantry {
 namespace wc = wire_convert;
@@ -212,12 +213,22 @@ kj::Promise<void> coordinator_service::submit(SubmitContext context) {
 }
 
 kj::Promise<void> coordinator_service::listJobs(ListJobsContext context) {
+  auto p = context.getParams();
+  job_filter filter;
+  filter.name = text(p.getName());
+  filter.limit = p.getLimit();
+  if (p.getState().size() > 0) {
+    filter.state = parse_job_state(text(p.getState()));
+    if (!filter.state)
+      kj::throwFatalException(KJ_EXCEPTION(FAILED, "unknown job state " + text(p.getState())));
+  }
   auto b = to_promise<std::vector<job_summary>>();
   backend_.list_jobs(std::move(b.fn));
-  return b.promise.then([context](result<std::vector<job_summary>> r) mutable {
+  return b.promise.then([context, filter](result<std::vector<job_summary>> r) mutable {
     if (!r) kj::throwFatalException(KJ_EXCEPTION(FAILED, r.error().message));
-    auto list = context.getResults().initJobs(r->size());
-    for (unsigned i = 0; i < r->size(); ++i) wc::to_wire(list[i], (*r)[i]);
+    auto jobs = select_jobs(std::move(*r), filter);
+    auto list = context.getResults().initJobs(jobs.size());
+    for (unsigned i = 0; i < jobs.size(); ++i) wc::to_wire(list[i], jobs[i]);
   });
 }
 
@@ -270,8 +281,8 @@ kj::Promise<void> coordinator_service::watch(WatchContext context) {
 kj::Promise<void> coordinator_service::readLogs(ReadLogsContext context) {
   auto p = context.getParams();
   auto b = to_promise<log_chunk>();
-  backend_.read_logs(text(p.getJobId()), text(p.getStage()), p.getRank(), p.getOffset(),
-                     p.getMaxBytes(), std::move(b.fn));
+  backend_.read_logs(text(p.getJobId()), text(p.getStage()), p.getRank(), p.getAttempt(),
+                     p.getOffset(), p.getMaxBytes(), std::move(b.fn));
   return b.promise.then(
       [context](result<log_chunk> r) mutable { wc::set_log(context.getResults(), r); });
 }

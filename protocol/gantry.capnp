@@ -85,7 +85,8 @@ struct JobSummary {
   restarts @4 :Int32;
   submittedMs @5 :Int64;
   finishedMs @6 :Int64;
-  reason @7 :Text;
+  reason @7 :Text;             # the job's own: why it failed, "cancel requested"
+  pendingReason @8 :Text;      # an unfinished job's first pending stage: "STAGE: why it waits"
 }
 
 struct RankInfo {
@@ -165,7 +166,9 @@ interface Coordinator {
 
   # Validates and durably stores a job; returns only after the write is synced.
   submit @1 (manifest :Text, sourceName :Text) -> (status :Status, jobId :Text, errors :List(FieldError));
-  listJobs @2 () -> (jobs :List(JobSummary));
+  # Jobs in submission order (oldest first). Empty `state` / `name` and `limit` 0 select
+  # every job; otherwise only jobs in that state, with that name, and the newest `limit`.
+  listJobs @2 (state :Text, name :Text, limit :UInt32) -> (jobs :List(JobSummary));
   describeJob @3 (jobId :Text) -> (status :Status, job :JobDetail);
   listNodes @4 () -> (nodes :List(NodeInfo));
   cancel @5 (jobId :Text) -> (status :Status);
@@ -177,8 +180,10 @@ interface Coordinator {
   watch @6 (jobId :Text, fromSeq :UInt64, watcher :JobWatcher)
       -> (status :Status, subscription :Subscription, state :Text, lastSeq :UInt64);
 
-  # Reads one rank's output (stdout and stderr, one file) from its worker.
-  readLogs @7 (jobId :Text, stage :Text, rank :Int32, offset :UInt64, maxBytes :UInt32)
+  # Reads one rank's output (stdout and stderr, one file per attempt) from the worker that
+  # ran it: `attempt` -1 is the rank's current (or last) attempt.
+  readLogs @7 (jobId :Text, stage :Text, rank :Int32, offset :UInt64, maxBytes :UInt32,
+               attempt :Int32 = -1)
       -> (status :Status, data :Data, nextOffset :UInt64, finished :Bool);
 
   # Completes when node `name` is in `state` (ready, lost, ...) or after timeoutMs.
