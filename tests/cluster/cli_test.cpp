@@ -63,7 +63,7 @@ int64_t wall_ms() {
 }  // namespace
 
 TEST_CASE("typos, malformed addresses and unreadable manifests are named plainly") {
-  temp_dir dir;
+  temp_dir dir{"gantry-test"};
   auto typo = run_gantry(dir, {"sumbit", "x.yaml"});
   CHECK(typo.exit_code == 2);
   CHECK_MESSAGE(
@@ -117,7 +117,7 @@ TEST_CASE("typos, malformed addresses and unreadable manifests are named plainly
 }
 
 TEST_CASE("coordinator flags default to coordinator_config, and --help shows the values") {
-  temp_dir dir;
+  temp_dir dir{"gantry-test"};
   auto help = run_gantry(dir, {"coordinator", "--help"});
   REQUIRE(help.exit_code == 0);
   gantry::coordinator_config defaults;

@@ -16,6 +16,7 @@ namespace gantry::test {
 
 using harness::now_ms;
 using harness::read_file;
+using harness::temp_dir;
 
 // A child running build/bin/<program>: stdout to a pipe (read_line), stderr to `log_path`.
 class process : public harness::process {

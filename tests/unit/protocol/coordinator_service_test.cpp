@@ -102,13 +102,17 @@ TEST_CASE("coordinator service: submit forwards the manifest and answers its id 
 TEST_CASE("coordinator service: jobs, a job's detail and nodes go through the conversions") {
   service_rig r;
   job_summary s{"j-000003", "train", job_state::failed, 5, 2, 1000, 2000, "rank 0 failed"};
-  r.backend.jobs_answer = std::vector<job_summary>{s, {}};
+  job_summary newer;  // listed in submission order, so after s
+  newer.id = "j-000004";
+  newer.submitted_ms = 3000;
+  r.backend.jobs_answer = std::vector<job_summary>{newer, s};
   auto listed = r.wait(r.coordinator.listJobsRequest().send());
   auto jobs = listed.getJobs();
   REQUIRE(jobs.size() == 2);
   CHECK(text(jobs[0].getId()) == "j-000003");
   CHECK(text(jobs[0].getState()) == "failed");
   CHECK(text(jobs[0].getReason()) == "rank 0 failed");
+  CHECK(text(jobs[1].getId()) == "j-000004");
 
   job_record job;
   job.id = "j-000003";
@@ -209,10 +213,11 @@ TEST_CASE("coordinator service: logs and rendezvous values are bytes, NULs inclu
   logs.setJobId("j-000005");
   logs.setStage("train");
   logs.setRank(3);
+  logs.setAttempt(2);
   logs.setOffset(100);
   logs.setMaxBytes(4096);
   auto chunk = wire_convert::log_from_wire(r.wait(logs.send()));
-  CHECK(r.backend.args == std::vector<std::string>{"j-000005", "train", "3", "100", "4096"});
+  CHECK(r.backend.args == std::vector<std::string>{"j-000005", "train", "3", "2", "100", "4096"});
   REQUIRE(chunk.has_value());
   CHECK(chunk->data == bytes);
   CHECK(chunk->next_offset == 108);

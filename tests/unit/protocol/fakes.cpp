@@ -83,10 +83,15 @@ void fake_backend::watch(std::string job_id, uint64_t from_seq, std::shared_ptr<
   sink = std::move(s);
   answer(done, watch_answer);
 }
-void fake_backend::read_logs(std::string job_id, std::string stage, int32_t rank, uint64_t offset,
-                             uint32_t max_bytes, callback<log_chunk> done) {
+void fake_backend::read_logs(std::string job_id, std::string stage, int32_t rank, int32_t attempt,
+                             uint64_t offset, uint32_t max_bytes, callback<log_chunk> done) {
   calls.push_back("read_logs");
-  args = {job_id, stage, std::to_string(rank), std::to_string(offset), std::to_string(max_bytes)};
+  args = {job_id,
+          stage,
+          std::to_string(rank),
+          std::to_string(attempt),
+          std::to_string(offset),
+          std::to_string(max_bytes)};
   answer(done, log_answer);
 }
 void fake_backend::wait_node(std::string name, node_state state, uint32_t timeout_ms,

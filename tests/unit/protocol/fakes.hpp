@@ -114,8 +114,8 @@ struct fake_backend final : coordinator_backend {
   void cancel(std::string job_id, callback<void> done) override;
   void watch(std::string job_id, uint64_t from_seq, std::shared_ptr<event_sink> sink,
              callback<watch_reply> done) override;
-  void read_logs(std::string job_id, std::string stage, int32_t rank, uint64_t offset,
-                 uint32_t max_bytes, callback<log_chunk> done) override;
+  void read_logs(std::string job_id, std::string stage, int32_t rank, int32_t attempt,
+                 uint64_t offset, uint32_t max_bytes, callback<log_chunk> done) override;
   void wait_node(std::string name, node_state state, uint32_t timeout_ms,
                  callback<node_status> done) override;
   void set_node_state(std::string name, node_action action, callback<void> done) override;
