@@ -40,6 +40,7 @@ void fields(V& v, T& r) {
   v("resources", r.resources);
   v("env", r.env);
   v("command", r.command);
+  v("working_dir", r.working_dir);
   v("after", r.after);
   v("collective", r.collective);
   v("placement", r.placement);
