@@ -26,7 +26,8 @@ job_spec parsed(std::string_view yaml) {
 }
 
 std::string read_example(const std::string& name) {
-  auto path = std::filesystem::path(__FILE__).parent_path() / "../../../examples" / name;
+  // Not __FILE__: a compiler cache may make it relative to a directory the test is not in.
+  auto path = std::filesystem::path(GANTRY_SOURCE_DIR) / "examples" / name;
   std::ifstream in(path);
   INFO(path.string());
   REQUIRE(in.good());
