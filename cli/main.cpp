@@ -84,6 +84,12 @@ int main(int argc, char** argv) {
                      "Simulated GPUs instead of real ones, e.g. 4xH100:80GiB");
   worker->add_option("--simulate-dpus", wo.simulate_dpus, "Number of simulated DPUs");
   worker->add_option("--label", labels, "Node label KEY=VALUE (repeatable)");
+  worker
+      ->add_option("--pass-env", wo.pass_env,
+                   "Worker variables tasks also get, e.g. NCCL_*,FOO ('*' matches any run; "
+                   "repeatable). Tasks otherwise get only PATH, HOME, LANG and LC_* from the "
+                   "worker")
+      ->delimiter(',');
 
   client_options cl;
   std::string file, job, stage, node, state;

@@ -147,6 +147,8 @@ GANTRY_JSON_RECORD(gpu_info)
 GANTRY_JSON_RECORD(dpu_info)
 GANTRY_JSON_RECORD(node_inventory)
 GANTRY_JSON_RECORD(node_record)
+GANTRY_JSON_RECORD(rendezvous_scope)
+GANTRY_JSON_RECORD(gang_coordinates)
 GANTRY_JSON_RECORD(task_spec)
 
 }  // namespace gantry

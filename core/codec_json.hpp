@@ -54,6 +54,10 @@ void to_json(nlohmann::json& j, const node_inventory& v);
 void from_json(const nlohmann::json& j, node_inventory& v);
 void to_json(nlohmann::json& j, const node_record& v);
 void from_json(const nlohmann::json& j, node_record& v);
+void to_json(nlohmann::json& j, const rendezvous_scope& v);
+void from_json(const nlohmann::json& j, rendezvous_scope& v);
+void to_json(nlohmann::json& j, const gang_coordinates& v);
+void from_json(const nlohmann::json& j, gang_coordinates& v);
 void to_json(nlohmann::json& j, const task_spec& v);
 void from_json(const nlohmann::json& j, task_spec& v);
 

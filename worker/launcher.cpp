@@ -10,25 +10,9 @@
 
 #include <cerrno>
 #include <cstring>
-#include <map>
 #include <memory>
 
-extern char** environ;
-
 namespace gantry {
-
-std::vector<std::pair<std::string, std::string>> merged_environment(
-    const std::vector<std::pair<std::string, std::string>>& overrides) {
-  std::map<std::string, std::string> env;
-  for (char** e = environ; e && *e; ++e) {
-    std::string kv(*e);
-    auto eq = kv.find('=');
-    if (eq != std::string::npos) env[kv.substr(0, eq)] = kv.substr(eq + 1);
-  }
-  for (const auto& [k, v] : overrides) env[k] = v;
-  return {env.begin(), env.end()};
-}
-
 namespace {
 
 // What a child that could not start leaves for its parent (in their shared memory).

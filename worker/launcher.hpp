@@ -1,8 +1,8 @@
 #pragma once
 // Starting task processes. Each task runs in its own process group (so a kill reaches its
 // children too), with stdin from /dev/null, stdout and stderr appended to one log file,
-// its own working directory and environment, and PR_SET_PDEATHSIG so it dies with the
-// worker.
+// its own working directory and environment (nothing inherited), and PR_SET_PDEATHSIG so it
+// dies with the worker.
 #include <string>
 #include <utility>
 #include <vector>
@@ -30,9 +30,5 @@ struct process_spec {
 // posix_spawn does): the caller waits for the exec without copying its address space, so
 // knowing that the program runs costs no more than a fork did.
 result<pid_t> spawn_process(const process_spec& spec);
-
-// The calling process's environment with `overrides` applied (later entries win).
-std::vector<std::pair<std::string, std::string>> merged_environment(
-    const std::vector<std::pair<std::string, std::string>>& overrides);
 
 }  // namespace gantry

@@ -15,7 +15,7 @@
 #include <set>
 
 #include "core/log.hpp"
-#include "worker/fabric_env.hpp"
+#include "core/task_environment.hpp"
 #include "worker/launcher.hpp"
 #include "worker/reaper.hpp"
 
@@ -160,20 +160,12 @@ result<int64_t> do_launch(sup_t* self, task_spec& task) {
   if (ec) return fail(errc::io_error, "cannot create task directories: " + ec.message());
   task_entry entry;
   entry.log_path = (dir / "output.log").string();
-  auto env = task.env;
-  for (const auto& [k, v] : task.env)
-    if (k == "GANTRY_FABRIC")
-      for (auto& kv : fabric_environment(v)) env.push_back(std::move(kv));
-  env.emplace_back("GANTRY_OUTPUT_DIR", out.string());
-  env.emplace_back("GANTRY_TASK_DIR", dir.string());
-  if (!st.opts.coordinator.empty()) {
-    env.emplace_back("GANTRY_COORDINATOR", st.opts.coordinator);
-    // The coordinator names the scope; this worker knows where the coordinator is.
-    for (auto& [k, v] : env)
-      if (k == "GANTRY_RENDEZVOUS" && v.find(':') == std::string::npos)
-        v = st.opts.coordinator + "/" + v;
-  }
-  process_spec ps{task.command, merged_environment(env), dir.string(), entry.log_path};
+  auto env = task_environment(task, st.opts.facts, {out.string(), dir.string()});
+  if (!env) return fail(env.error());
+  if (!task.working_dir.empty() && task.working_dir[0] != '/')
+    return fail(errc::invalid_argument, "working_dir \"" + task.working_dir + "\" is not absolute");
+  std::string cwd = task.working_dir.empty() ? dir.string() : task.working_dir;
+  process_spec ps{task.command, std::move(*env), std::move(cwd), entry.log_path};
   auto pid = spawn_process(ps);  // returns once the program runs, or with why it cannot
   if (!pid) {
     log_warn("task " + task.task_id + " did not start: " + pid.error().message);
