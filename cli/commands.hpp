@@ -43,6 +43,7 @@ struct worker_options {
   std::string simulate_gpus;  // "4xH100:80GiB"
   int simulate_dpus = 0;
   std::map<std::string, std::string> labels;
+  std::vector<std::string> pass_env;  // worker variables tasks also get: names or globs
 };
 int run_worker(const worker_options& o);
 

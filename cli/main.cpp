@@ -85,6 +85,11 @@ command worker_command(CLI::App& app) {
                   "Simulated GPUs instead of real ones, e.g. 4xH100:80GiB");
   cmd->add_option("--simulate-dpus", o->simulate_dpus, "Number of simulated DPUs");
   cmd->add_option("--label", *labels, "Node label KEY=VALUE (repeatable)");
+  cmd->add_option("--pass-env", o->pass_env,
+                  "Worker variables tasks also get, e.g. NCCL_*,FOO ('*' matches any run; "
+                  "repeatable). Tasks otherwise get only PATH, HOME, LANG and LC_* from the "
+                  "worker")
+      ->delimiter(',');
   return {cmd, [o, labels] {
             for (const auto& l : *labels) {
               auto eq = l.find('=');
@@ -328,7 +333,7 @@ int main(int argc, char** argv) {
       "Exit codes: 0 ok, 1 job failed or cancelled, 2 bad usage or invalid manifest, "
       "3 coordinator unreachable."};
   app.require_subcommand(1);
-  app.set_version_flag("--version", "gantry 0.1.0 (protocol 1)");
+  app.set_version_flag("--version", "gantry 0.1.0 (protocol 2)");
 
   std::vector<command> commands{
       coordinator_command(app),

@@ -12,6 +12,7 @@
 #include "cli/runtime.hpp"
 #include "core/log.hpp"
 #include "core/quantity.hpp"
+#include "core/task_environment.hpp"
 #include "protocol/worker_link.hpp"
 #include "worker/inventory/probe.hpp"
 #include "worker/supervisor.hpp"
@@ -52,6 +53,17 @@ void put_own_dir_on_path() {
   const char* path = std::getenv("PATH");
   std::string value = dir + ":" + (path ? path : "/usr/local/bin:/usr/bin:/bin");
   setenv("PATH", value.c_str(), 1);
+}
+
+environment own_environment() {
+  environment env;
+  for (char** e = environ; e && *e; ++e) {
+    std::string_view kv(*e);
+    auto eq = kv.find('=');
+    if (eq != std::string_view::npos)
+      env.emplace_back(std::string(kv.substr(0, eq)), std::string(kv.substr(eq + 1)));
+  }
+  return env;
 }
 
 }  // namespace
@@ -99,6 +111,12 @@ int run_worker(const worker_options& o) {
     if (end > start) log_info(notes.substr(start, end - start));
     start = end + 1;
   }
+  for (const auto& pattern : o.pass_env) {
+    if (auto ok = check_pass_env(pattern); !ok) {
+      std::cerr << "gantry worker: --pass-env: " << ok.error().message << "\n";
+      return kExitUsage;
+    }
+  }
   put_own_dir_on_path();
 
   capture_stop_signals();  // before any thread exists
@@ -106,8 +124,10 @@ int run_worker(const worker_options& o) {
   auto sys = make_actor_system();
   auto mailbox = std::make_shared<kj_mailbox>();
   auto reports = std::make_shared<forwarding_sink>();
-  supervisor_options sopts{o.data_dir, o.shared_dir.empty() ? o.data_dir + "/shared" : o.shared_dir,
-                           *coordinator};
+  supervisor_options sopts;
+  sopts.data_dir = o.data_dir;
+  sopts.shared_dir = o.shared_dir.empty() ? o.data_dir + "/shared" : o.shared_dir;
+  sopts.facts = {inv->name, *coordinator, inv->gpus, own_environment(), o.pass_env};
   supervisor sup(*sys, sopts, reports);
   worker_link link(io, mailbox, sup.agent(), {*coordinator, *inv});
   reports->set(link.reports());

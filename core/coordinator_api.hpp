@@ -9,6 +9,7 @@
 
 #include "core/ports.hpp"
 #include "core/records.hpp"
+#include "core/rendezvous.hpp"
 
 namespace gantry {
 
@@ -73,19 +74,6 @@ struct watch_reply {
 };
 
 enum class node_action { cordon, uncordon, drain };
-
-// Where the ranks of one gang attempt exchange small values.
-struct rendezvous_scope {
-  std::string job_id;
-  std::string stage;
-  int32_t attempt = 0;
-  friend bool operator==(const rendezvous_scope&, const rendezvous_scope&) = default;
-};
-
-// GANTRY_RENDEZVOUS is "HOST:PORT/JOB/STAGE/ATTEMPT": the coordinator, then the scope.
-std::string format_rendezvous(const std::string& address, const rendezvous_scope& scope);
-// Returns the coordinator address and the scope; errors say what is malformed.
-result<std::pair<std::string, rendezvous_scope>> parse_rendezvous(std::string_view text);
 
 inline constexpr size_t kRendezvousMaxValue = 1 << 20;
 inline constexpr size_t kRendezvousMaxKey = 256;

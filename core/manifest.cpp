@@ -324,6 +324,10 @@ void emit_stage(YAML::Emitter& out, const stage_spec& s) {
   emit_string_map(out, "node_selector", s.node_selector);
   emit_resources(out, s.resources);
   emit_string_map(out, "env", s.env);
+  if (!s.working_dir.empty()) {
+    out << YAML::Key << "working_dir" << YAML::Value;
+    emit_text(out, s.working_dir);
+  }
   if (s.checkpoint) {
     out << YAML::Key << "checkpoint" << YAML::Value << YAML::Flow << YAML::BeginMap;
     out << YAML::Key << "dir" << YAML::Value;

@@ -130,6 +130,12 @@ class validator {
       else if (dir[0] != '/')
         fail(p + ".checkpoint.dir", "expected an absolute path, got " + detail::quote(dir));
     }
+    if (!s.working_dir.empty()) {
+      if (auto why = detail::text_problem(s.working_dir); !why.empty())
+        fail(p + ".working_dir", why);
+      else if (s.working_dir[0] != '/')
+        fail(p + ".working_dir", "expected an absolute path, got " + detail::quote(s.working_dir));
+    }
     check_colocate(s, p);
     if (!s.fabric.empty() && !valid_fabric(s.fabric))
       fail(p + ".fabric",

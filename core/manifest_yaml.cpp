@@ -20,9 +20,9 @@ constexpr int64_t kDefaultMemoryBytes = 256LL << 20;  // 256MiB
 
 const std::vector<std::string> kJobFields{"name", "priority", "max_restarts", "stages"};
 const std::vector<std::string> kStageFields{
-    "name",          "device", "replicas",      "resources",          "env",
-    "command",       "after",  "collective",    "placement",          "checkpoint",
-    "colocate_with", "fabric", "node_selector", "no_retry_exit_codes"};
+    "name",          "device", "replicas",      "resources",           "env",
+    "command",       "after",  "collective",    "placement",           "checkpoint",
+    "colocate_with", "fabric", "node_selector", "no_retry_exit_codes", "working_dir"};
 const std::vector<std::string> kResourceFields{"cpu",        "memory",    "gpu",
                                                "gpu_memory", "gpu_model", "dpu"};
 const std::vector<std::string> kCheckpointFields{"dir"};
@@ -294,6 +294,10 @@ stage_spec reader::read_stage(const YAML::Node& n, const std::string& path) {
                              s.checkpoint->dir = *t;
                          });
           if (!has_dir) report(p + ".dir", v, "required");
+        } else if (key == "working_dir") {
+          if (auto t = read_text(v, p, "an absolute path")) s.working_dir = *t;
+          if (v.IsScalar() && v.Scalar().empty())
+            report(p, v, "expected an absolute path, got \"\"");
         } else if (key == "colocate_with") {
           if (auto t = read_text(v, p, "a stage name")) s.colocate_with = *t;
           if (v.IsScalar() && v.Scalar().empty()) report(p, v, "expected a stage name, got \"\"");

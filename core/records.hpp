@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "core/launch.hpp"
 #include "core/resources.hpp"
 #include "core/spec.hpp"
 #include "core/state.hpp"
@@ -80,20 +81,7 @@ struct node_record {
   friend bool operator==(const node_record&, const node_record&) = default;
 };
 
-// What a worker needs to start one rank.
-struct task_spec {
-  std::string task_id;  // "<job>.<stage>.<rank>.<attempt>", unique per process
-  std::string job_id;
-  std::string stage;
-  int32_t rank = 0;
-  int32_t attempt = 0;
-  std::vector<std::string> command;
-  std::vector<std::pair<std::string, std::string>> env;  // full GANTRY_* set and stage env
-  std::vector<int32_t> gpus;
-  std::string checkpoint_dir;  // empty when the stage does not checkpoint
-  friend bool operator==(const task_spec&, const task_spec&) = default;
-};
-
+// Identifies one run of one rank: "<job>.<stage>.<rank>.<attempt>".
 std::string make_task_id(const std::string& job, const std::string& stage, int32_t rank,
                          int32_t attempt);
 

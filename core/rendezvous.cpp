@@ -1,6 +1,6 @@
 #include <charconv>
 
-#include "core/coordinator_api.hpp"
+#include "core/rendezvous.hpp"
 
 namespace gantry {
 

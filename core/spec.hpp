@@ -30,6 +30,7 @@ struct stage_spec {
   resource_request resources;
   std::map<std::string, std::string> env;
   std::vector<std::string> command;
+  std::string working_dir;         // absolute; empty = the task's own directory
   std::vector<std::string> after;  // stage names that must succeed first
   collective_kind collective = collective_kind::none;
   placement_pref placement = placement_pref::none;

@@ -132,8 +132,10 @@ node_inventory from_wire(wire::Inventory::Reader r) {
 void to_wire(wire::TaskSpec::Builder b, const task_spec& t) {
   b.setTaskId(t.task_id);
   b.setJobId(t.job_id);
+  b.setJobName(t.job_name);
   b.setStage(t.stage);
   b.setRank(t.rank);
+  b.setWorldSize(t.world_size);
   b.setAttempt(t.attempt);
   auto cmd = b.initCommand(t.command.size());
   for (unsigned i = 0; i < t.command.size(); ++i) cmd.set(i, t.command[i]);
@@ -141,22 +143,65 @@ void to_wire(wire::TaskSpec::Builder b, const task_spec& t) {
     kv.setKey(p.first);
     kv.setValue(p.second);
   });
+  b.setWorkingDir(t.working_dir);
+  b.setCpuMilli(t.cpu_milli);
   auto gpus = b.initGpus(t.gpus.size());
   for (unsigned i = 0; i < t.gpus.size(); ++i) gpus.set(i, t.gpus[i]);
+  b.setGpuMilli(t.gpu_milli);
+  b.setGpuMemoryBytes(t.gpu_memory_bytes);
+  b.setFabric(t.fabric);
   b.setCheckpointDir(t.checkpoint_dir);
+  b.setRestoreStep(t.restore_step);
+  if (t.gang) {
+    const gang_coordinates& g = *t.gang;
+    auto w = b.initGang();
+    w.setLocalRank(g.local_rank);
+    w.setLocalWorldSize(g.local_world_size);
+    w.setGroupRank(g.group_rank);
+    w.setGroupWorldSize(g.group_world_size);
+    w.setMasterAddr(g.master_addr);
+    w.setMasterPort(g.master_port);
+    w.setMaxRestarts(g.max_restarts);
+    auto scope = w.initRendezvous();
+    scope.setJobId(g.rendezvous.job_id);
+    scope.setStage(g.rendezvous.stage);
+    scope.setAttempt(g.rendezvous.attempt);
+  }
 }
 
 task_spec from_wire(wire::TaskSpec::Reader r) {
   task_spec t;
   t.task_id = text(r.getTaskId());
   t.job_id = text(r.getJobId());
+  t.job_name = text(r.getJobName());
   t.stage = text(r.getStage());
   t.rank = r.getRank();
+  t.world_size = r.getWorldSize();
   t.attempt = r.getAttempt();
   for (auto c : r.getCommand()) t.command.push_back(text(c));
   for (auto kv : r.getEnv()) t.env.emplace_back(text(kv.getKey()), text(kv.getValue()));
+  t.working_dir = text(r.getWorkingDir());
+  t.cpu_milli = r.getCpuMilli();
   for (auto g : r.getGpus()) t.gpus.push_back(g);
+  t.gpu_milli = r.getGpuMilli();
+  t.gpu_memory_bytes = r.getGpuMemoryBytes();
+  t.fabric = text(r.getFabric());
   t.checkpoint_dir = text(r.getCheckpointDir());
+  t.restore_step = r.getRestoreStep();
+  if (r.hasGang()) {
+    auto w = r.getGang();
+    gang_coordinates g;
+    g.local_rank = w.getLocalRank();
+    g.local_world_size = w.getLocalWorldSize();
+    g.group_rank = w.getGroupRank();
+    g.group_world_size = w.getGroupWorldSize();
+    g.master_addr = text(w.getMasterAddr());
+    g.master_port = w.getMasterPort();
+    g.max_restarts = w.getMaxRestarts();
+    auto scope = w.getRendezvous();
+    g.rendezvous = {text(scope.getJobId()), text(scope.getStage()), scope.getAttempt()};
+    t.gang = std::move(g);
+  }
   return t;
 }
 

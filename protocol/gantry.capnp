@@ -9,7 +9,7 @@
 using Cxx = import "/capnp/c++.capnp";
 $Cxx.namespace("gantry::wire");
 
-const protocolVersion :UInt32 = 1;
+const protocolVersion :UInt32 = 2;
 
 struct Status {
   code @0 :Code;
@@ -139,6 +139,8 @@ struct JobEvent {
   }
 }
 
+# One launch, described (core/launch.hpp). The worker builds the task's environment from it
+# and what only the worker knows (core/task_environment.hpp).
 struct TaskSpec {
   taskId @0 :Text;
   jobId @1 :Text;
@@ -146,9 +148,30 @@ struct TaskSpec {
   rank @3 :Int32;
   attempt @4 :Int32;
   command @5 :List(Text);
-  env @6 :List(KeyValue);
-  gpus @7 :List(Int32);
+  env @6 :List(KeyValue);      # the stage's own `env`; the worker builds the rest
+  gpus @7 :List(Int32);        # GPU indices on the node, in the task's CUDA ordinal order
   checkpointDir @8 :Text;
+  jobName @9 :Text;
+  worldSize @10 :Int32;
+  workingDir @11 :Text;        # absolute; empty: the task's own directory
+  cpuMilli @12 :Int64;
+  gpuMilli @13 :Int32;         # share of each GPU (1000 = whole)
+  gpuMemoryBytes @14 :Int64;   # reserved on each GPU
+  fabric @15 :Text;
+  restoreStep @16 :Int64 = -1; # newest consistent checkpoint step; -1 none
+  gang @17 :Gang;              # collective stages only
+
+  # torchrun's view of one rank of a gang.
+  struct Gang {
+    localRank @0 :Int32;
+    localWorldSize @1 :Int32;
+    groupRank @2 :Int32;
+    groupWorldSize @3 :Int32;
+    masterAddr @4 :Text;
+    masterPort @5 :Int32;
+    maxRestarts @6 :Int32;
+    rendezvous @7 :RendezvousScope;
+  }
 }
 
 # What a worker knows about one of its tasks: sent at registration (so a restarted

@@ -62,10 +62,4 @@ class scheduler {
   std::vector<placement_request> queue_;
 };
 
-// Environment for a task from its assignment: CUDA_VISIBLE_DEVICES (comma-separated
-// indices; not set at all when the task has no GPU), and for fractions
-// CUDA_MPS_ACTIVE_THREAD_PERCENTAGE (gpu_milli/10, at least 1) and
-// CUDA_MPS_PINNED_DEVICE_MEM_LIMIT ("<index>=<N>M" per GPU, comma-separated).
-std::vector<std::pair<std::string, std::string>> gpu_environment(const task_assignment& a);
-
 }  // namespace gantry::sched

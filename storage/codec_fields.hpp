@@ -40,6 +40,7 @@ void fields(V& v, T& r) {
   v("resources", r.resources);
   v("env", r.env);
   v("command", r.command);
+  v("working_dir", r.working_dir);
   v("after", r.after);
   v("collective", r.collective);
   v("placement", r.placement);
@@ -150,17 +151,45 @@ void fields(V& v, T& r) {
   v("registered_ms", r.registered_ms);
 }
 
+template <class V, record_of<rendezvous_scope> T>
+void fields(V& v, T& r) {
+  v("job_id", r.job_id);
+  v("stage", r.stage);
+  v("attempt", r.attempt);
+}
+
+template <class V, record_of<gang_coordinates> T>
+void fields(V& v, T& r) {
+  v("local_rank", r.local_rank);
+  v("local_world_size", r.local_world_size);
+  v("group_rank", r.group_rank);
+  v("group_world_size", r.group_world_size);
+  v("master_addr", r.master_addr);
+  v("master_port", r.master_port);
+  v("max_restarts", r.max_restarts);
+  v("rendezvous", r.rendezvous);
+}
+
 template <class V, record_of<task_spec> T>
 void fields(V& v, T& r) {
   v("task_id", r.task_id, kRequired);
   v("job_id", r.job_id);
+  v("job_name", r.job_name);
   v("stage", r.stage);
   v("rank", r.rank);
+  v("world_size", r.world_size);
   v("attempt", r.attempt);
   v("command", r.command);
   v("env", r.env);
+  v("working_dir", r.working_dir);
+  v("cpu_milli", r.cpu_milli);
   v("gpus", r.gpus);
+  v("gpu_milli", r.gpu_milli);
+  v("gpu_memory_bytes", r.gpu_memory_bytes);
+  v("fabric", r.fabric);
   v("checkpoint_dir", r.checkpoint_dir);
+  v("restore_step", r.restore_step);
+  v("gang", r.gang);  // omitted for plain stages
 }
 
 // Types with a field list.

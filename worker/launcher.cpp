@@ -1,70 +1,157 @@
 #include "worker/launcher.hpp"
 
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
+#include <string.h>
 #include <sys/prctl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
-#include <map>
-
-extern char** environ;
+#include <memory>
 
 namespace gantry {
-
-std::vector<std::pair<std::string, std::string>> merged_environment(
-    const std::vector<std::pair<std::string, std::string>>& overrides) {
-  std::map<std::string, std::string> env;
-  for (char** e = environ; e && *e; ++e) {
-    std::string kv(*e);
-    auto eq = kv.find('=');
-    if (eq != std::string::npos) env[kv.substr(0, eq)] = kv.substr(eq + 1);
-  }
-  for (const auto& [k, v] : overrides) env[k] = v;
-  return {env.begin(), env.end()};
-}
-
 namespace {
 
-// Only async-signal-safe calls between fork and exec: everything is prepared before.
-[[noreturn]] void exec_child(pid_t parent, const char* log_path, const char* dir, char** argv,
-                             char** envp, const char* path_env) {
+// What a child that could not start leaves for its parent (in their shared memory).
+enum class start_step : int { none, log, working_dir, exec };
+
+// Everything the child needs, prepared by the parent: between clone and exec the child may
+// not allocate, take locks or write anything of the parent's but `step` and `err`.
+struct child_args {
+  pid_t parent;
+  const char* log_path;
+  const char* dir;
+  char* const* argv;
+  char* const* envp;
+  std::vector<std::string> candidates;  // argv[0] resolved against PATH, in order
+  std::vector<char*> sh_argv;           // {"/bin/sh", <candidate>, argv[1..], nullptr}
+  start_step step = start_step::none;
+  int err = 0;
+};
+
+// The child runs on its own stack in the parent's memory: no sanitizer bookkeeping.
+#define GANTRY_CHILD __attribute__((no_sanitize_address))
+
+GANTRY_CHILD void write_str(int fd, const char* s) {
+  size_t n = strlen(s);
+  while (n > 0) {
+    ssize_t w = write(fd, s, n);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) return;
+    s += w;
+    n -= static_cast<size_t>(w);
+  }
+}
+
+[[noreturn]] GANTRY_CHILD void child_failed(child_args* a, start_step step, int err, bool log_open,
+                                            const char* what, const char* subject) {
+  if (log_open) {
+    write_str(2, "gantry: ");
+    write_str(2, what);
+    write_str(2, subject);
+    write_str(2, ": ");
+    write_str(2, strerrordesc_np(err));  // a constant string: no locale, no allocation
+    write_str(2, "\n");
+  }
+  a->step = step;
+  a->err = err;
+  _exit(127);
+}
+
+// execvpe's search, without touching `environ` (which the child shares with the parent).
+GANTRY_CHILD int exec_candidates(child_args* a) {
+  bool denied = false;
+  int err = ENOENT;
+  for (const std::string& path : a->candidates) {
+    execve(path.c_str(), a->argv, a->envp);
+    err = errno;
+    if (err == ENOEXEC) {  // no #! line: a shell script, as execvp runs it
+      a->sh_argv[1] = const_cast<char*>(path.c_str());
+      execve("/bin/sh", a->sh_argv.data(), a->envp);
+      err = errno;
+    }
+    if (err == EACCES) {
+      denied = true;
+    } else if (err != ENOENT && err != ENOTDIR && err != ESTALE && err != ENODEV &&
+               err != ETIMEDOUT) {
+      return err;
+    }
+  }
+  return denied ? EACCES : err;
+}
+
+GANTRY_CHILD int child_main(void* arg) {
+  auto* a = static_cast<child_args*>(arg);
   setpgid(0, 0);
   prctl(PR_SET_PDEATHSIG, SIGKILL);
-  if (getppid() != parent) _exit(126);  // the worker died before prctl took effect
-  // The worker's threads block some signals; a task starts with none blocked or ignored.
+  if (getppid() != a->parent) _exit(126);  // the worker died before prctl took effect
+  // The parent's handlers must not run here (in its memory), nor its blocked signals stay
+  // blocked in the task: handled signals and the usual stop signals go back to their
+  // defaults, then every signal is unblocked (the parent blocked them all for the clone).
+  for (int sig = 1; sig < NSIG; ++sig) {
+    if (sig == SIGKILL || sig == SIGSTOP) continue;
+    struct sigaction old {};
+    if (sigaction(sig, nullptr, &old) != 0) continue;
+    bool stop_signal = sig == SIGTERM || sig == SIGINT || sig == SIGHUP || sig == SIGQUIT ||
+                       sig == SIGPIPE || sig == SIGCHLD || sig == SIGUSR1 || sig == SIGUSR2;
+    bool handled =
+        (old.sa_flags & SA_SIGINFO) || (old.sa_handler != SIG_DFL && old.sa_handler != SIG_IGN);
+    if (handled || (stop_signal && old.sa_handler != SIG_DFL)) {
+      struct sigaction dfl {};
+      dfl.sa_handler = SIG_DFL;
+      sigaction(sig, &dfl, nullptr);
+    }
+  }
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, nullptr);
-  for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGPIPE, SIGCHLD, SIGUSR1, SIGUSR2})
-    signal(sig, SIG_DFL);
-  int log = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  int log = open(a->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (log < 0) child_failed(a, start_step::log, errno, false, "", "");
   int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
-  if (log < 0 || null < 0) _exit(126);
+  if (null < 0) _exit(126);
   dup2(null, 0);
   dup2(log, 1);
   dup2(log, 2);
-  if (chdir(dir) != 0) {
-    const char msg[] = "gantry: cannot enter the task's working directory\n";
-    ssize_t w = write(2, msg, sizeof msg - 1);
-    (void)w;
-    _exit(126);
-  }
-  // execvpe looks argv[0] up in the PATH of `environ`: use the task's PATH instead.
-  if (path_env) environ = envp;
-  execvpe(argv[0], argv, envp);
-  int err = errno;
-  const char prefix[] = "gantry: cannot execute ";
-  ssize_t w = write(2, prefix, sizeof prefix - 1);
-  w = write(2, argv[0], strlen(argv[0]));
-  w = write(2, ": ", 2);
-  const char* why = strerror(err);  // not async-signal-safe in theory; glibc's is in practice
-  w = write(2, why, strlen(why));
-  w = write(2, "\n", 1);
-  (void)w;
-  _exit(127);
+  if (chdir(a->dir) != 0)
+    child_failed(a, start_step::working_dir, errno, true, "cannot enter working directory ",
+                 a->dir);
+  int err = exec_candidates(a);
+  child_failed(a, start_step::exec, err, true, "cannot execute ", a->argv[0]);
 }
+
+// Where execvp would look for `program`: itself when it names a path, else each PATH entry
+// (an empty entry is the working directory).
+std::vector<std::string> candidates(const std::string& program, const std::string* path) {
+  if (program.find('/') != std::string::npos) return {program};
+  std::string dirs = path ? *path : "/bin:/usr/bin";  // glibc's default
+  std::vector<std::string> out;
+  size_t start = 0;
+  for (;;) {
+    size_t end = dirs.find(':', start);
+    std::string dir = dirs.substr(start, end == std::string::npos ? end : end - start);
+    out.push_back((dir.empty() ? "." : dir) + "/" + program);
+    if (end == std::string::npos) break;
+    start = end + 1;
+  }
+  return out;
+}
+
+std::string describe(start_step step, int err, const process_spec& spec) {
+  std::string why = std::string(": ") + strerrordesc_np(err);
+  switch (step) {
+    case start_step::log:
+      return "cannot open the task's log " + spec.log_path + why;
+    case start_step::working_dir:
+      return "cannot enter working directory " + spec.working_dir + why;
+    default:
+      return "cannot execute " + spec.argv[0] + why;
+  }
+}
+
+constexpr size_t kChildStack = 64 * 1024;
 
 }  // namespace
 
@@ -72,27 +159,48 @@ result<pid_t> spawn_process(const process_spec& spec) {
   if (spec.argv.empty()) return fail(errc::invalid_argument, "empty command");
   std::vector<std::string> env_strings;
   env_strings.reserve(spec.env.size());
-  const char* path_env = nullptr;
-  for (const auto& [k, v] : spec.env) env_strings.push_back(k + "=" + v);
-  std::vector<char*> envp;
-  for (auto& s : env_strings) {
-    envp.push_back(s.data());
-    if (s.rfind("PATH=", 0) == 0) path_env = s.c_str();
+  const std::string* path = nullptr;
+  for (const auto& [k, v] : spec.env) {
+    env_strings.push_back(k + "=" + v);
+    if (k == "PATH") path = &v;
   }
+  std::vector<char*> envp;
+  envp.reserve(env_strings.size() + 1);
+  for (auto& s : env_strings) envp.push_back(s.data());
   envp.push_back(nullptr);
   std::vector<std::string> args = spec.argv;
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
 
-  pid_t parent = getpid();
-  pid_t pid = fork();
-  if (pid < 0) return fail(errc::io_error, std::string("fork failed: ") + std::strerror(errno));
-  if (pid == 0)
-    exec_child(parent, spec.log_path.c_str(), spec.working_dir.c_str(), argv.data(), envp.data(),
-               path_env);
-  setpgid(pid, pid);  // also from the parent, so a kill right away finds the group
-  return pid;
+  child_args a;
+  a.parent = getpid();
+  a.log_path = spec.log_path.c_str();
+  a.dir = spec.working_dir.c_str();
+  a.argv = argv.data();
+  a.envp = envp.data();
+  a.candidates = candidates(spec.argv[0], path);
+  a.sh_argv = {const_cast<char*>("/bin/sh"), nullptr};
+  a.sh_argv.insert(a.sh_argv.end(), argv.begin() + 1, argv.end());
+
+  std::unique_ptr<char[]> stack(new char[kChildStack]);
+  void* top = stack.get() + kChildStack;
+  // Blocked here, so that no signal reaches the child before it has reset its handlers.
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  pid_t pid = clone(child_main, top, CLONE_VM | CLONE_VFORK | SIGCHLD, &a);
+  int clone_errno = errno;
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  // Here the child runs its program, or has exited.
+  if (pid < 0) return fail(errc::io_error, std::string("clone failed: ") + strerror(clone_errno));
+  if (a.step == start_step::none) {
+    setpgid(pid, pid);  // also from the parent, so a kill right away finds the group
+    return pid;
+  }
+  while (waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+  }
+  return fail(errc::failed_precondition, describe(a.step, a.err, spec));
 }
 
 }  // namespace gantry

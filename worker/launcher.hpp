@@ -1,7 +1,8 @@
 #pragma once
 // Starting task processes. Each task runs in its own process group (so a kill reaches its
 // children too), with stdin from /dev/null, stdout and stderr appended to one log file,
-// its own working directory, and PR_SET_PDEATHSIG so it dies with the worker.
+// its own working directory and environment (nothing inherited), and PR_SET_PDEATHSIG so it
+// dies with the worker.
 #include <string>
 #include <utility>
 #include <vector>
@@ -13,19 +14,21 @@
 namespace gantry {
 
 struct process_spec {
-  std::vector<std::string> argv;                         // argv[0] is looked up in PATH
+  std::vector<std::string> argv;                         // argv[0] is looked up in env's PATH
   std::vector<std::pair<std::string, std::string>> env;  // the complete environment
   std::string working_dir;
   std::string log_path;
 };
 
-// Forks and execs. Returns the child's pid (also its process group id). A command that
-// cannot be executed still gives a pid: the child exits with 127 after writing why to its
-// log, as a shell would.
+// Starts the process and returns its pid (also its process group id) once its program runs.
+// A child that cannot start writes why to its log, exits 127 and is reaped here (unless
+// another thread's waitpid(-1) took it first); the reason comes back as failed_precondition:
+//   cannot execute nosuchprog: No such file or directory
+//   cannot enter working directory /data/x: No such file or directory
+//   cannot open the task's log /data/tasks/t/output.log: Permission denied
+// The child shares the caller's memory until it execs (clone with CLONE_VM | CLONE_VFORK, as
+// posix_spawn does): the caller waits for the exec without copying its address space, so
+// knowing that the program runs costs no more than a fork did.
 result<pid_t> spawn_process(const process_spec& spec);
-
-// The calling process's environment with `overrides` applied (later entries win).
-std::vector<std::pair<std::string, std::string>> merged_environment(
-    const std::vector<std::pair<std::string, std::string>>& overrides);
 
 }  // namespace gantry

@@ -9,17 +9,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <condition_variable>
 #include <cstring>
 #include <filesystem>
 #include <map>
-#include <mutex>
 #include <set>
-#include <thread>
 
 #include "core/log.hpp"
-#include "worker/fabric_env.hpp"
+#include "core/task_environment.hpp"
 #include "worker/launcher.hpp"
+#include "worker/reaper.hpp"
 
 namespace gantry {
 namespace {
@@ -72,58 +70,6 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(gantry::result<std::vector<gantry::task_report>>)
 
 namespace gantry {
 namespace {
-
-// Waits for any child to exit and tells the supervisor. Sleeps while there are none. The
-// thread owns its state, so it may outlive this handle (it can sit in waitpid()).
-class reaper {
- public:
-  explicit reaper(caf::actor target) : shared_(std::make_shared<shared>()) {
-    shared_->target = std::move(target);
-    std::thread([s = shared_] { loop(s); }).detach();
-  }
-  ~reaper() {
-    {
-      std::lock_guard lock(shared_->mu);
-      shared_->stop = true;
-    }
-    shared_->cv.notify_all();
-  }
-  void child_started() {
-    {
-      std::lock_guard lock(shared_->mu);
-      ++shared_->children;
-    }
-    shared_->cv.notify_all();
-  }
-
- private:
-  struct shared {
-    caf::actor target;
-    std::mutex mu;
-    std::condition_variable cv;
-    int children = 0;
-    bool stop = false;
-  };
-  static void loop(std::shared_ptr<shared> s) {
-    for (;;) {
-      {
-        std::unique_lock lock(s->mu);
-        s->cv.wait(lock, [&] { return s->stop || s->children > 0; });
-        if (s->stop) return;
-      }
-      int status = 0;
-      pid_t pid = waitpid(-1, &status, 0);
-      std::lock_guard lock(s->mu);
-      if (pid > 0) {
-        --s->children;
-        if (!s->stop) caf::anon_send(s->target, child_exited{pid, status});
-      } else if (errno == ECHILD) {
-        s->children = 0;
-      }
-    }
-  }
-  std::shared_ptr<shared> shared_;
-};
 
 // A running task. Finished tasks are forgotten; their logs stay on disk under their id.
 struct task_entry {
@@ -214,23 +160,18 @@ result<int64_t> do_launch(sup_t* self, task_spec& task) {
   if (ec) return fail(errc::io_error, "cannot create task directories: " + ec.message());
   task_entry entry;
   entry.log_path = (dir / "output.log").string();
-  auto env = task.env;
-  for (const auto& [k, v] : task.env)
-    if (k == "GANTRY_FABRIC")
-      for (auto& kv : fabric_environment(v)) env.push_back(std::move(kv));
-  env.emplace_back("GANTRY_OUTPUT_DIR", out.string());
-  env.emplace_back("GANTRY_TASK_DIR", dir.string());
-  if (!st.opts.coordinator.empty()) {
-    env.emplace_back("GANTRY_COORDINATOR", st.opts.coordinator);
-    // The coordinator names the scope; this worker knows where the coordinator is.
-    for (auto& [k, v] : env)
-      if (k == "GANTRY_RENDEZVOUS" && v.find(':') == std::string::npos)
-        v = st.opts.coordinator + "/" + v;
+  auto env = task_environment(task, st.opts.facts, {out.string(), dir.string()});
+  if (!env) return fail(env.error());
+  if (!task.working_dir.empty() && task.working_dir[0] != '/')
+    return fail(errc::invalid_argument, "working_dir \"" + task.working_dir + "\" is not absolute");
+  std::string cwd = task.working_dir.empty() ? dir.string() : task.working_dir;
+  process_spec ps{task.command, std::move(*env), std::move(cwd), entry.log_path};
+  auto pid = spawn_process(ps);  // returns once the program runs, or with why it cannot
+  if (!pid) {
+    log_warn("task " + task.task_id + " did not start: " + pid.error().message);
+    return fail(pid.error());
   }
-  process_spec ps{task.command, merged_environment(env), dir.string(), entry.log_path};
-  auto pid = spawn_process(ps);
-  if (!pid) return fail(pid.error());
-  st.reap->child_started();
+  st.reap->child_started(*pid);
   entry.pid = *pid;
   entry.started = std::chrono::system_clock::now();
   entry.spec = std::move(task);
@@ -298,7 +239,10 @@ caf::behavior sup_behavior(sup_t* self, supervisor_options opts,
   auto& st = self->state;
   st.opts = std::move(opts);
   st.reports = std::move(reports);
-  st.reap = std::make_shared<reaper>(caf::actor_cast<caf::actor>(self));
+  st.reap =
+      std::make_shared<reaper>([me = caf::actor_cast<caf::actor>(self)](pid_t pid, int status) {
+        caf::anon_send(me, child_exited{pid, status});
+      });
   return {
       [self](launch_req& m) -> result<int64_t> { return do_launch(self, m.task); },
       [self](kill_req& m) -> result<void> {

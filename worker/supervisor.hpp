@@ -1,23 +1,28 @@
 #pragma once
 // The worker's supervisor actor owns the tasks running on this machine: it launches them
-// (worker/launcher.hpp), kills them (SIGTERM to the process group, SIGKILL after the
-// grace period), learns of their exits from a reaper thread, reports exits to the
-// coordinator link, and serves their log files. For tasks with a checkpoint dir it looks
-// for commit markers ($GANTRY_CHECKPOINT_DIR/step-N/rank-R.done) every 250 ms and reports
-// each new one once.
+// (worker/launcher.hpp) with the environment core/task_environment.hpp builds, in the
+// stage's working_dir or else their own directory; it kills them (SIGTERM to the process
+// group, SIGKILL after the grace period), learns of their exits from a reaper thread,
+// reports exits to the coordinator link, and serves their log files. A launch is answered
+// once the program runs, or with why it could not start. For tasks with a checkpoint dir it
+// looks for commit markers ($GANTRY_CHECKPOINT_DIR/step-N/rank-R.done) every 250 ms and
+// reports each new one once.
 #include <memory>
 #include <string>
 
 #include <caf/all.hpp>
 
 #include "core/ports.hpp"
+#include "core/task_environment.hpp"
 
 namespace gantry {
 
 struct supervisor_options {
-  std::string data_dir;     // tasks live in <data_dir>/tasks/<task id>/ (log: output.log)
-  std::string shared_dir;   // jobs share <shared_dir>/<job id>/ (GANTRY_OUTPUT_DIR)
-  std::string coordinator;  // passed to tasks as GANTRY_COORDINATOR
+  std::string data_dir;    // tasks live in <data_dir>/tasks/<task id>/ (log: output.log)
+  std::string shared_dir;  // jobs share <shared_dir>/<job id>/ (GANTRY_OUTPUT_DIR)
+  // What tasks' environments are built from besides their launch (the coordinator's
+  // address, this node's GPUs, the worker's own environment and pass-env patterns).
+  worker_facts facts;
 };
 
 class supervisor {

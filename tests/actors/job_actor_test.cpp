@@ -2,6 +2,7 @@
 #include <doctest/doctest.h>
 
 #include "actors/job_actor.hpp"
+#include "core/task_environment.hpp"
 #include "tests/actors/actor_fixture.hpp"
 
 using namespace gantry;
@@ -18,6 +19,15 @@ stage_spec stage(const std::string& name, int replicas, std::vector<std::string>
   s.command = {"true"};
   s.after = std::move(after);
   return s;
+}
+
+// The environment a worker with coordinator "coord:7070" builds for a launched task.
+environment env_of(const task_spec& t) {
+  worker_facts facts;
+  facts.coordinator = "coord:7070";
+  auto env = task_environment(t, facts, {});
+  REQUIRE(env.has_value());
+  return *env;
 }
 
 sched::task_assignment on(const std::string& node) {
@@ -101,7 +111,7 @@ TEST_CASE_FIXTURE(job_fixture, "a two-stage job runs its stages in DAG order and
   place("a", {0});
   place("a", {1});
   REQUIRE(launches().size() == 2);
-  auto env = launches()[0].task.env;
+  auto env = env_of(launches()[0].task);
   auto has = [&](const std::string& k, const std::string& v) {
     for (auto& [key, val] : env)
       if (key == k) return val == v;
@@ -256,7 +266,7 @@ TEST_CASE_FIXTURE(job_fixture, "a failed gang is stopped everywhere and placed a
   run();
   REQUIRE(launches().size() == 3);
   for (auto& l : launches()) {
-    auto env = l.task.env;
+    auto env = env_of(l.task);
     CHECK(std::count(env.begin(), env.end(),
                      std::pair<std::string, std::string>{"MASTER_PORT", "29999"}) == 1);
     CHECK(std::count(env.begin(), env.end(),
@@ -268,9 +278,11 @@ TEST_CASE_FIXTURE(job_fixture, "a failed gang is stopped everywhere and placed a
     CHECK(std::count(env.begin(), env.end(),
                      std::pair<std::string, std::string>{"RANK", std::to_string(l.task.rank)}) ==
           1);
-    CHECK(std::count(
-              env.begin(), env.end(),
-              std::pair<std::string, std::string>{"GANTRY_RENDEZVOUS", "j-000001/train/0"}) == 1);
+    CHECK(std::count(env.begin(), env.end(),
+                     std::pair<std::string, std::string>{"GANTRY_RENDEZVOUS",
+                                                         "coord:7070/j-000001/train/0"}) == 1);
+    CHECK(std::count(env.begin(), env.end(),
+                     std::pair<std::string, std::string>{"TORCHELASTIC_MAX_RESTARTS", "1"}) == 1);
   }
   for (int r = 0; r < 3; ++r) started(task("train", r), 20 + r);
   // Every rank commits step 5; only two commit step 10.
@@ -297,12 +309,13 @@ TEST_CASE_FIXTURE(job_fixture, "a failed gang is stopped everywhere and placed a
   for (size_t i = before; i < launches().size(); ++i) {
     const auto t = launches()[i].task;
     CHECK(t.attempt == 1);
-    auto restore = std::find(t.env.begin(), t.env.end(),
+    const auto env = env_of(t);
+    auto restore = std::find(env.begin(), env.end(),
                              std::pair<std::string, std::string>{"GANTRY_RESTORE_STEP", "5"});
-    CHECK(restore != t.env.end());
-    auto attempt = std::find(t.env.begin(), t.env.end(),
+    CHECK(restore != env.end());
+    auto attempt = std::find(env.begin(), env.end(),
                              std::pair<std::string, std::string>{"GANTRY_ATTEMPT", "1"});
-    CHECK(attempt != t.env.end());
+    CHECK(attempt != env.end());
   }
   // The old attempt's late exit changes nothing.
   exited("j-000001.train.2.0", 1);

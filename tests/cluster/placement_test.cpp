@@ -86,10 +86,10 @@ stages:
     int gpu = r["gpus"][0];
     per_gpu[gpu]++;
     CHECK(r["gpu_milli"] == 500);
-    // The task saw the GPU it was placed on, at half its compute.
+    // The task saw the GPU it was placed on (by UUID), at half its compute.
     auto seen = c.cli({"rendezvous", "get", "gpu-" + std::to_string(r["rank"].get<int>()),
                        "--scope", scope, "--timeout-ms", "20000"});
-    CHECK(seen.out == std::to_string(gpu) + " 50\n");
+    CHECK(seen.out == "SIM-H100-" + std::to_string(gpu) + " 50\n");
   }
   CHECK(per_gpu == std::map<int, int>{{0, 2}, {1, 2}, {2, 2}, {3, 2}});
   // `gantry nodes` shows the same: every GPU fully taken by two halves, 8 x 0.5 CPUs used.

@@ -48,6 +48,7 @@ job_spec rich_spec() {
   b.collective = collective_kind::nccl;
   b.placement = placement_pref::spread;
   b.checkpoint = checkpoint_spec{"/shared/ckpt dir/ü"};
+  b.working_dir = "/shared/runs/ü \"quoted\"";
   stage_spec c = cpu_stage("ingest");
   c.device = device_kind::dpu;
   c.resources.dpus = 1;
@@ -115,6 +116,7 @@ job_spec random_spec(std::mt19937& rng) {
     }
     if (i > 0 && rng() % 2) s.after = {"s" + std::to_string(rng() % i)};
     if (rng() % 4 == 0) s.checkpoint = checkpoint_spec{"/" + random_text(rng, 10)};
+    if (rng() % 4 == 0) s.working_dir = "/" + random_text(rng, 10);
     if (rng() % 4 == 0) s.node_selector[random_text(rng, 5) + "k"] = random_text(rng, 5);
     j.stages.push_back(std::move(s));
   }
@@ -252,6 +254,8 @@ TEST_CASE("validate_spec rejects values the YAML form cannot express") {
       "stages[0].command[1]: must not contain a NUL character");
   check([](stage_spec& s) { s.checkpoint = checkpoint_spec{}; },
         "stages[0].checkpoint.dir: required");
+  check([](stage_spec& s) { s.working_dir = "relative"; },
+        "stages[0].working_dir: expected an absolute path, got \"relative\"");
   check([](stage_spec& s) { s.node_selector[""] = "x"; },
         "stages[0].node_selector[\"\"]: expected a label name, got an empty string");
   check([](stage_spec& s) { s.after = {""}; },

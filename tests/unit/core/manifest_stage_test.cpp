@@ -171,6 +171,19 @@ TEST_CASE("checkpoint needs an absolute dir") {
         "stages[0].checkpoint.dirs: unknown field (did you mean dir?)");
 }
 
+TEST_CASE("working_dir is an absolute path") {
+  CHECK(parsed_stage("working_dir: /shared/runs/a").working_dir == "/shared/runs/a");
+  CHECK(parsed_stage("env: {A: 1}").working_dir.empty());  // default: the task's own dir
+  CHECK(errors(one_stage("working_dir: runs/a")) ==
+        "stages[0].working_dir: expected an absolute path, got \"runs/a\"");
+  CHECK(errors(one_stage("working_dir: ''")) ==
+        "stages[0].working_dir: expected an absolute path, got \"\"");
+  CHECK(errors(one_stage("working_dir: [/a]")) ==
+        "stages[0].working_dir: expected an absolute path, got a list");
+  CHECK(errors(one_stage("working_dr: /a")) ==
+        "stages[0].working_dr: unknown field (did you mean working_dir?)");
+}
+
 TEST_CASE("colocate_with names another existing stage, without loops") {
   CHECK(errors(stages({"name: a", "name: b, colocate_with: a"})) == "valid");
   CHECK(errors(stages({"name: a", "name: b, colocate_with: c"})) ==

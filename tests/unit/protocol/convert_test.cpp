@@ -69,8 +69,18 @@ TEST_CASE("wire: a task spec") {
   t.attempt = 1;
   t.command = {"python", "-c", "print('hi')", ""};
   t.env = {{"B", "2"}, {"A", "1"}, {"A", "again"}, {"EMPTY", ""}};  // order and repeats kept
-  t.gpus = {0, 3};
+  t.job_name = "recsys";
+  t.world_size = 4;
+  t.working_dir = "/srv/work";
+  t.cpu_milli = 2500;
+  t.gpus = {3, 0};  // the task's ordinal order, not the node's
+  t.gpu_milli = 500;
+  t.gpu_memory_bytes = int64_t{40} << 30;
+  t.fabric = "verbs;ofi_rxm";
   t.checkpoint_dir = "/shared/ckpt";
+  t.restore_step = 1200;
+  CHECK(round_trip<wire::TaskSpec>(t) == t);
+  t.gang = gang_coordinates{1, 2, 1, 2, "10.0.0.5", 29500, 3, {"j-000007", "train", 1}};
   CHECK(round_trip<wire::TaskSpec>(t) == t);
   CHECK(round_trip<wire::TaskSpec>(task_spec{}) == task_spec{});
 }

@@ -1,6 +1,9 @@
-// The launch environment a placement implies.
+// What a placement means for the task's environment (core/task_environment.hpp builds it).
 #include <doctest/doctest.h>
 
+#include <map>
+
+#include "core/task_environment.hpp"
 #include "helpers.hpp"
 #include "scheduler/scheduler.hpp"
 
@@ -8,41 +11,54 @@ using namespace gantry;
 using namespace gantry::sched;
 using namespace gantry::sched::test;
 
-using env = std::vector<std::pair<std::string, std::string>>;
+namespace {
 
-TEST_CASE("a CPU task gets no GPU variables at all") {
-  task_assignment a{"n", 1000, 0, {}, 0, 0, 0};
-  CHECK(gpu_environment(a).empty());
+// The environment of a task given exactly what the placement reserved.
+std::map<std::string, std::string> env_of(const task_assignment& a, const node_inventory& node) {
+  task_spec t;
+  t.task_id = "j.s.0.0";
+  t.cpu_milli = a.cpu_milli;
+  t.gpus = a.gpus;
+  t.gpu_milli = a.gpu_milli;
+  t.gpu_memory_bytes = a.gpu_memory_bytes;
+  worker_facts facts;
+  facts.gpus = node.gpus;
+  auto env = task_environment(t, facts, {});
+  REQUIRE(env.has_value());
+  return {env->begin(), env->end()};
 }
 
-TEST_CASE("whole GPUs: CUDA_VISIBLE_DEVICES only") {
-  task_assignment a{"n", 1000, 0, {2, 3}, 1000, int64_t{80} << 30, 0};
-  CHECK(gpu_environment(a) == env{{"CUDA_VISIBLE_DEVICES", "2,3"}});
-}
-
-TEST_CASE("a fraction also gets its MPS thread share and pinned memory limit") {
-  task_assignment a{"n", 1000, 0, {5}, 250, int64_t{20} << 30, 0};
-  CHECK(gpu_environment(a) == env{{"CUDA_VISIBLE_DEVICES", "5"},
-                                  {"CUDA_MPS_ACTIVE_THREAD_PERCENTAGE", "25"},
-                                  {"CUDA_MPS_PINNED_DEVICE_MEM_LIMIT", "5=20480M"}});
-  a.gpu_milli = 5;  // 0.005 of a GPU still gets 1%
-  CHECK(gpu_environment(a)[1].second == "1");
-}
-
-TEST_CASE("a fraction without a memory figure gets no memory limit") {
-  task_assignment a{"n", 1000, 0, {0}, 500, 0, 0};
-  CHECK(gpu_environment(a) ==
-        env{{"CUDA_VISIBLE_DEVICES", "0"}, {"CUDA_MPS_ACTIVE_THREAD_PERCENTAGE", "50"}});
-}
+}  // namespace
 
 TEST_CASE("a fraction without gpu_memory is given its proportional slice") {
   cluster_view view;
-  view.upsert_node(make_node("a", 8000, 1, "H100", 80));
+  node_inventory node = make_node("a", 8000, 1, "H100", 80);
+  view.upsert_node(node);
   scheduler s;
   placement p;
   std::string reason;
   REQUIRE(s.place_now(view, gpu_task("q", 1, 250), p, reason));
   CHECK(p.tasks[0].gpu_memory_bytes == int64_t{20} << 30);
-  CHECK(gpu_environment(p.tasks[0]).back().second == "0=20480M");
+  CHECK(env_of(p.tasks[0], node)["CUDA_MPS_PINNED_DEVICE_MEM_LIMIT"] == "0=20480M");
   CHECK(view.find("a")->gpus[0].free_memory_bytes == int64_t{60} << 30);
+}
+
+TEST_CASE("a task placed on a node's later GPUs sees them as CUDA devices 0..n-1") {
+  cluster_view view;
+  node_inventory node = make_node("a", 8000, 4, "H100", 80);
+  for (auto& g : node.gpus) g.uuid = "GPU-" + std::to_string(9 - g.index);
+  view.upsert_node(node);
+  scheduler s;
+  placement first, second;
+  std::string reason;
+  REQUIRE(s.place_now(view, gpu_task("one", 1), first, reason));
+  REQUIRE(s.place_now(view, gpu_task("half", 1, 500), second, reason));
+  REQUIRE(first.tasks[0].gpus.size() == 1);
+  REQUIRE(second.tasks[0].gpus.size() == 1);
+  int32_t index = second.tasks[0].gpus[0];
+  CHECK(index != first.tasks[0].gpus[0]);
+  auto env = env_of(second.tasks[0], node);
+  CHECK(env["CUDA_VISIBLE_DEVICES"] == "GPU-" + std::to_string(9 - index));
+  CHECK(env["CUDA_MPS_ACTIVE_THREAD_PERCENTAGE"] == "50");
+  CHECK(env["CUDA_MPS_PINNED_DEVICE_MEM_LIMIT"] == "0=40960M");
 }

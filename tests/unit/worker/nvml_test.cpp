@@ -6,7 +6,9 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
 
+#include "core/task_environment.hpp"
 #include "worker/inventory/gpu_topology.hpp"
 #include "worker/inventory/nvml_gpus.hpp"
 
@@ -236,4 +238,40 @@ TEST_CASE("grouping rules on made-up facts") {
   CHECK(groups(gpus) == std::vector<int32_t>{0, 0, 0, -1});
   std::vector<gpu_info> none;
   CHECK(assign_nvlink_groups(none, [](size_t, size_t) { return gpu_pair_link{}; }) == "no GPUs");
+}
+
+TEST_CASE("tasks see NVML's GPUs by UUID, MPS limits by CUDA ordinal, around a skipped GPU") {
+  g_machine = {};
+  // Four GPUs, NVML index 1 lost: the node offers indices 0, 2 and 3.
+  for (int i = 0; i < 4; ++i) {
+    std::string bus = "00000000:" + std::to_string(40 - i * 10) + ":00.0";
+    g_machine.gpus.push_back({"NVIDIA H100 80GB HBM3", 80ULL << 30, bus, -1, 0, i == 1});
+  }
+  std::string diagnostic;
+  worker_facts facts;
+  facts.gpus = read_nvml_gpus(fake_api(), diagnostic, "/nonexistent");
+  REQUIRE(facts.gpus.size() == 3);
+  CHECK(facts.gpus[1].index == 2);
+  auto env_of = [&](std::vector<int32_t> gpus, int32_t milli) {
+    task_spec t;
+    t.task_id = "t";
+    t.gpus = std::move(gpus);
+    t.gpu_milli = milli;
+    t.gpu_memory_bytes = int64_t{20} << 30;
+    auto env = task_environment(t, facts, {});
+    REQUIRE_MESSAGE(env.has_value(), env.error().message);
+    return std::map<std::string, std::string>(env->begin(), env->end());
+  };
+  auto whole = env_of({3}, 1000);
+  CHECK(whole["CUDA_VISIBLE_DEVICES"] == "GPU-fake-00000000:10:00.0");
+  CHECK(whole.count("CUDA_MPS_PINNED_DEVICE_MEM_LIMIT") == 0);
+  auto fraction = env_of({2}, 250);
+  CHECK(fraction["CUDA_VISIBLE_DEVICES"] == "GPU-fake-00000000:20:00.0");
+  CHECK(fraction["CUDA_MPS_ACTIVE_THREAD_PERCENTAGE"] == "25");
+  CHECK(fraction["CUDA_MPS_PINNED_DEVICE_MEM_LIMIT"] == "0=20480M");
+  auto multi = env_of({3, 0}, 1000);
+  CHECK(multi["CUDA_VISIBLE_DEVICES"] == "GPU-fake-00000000:10:00.0,GPU-fake-00000000:40:00.0");
+  auto lost =
+      task_environment(task_spec{.task_id = "t", .gpus = {1}, .gpu_milli = 1000}, facts, {});
+  CHECK_FALSE(lost.has_value());  // the skipped GPU is not this node's to give
 }

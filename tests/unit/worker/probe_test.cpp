@@ -36,7 +36,7 @@ TEST_CASE("probe with simulation and overrides reports them as given") {
   MESSAGE(notes);
 }
 
-TEST_CASE("probe of this machine finds CPU and memory; GPUs only where a driver is") {
+TEST_CASE("probe of this machine finds CPU and memory, and GPUs only where a driver is") {
   std::string notes;
   auto inv = probe(probe_options{}, &notes);
   REQUIRE(inv.has_value());

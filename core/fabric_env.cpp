@@ -1,4 +1,4 @@
-#include "worker/fabric_env.hpp"
+#include "core/fabric_env.hpp"
 
 namespace gantry {
 

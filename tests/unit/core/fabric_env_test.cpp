@@ -2,7 +2,7 @@
 
 #include <map>
 
-#include "worker/fabric_env.hpp"
+#include "core/fabric_env.hpp"
 
 using gantry::fabric_environment;
 
