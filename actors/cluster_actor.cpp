@@ -88,6 +88,7 @@ caf::typed_response_promise<result<submit_reply>> submit(actor_t* self, msg::sub
   auto& st = self->state;
   uint64_t number = st.next_job_number++;
   job_record rec = make_job_record(format_job_id(number), std::move(*spec), number, now_ms());
+  rec.owner = std::move(m.owner);
   job_event first{rec.id, 1, rec.submitted_ms, event_kind::job, "", -1, "pending"};
   rec.last_event_seq = 1;
   auto batch = std::make_shared<storage::state_store::batch>();
@@ -339,7 +340,7 @@ cluster_impl::behavior_type cluster_behavior(actor_t* self, store_actor store,
             self->send(it->second.actor, msg::task_adopt{m.report, m.node, m.from});
           else
             self->send(it->second.actor, msg::task_exit{m.report.task_id, m.report.exit_code,
-                                                        m.report.message, m.report.pid});
+                                                        m.report.message, m.report.pid, m.node});
         } else if (m.report.running) {
           log_warn("killing leftover task " + m.report.task_id + " on " + m.node);
           self->send(m.from, msg::kill_task{m.report.task_id, 0});

@@ -7,7 +7,8 @@
 
 namespace gantry {
 
-struct rpc_pulse;  // actors/liveness.hpp
+struct rpc_pulse;        // actors/liveness.hpp
+class task_credentials;  // core/ports.hpp
 
 struct coordinator_config {
   // The heartbeat interval given to workers grows with the cluster so that the coordinator
@@ -30,6 +31,8 @@ struct coordinator_config {
   uint32_t restart_backoff_ms = 500;
   // Stamped by the coordinator's RPC loop; null in tests (then never stale).
   std::shared_ptr<rpc_pulse> pulse;
+  // Issues each launch's GANTRY_TASK_TOKEN; null: launches carry none (--insecure, tests).
+  std::shared_ptr<task_credentials> task_tokens;
 };
 
 }  // namespace gantry

@@ -3,7 +3,7 @@
 #include <chrono>
 #include <filesystem>
 
-#include "actors/ask.hpp"
+#include "actors/actor_backend.hpp"
 #include "actors/cluster_actor.hpp"
 #include "actors/messages.hpp"
 #include "actors/rendezvous_actor.hpp"
@@ -12,70 +12,6 @@
 
 namespace gantry {
 namespace {
-
-// The coordinator API over the cluster actor: every call is one message.
-class actor_backend final : public coordinator_backend {
- public:
-  actor_backend(caf::actor_system& sys, cluster_actor cluster, rendezvous_actor rendezvous)
-      : sys_(sys), cluster_(std::move(cluster)), rendezvous_(std::move(rendezvous)) {}
-
-  void submit(std::string manifest, callback<submit_reply> done) override {
-    ask<submit_reply>(sys_, cluster_, msg::submit{std::move(manifest)}, std::move(done));
-  }
-  void list_jobs(callback<std::vector<job_summary>> done) override {
-    ask<std::vector<job_summary>>(sys_, cluster_, msg::list_jobs{}, std::move(done));
-  }
-  void describe_job(std::string job_id, callback<job_record> done) override {
-    ask<job_record>(sys_, cluster_, msg::describe{std::move(job_id)}, std::move(done));
-  }
-  void list_nodes(callback<std::vector<node_status>> done) override {
-    ask<std::vector<node_status>>(sys_, cluster_, msg::list_nodes{}, std::move(done));
-  }
-  void cancel(std::string job_id, callback<void> done) override {
-    ask<void>(sys_, cluster_, msg::cancel{std::move(job_id)}, std::move(done));
-  }
-  void watch(std::string job_id, uint64_t from_seq, std::shared_ptr<event_sink> sink,
-             callback<watch_reply> done) override {
-    ask<watch_reply>(sys_, cluster_, msg::watch{std::move(job_id), from_seq, std::move(sink)},
-                     std::move(done));
-  }
-  void read_logs(std::string job_id, std::string stage, int32_t rank, int32_t attempt,
-                 uint64_t offset, uint32_t max_bytes, callback<log_chunk> done) override {
-    caf::anon_send(cluster_, msg::read_logs{std::move(job_id), std::move(stage), rank, offset,
-                                            max_bytes, std::move(done), attempt});
-  }
-  void wait_node(std::string name, node_state state, uint32_t timeout_ms,
-                 callback<node_status> done) override {
-    ask<node_status>(sys_, cluster_, msg::wait_node{std::move(name), state, timeout_ms},
-                     std::move(done));
-  }
-  void set_node_state(std::string name, node_action action, callback<void> done) override {
-    ask<void>(sys_, cluster_, msg::set_node_state{std::move(name), action}, std::move(done));
-  }
-  void rendezvous_put(rendezvous_scope scope, std::string key, std::string value,
-                      callback<void> done) override {
-    ask<void>(sys_, rendezvous_, msg::rdv_put{std::move(scope), std::move(key), std::move(value)},
-              std::move(done));
-  }
-  void rendezvous_get(rendezvous_scope scope, std::string key, uint32_t timeout_ms,
-                      callback<std::string> done) override {
-    ask<std::string>(sys_, rendezvous_, msg::rdv_get{std::move(scope), std::move(key), timeout_ms},
-                     std::move(done));
-  }
-  void register_worker(node_inventory inventory, std::vector<task_report> tasks,
-                       std::shared_ptr<task_agent> agent,
-                       callback<worker_registration> done) override {
-    ask<worker_registration>(
-        sys_, cluster_,
-        msg::register_worker{std::move(inventory), std::move(tasks), std::move(agent)},
-        std::move(done));
-  }
-
- private:
-  caf::actor_system& sys_;
-  cluster_actor cluster_;
-  rendezvous_actor rendezvous_;
-};
 
 result<recovered_state> load(storage::state_store& store) {
   recovered_state rs;
@@ -106,7 +42,8 @@ struct coordinator::impl {
   store_actor store_ref;
   rendezvous_actor rendezvous;
   cluster_actor cluster;
-  std::unique_ptr<actor_backend> backend;
+  std::shared_ptr<credential_registry> credentials;
+  std::unique_ptr<coordinator_backend> backend;
   bool stopped = false;
 };
 
@@ -117,19 +54,22 @@ coordinator::~coordinator() {
 
 result<std::unique_ptr<coordinator>> coordinator::open(caf::actor_system& sys,
                                                        const std::string& data_dir,
-                                                       coordinator_config config) {
+                                                       coordinator_config config,
+                                                       coordinator_credentials_in creds) {
   std::error_code ec;
   std::filesystem::create_directories(data_dir, ec);
   if (ec) return fail(errc::io_error, "cannot create data dir " + data_dir + ": " + ec.message());
   auto kv = storage::open_rocksdb(data_dir + "/state");
   if (!kv) return fail(kv.error());
-  return open(sys, std::move(*kv), config);
+  return open(sys, std::move(*kv), config, std::move(creds));
 }
 
 result<std::unique_ptr<coordinator>> coordinator::open(caf::actor_system& sys,
                                                        std::unique_ptr<storage::kv_store> kv,
-                                                       coordinator_config config) {
-  auto p = std::unique_ptr<impl>(new impl{sys, std::move(kv), nullptr, {}, {}, {}, nullptr, false});
+                                                       coordinator_config config,
+                                                       coordinator_credentials_in creds) {
+  auto p = std::unique_ptr<impl>(
+      new impl{sys, std::move(kv), nullptr, {}, {}, {}, nullptr, nullptr, false});
   p->store = std::make_unique<storage::state_store>(*p->kv);
   if (auto r = p->store->check_schema(); !r) return fail(r.error());
   auto started = std::chrono::steady_clock::now();
@@ -142,9 +82,16 @@ result<std::unique_ptr<coordinator>> coordinator::open(caf::actor_system& sys,
     log_info("loaded " + std::to_string(rs->jobs.size()) + " jobs from the store in " +
              std::to_string(ms) + " ms");
   p->store_ref = spawn_store_actor(sys, *p->store);
+  if (!creds.insecure) {
+    auto stored = p->store->load_tokens();
+    if (!stored) return fail(stored.error());
+    p->credentials = std::make_shared<credential_registry>(
+        sys, p->store_ref, decode_token_records(*stored), creds.admin_token, creds.join_token);
+    config.task_tokens = p->credentials;
+  }
   p->rendezvous = spawn_rendezvous_actor(sys);
   p->cluster = spawn_cluster_actor(sys, p->store_ref, p->rendezvous, std::move(*rs), config);
-  p->backend = std::make_unique<actor_backend>(sys, p->cluster, p->rendezvous);
+  p->backend = make_actor_backend(sys, p->cluster, p->rendezvous, p->credentials);
   return std::unique_ptr<coordinator>(new coordinator(std::move(p)));
 }
 

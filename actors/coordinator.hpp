@@ -14,16 +14,26 @@
 
 namespace gantry {
 
+// What the coordinator checks credentials against (security/credential_files.hpp loads
+// them). insecure: no checks at all (every connection is admin; `--insecure`).
+struct coordinator_credentials_in {
+  bool insecure = false;
+  std::string admin_token;  // DATA/tokens/admin's text; empty: none
+  std::string join_token;   // DATA/tokens/join's text; empty: none
+};
+
 class coordinator {
  public:
   // Opens (or creates) the RocksDB store in data_dir and recovers from it.
   static result<std::unique_ptr<coordinator>> open(caf::actor_system& sys,
                                                    const std::string& data_dir,
-                                                   coordinator_config config);
+                                                   coordinator_config config,
+                                                   coordinator_credentials_in creds = {});
   // Same over any kv_store (tests use the in-memory one). The store must outlive this.
   static result<std::unique_ptr<coordinator>> open(caf::actor_system& sys,
                                                    std::unique_ptr<storage::kv_store> kv,
-                                                   coordinator_config config);
+                                                   coordinator_config config,
+                                                   coordinator_credentials_in creds = {});
   ~coordinator();
 
   coordinator_backend& api();

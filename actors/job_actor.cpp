@@ -6,6 +6,7 @@
 #include "actors/messages.hpp"
 #include "actors/unexpected.hpp"
 #include "core/log.hpp"
+#include "core/ports.hpp"
 
 namespace gantry {
 namespace {
@@ -80,6 +81,9 @@ void apply(job_actor_t* self, job_effects& fx) {
                                                                "node " + l.node + " is unknown")});
       continue;
     }
+    if (st.config.task_tokens)
+      l.task.task_token = st.config.task_tokens->issue(
+          l.task.task_id, {l.task.job_id, l.task.stage, l.task.rank, l.task.attempt}, rec.owner);
     self->send(it->second, msg::launch{std::move(l.task), self});
   }
   for (auto& k : fx.kills) {
@@ -114,6 +118,19 @@ void flush(job_actor_t* self) {
     publish(self, up_to);
     flush(self);
   });
+}
+
+// Whether task `task_id` of `job` (its current attempt) was placed on `node`.
+bool placed_on(const job_record& job, const std::string& task_id, const std::string& node) {
+  for (const auto& st : job.stages)
+    for (const auto& rk : st.ranks)
+      if (rk.task_id == task_id) return rk.node == node;
+  return false;
+}
+
+// The task's credential stops being valid: its process exited or its node was lost.
+void retire_token(job_actor_t* self, const std::string& task_id) {
+  if (self->state.config.task_tokens) self->state.config.task_tokens->retire(task_id);
 }
 
 job_actor::behavior_type job_behavior(job_actor_t* self, cluster_actor cluster, store_actor store,
@@ -157,11 +174,18 @@ job_actor::behavior_type job_behavior(job_actor_t* self, cluster_actor cluster, 
         apply(self, fx);
       },
       [self](msg::task_exit& m) {
+        if (!m.node.empty() && !placed_on(self->state.machine->record(), m.task_id, m.node)) {
+          log_warn("dropped an exit of task " + m.task_id + " reported by node " + m.node +
+                   ", where it was not placed");
+          return;
+        }
+        retire_token(self, m.task_id);
         job_effects fx;
         self->state.machine->on_exit(m.task_id, m.exit_code, m.message, m.pid, fx);
         apply(self, fx);
       },
       [self](msg::task_lost& m) {
+        retire_token(self, m.task_id);
         job_effects fx;
         self->state.machine->on_lost(m.task_id, m.reason, fx);
         apply(self, fx);

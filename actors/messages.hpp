@@ -55,6 +55,7 @@ struct rdv_drop_job {
 // --- cluster actor: client API -----------------------------------------------------------
 struct submit {
   std::string manifest;
+  std::string owner;  // the submitting caller's user (job_record.owner)
 };
 struct list_jobs {};
 struct describe {
@@ -150,6 +151,10 @@ struct task_exit {
   int32_t exit_code;
   std::string message;
   int64_t pid = 0;
+  // The node that reported it, when the report did not come from the node actor that placed
+  // the task (a worker's registration after a coordinator restart): the job checks that the
+  // task was placed there. Empty: from the placing node's own actor.
+  std::string node;
 };
 struct task_lost {
   std::string task_id;

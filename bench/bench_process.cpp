@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <mutex>
 
 namespace gantry::bench {
 namespace {
@@ -181,14 +182,28 @@ local_cluster::~local_cluster() {
   if (keep_dirs()) std::fprintf(stderr, "bench: kept %s\n", dir().c_str());
 }
 
+namespace {
+// The admin credentials of the coordinator started last: connect() presents them.
+std::mutex credentials_mu;
+client_credentials credentials;
+client_credentials current_credentials() {
+  std::lock_guard lock(credentials_mu);
+  return credentials;
+}
+}  // namespace
+
 double start_coordinator(local_cluster& cl, int timeout_ms) {
   if (auto r = cl.start_coordinator({}, timeout_ms); !r)
     fail_now("the coordinator did not start:\n" + tail(cl.log("coordinator"), 20));
+  {
+    std::lock_guard lock(credentials_mu);
+    credentials = cl.admin_credentials();
+  }
   return ms_between(cl.coordinator().started_us(), cl.coordinator_listening_us());
 }
 
 std::unique_ptr<client> connect(const std::string& address) {
-  return must(client::connect(address, 5000), "connecting to " + address);
+  return must(client::connect(address, current_credentials(), 5000), "connecting to " + address);
 }
 
 std::unique_ptr<client> start_cluster(local_cluster& cl, const std::vector<std::string>& workers,
@@ -207,7 +222,7 @@ void wait_ready(client& c, const std::vector<std::string>& names, uint32_t timeo
 
 job_watch::job_watch(const std::string& address, const std::string& job_id) {
   thread_ = std::thread([this, address, job_id] {
-    auto c = client::connect(address, 5000);
+    auto c = client::connect(address, current_credentials(), 5000);
     if (c) {
       auto r = (*c)->watch(job_id, 1, [this](const job_event& e) {
         int64_t at = now_us();
@@ -246,7 +261,7 @@ node_wait::node_wait(const std::string& address, const std::string& name, const 
   auto connected = std::make_shared<std::promise<void>>();
   auto ready = connected->get_future();
   thread_ = std::thread([this, connected, address, name, state, timeout_ms] {
-    auto c = client::connect(address, 5000);
+    auto c = client::connect(address, current_credentials(), 5000);
     connected->set_value();
     if (!c) {
       error_ = c.error().message;

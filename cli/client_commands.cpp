@@ -13,6 +13,7 @@
 #include <iostream>
 
 #include "cli/client_session.hpp"
+#include "cli/login_config.hpp"
 #include "cli/output.hpp"
 #include "core/log.hpp"
 #include "core/manifest.hpp"
@@ -226,7 +227,7 @@ int run_rendezvous(const std::string& scope_flag, const std::string& verb, const
   }
   auto parsed = parse_rendezvous(text);
   if (!parsed) return report(parsed.error());
-  auto cl = client::connect(parsed->first);
+  auto cl = client::connect(parsed->first, task_credentials_from_env());
   if (!cl) return report(cl.error());
   if (verb == "put") {
     auto r = (*cl)->rendezvous_put(parsed->second, key, value);

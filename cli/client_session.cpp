@@ -3,6 +3,8 @@
 #include <cstdlib>
 #include <iostream>
 
+#include "cli/login_config.hpp"
+
 namespace gantry::cli {
 
 result<std::string> coordinator_address(const std::string& flag) {
@@ -14,7 +16,11 @@ result<std::string> coordinator_address(const std::string& flag) {
     address = env;
     source = "$GANTRY_COORDINATOR";
   } else {
-    return std::string(kDefaultCoordinator);
+    auto config = read_login_config();
+    if (!config || !*config || (*config)->coordinator.empty())
+      return std::string(kDefaultCoordinator);
+    address = (*config)->coordinator;
+    source = login_config_path();
   }
   if (auto ok = check_host_port(address); !ok)
     return fail(errc::invalid_argument, source + ": " + ok.error().message);
@@ -26,6 +32,9 @@ int report(const error& e) {
   switch (e.code) {
     case errc::unavailable:
       return kExitUnreachable;
+    case errc::unauthenticated:
+    case errc::permission_denied:
+      return kExitNotPermitted;
     case errc::invalid_argument:
     case errc::not_found:
     case errc::failed_precondition:
@@ -39,7 +48,9 @@ int report(const error& e) {
 result<std::unique_ptr<client>> connect(const client_options& c) {
   auto address = coordinator_address(c.coordinator);
   if (!address) return fail(address.error());
-  return client::connect(*address);
+  auto creds = credentials_for(c);
+  if (!creds) return fail(creds.error());
+  return client::connect(*address, *creds);
 }
 
 bool is_job_id(const std::string& text) {

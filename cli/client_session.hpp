@@ -9,11 +9,12 @@
 
 namespace gantry::cli {
 
-// Prints "gantry: <message>" and returns the exit code: unreachable -> 3, the caller's
-// mistake (bad argument, unknown job/node/stage/rank) -> 2, anything else -> 1.
+// Prints "gantry: <message>" and returns the exit code: unreachable -> 3, not authenticated or
+// not permitted -> 4, the caller's mistake (bad argument, unknown job/node/stage/rank) -> 2,
+// anything else -> 1.
 int report(const error& e);
 
-// Connects to coordinator_address(c.coordinator).
+// Connects to coordinator_address(c.coordinator) with credentials_for(c) (cli/login_config.hpp).
 result<std::unique_ptr<client>> connect(const client_options& c);
 
 // True for an id as the coordinator hands them out ("j-" and digits).

@@ -2,7 +2,7 @@
 // The gantry subcommands. main.cpp parses flags (CLI11) into these option structs; each
 // run_* returns the process exit code:
 //   0 ok, 1 the job failed or was cancelled, 2 bad usage or an invalid manifest,
-//   3 the coordinator cannot be reached.
+//   3 the coordinator cannot be reached, 4 not authenticated or not permitted.
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -19,6 +19,7 @@ inline constexpr int kExitOk = 0;
 inline constexpr int kExitJobFailed = 1;
 inline constexpr int kExitUsage = 2;
 inline constexpr int kExitUnreachable = 3;
+inline constexpr int kExitNotPermitted = 4;
 
 inline constexpr const char* kDefaultCoordinator = "127.0.0.1:7070";
 
@@ -29,12 +30,17 @@ result<std::string> coordinator_address(const std::string& flag);
 struct coordinator_options {
   std::string listen = kDefaultCoordinator;
   std::string data_dir;
-  coordinator_config config;  // the tunables, with their defaults
+  std::vector<std::string> advertise;  // extra names in the server certificate
+  bool insecure = false;               // no TLS, no tokens (loopback only)
+  coordinator_config config;           // the tunables, with their defaults
 };
 int run_coordinator(const coordinator_options& o);
 
 struct worker_options {
   std::string coordinator;
+  std::string join_token_file;  // the coordinator's DATA/tokens/join, for the first start
+  std::string ca;               // the coordinator's DATA/tls/ca.crt (else $GANTRY_CA)
+  bool insecure = false;
   std::string name;
   std::string data_dir;
   std::string shared_dir;  // default <data_dir>/shared
@@ -49,6 +55,9 @@ int run_worker(const worker_options& o);
 
 struct client_options {
   std::string coordinator;
+  std::string token_file;  // else $GANTRY_TOKEN, else the login config
+  std::string ca;          // else $GANTRY_CA, else the login config
+  bool insecure = false;
   bool json = false;
 };
 
@@ -70,6 +79,20 @@ int run_wait_node(const client_options& c, const std::string& node, const std::s
 // (0 = no limit).
 int run_wait_job(const client_options& c, const std::string& job, uint32_t timeout_ms);
 int run_node_action(const client_options& c, const std::string& node, const std::string& action);
+
+// Admin: `nodes remove NAME`.
+int run_remove_node(const client_options& c, const std::string& node);
+// `token create|list|revoke`; ttl as "30d", "12h", "90m", "45s" ("" = no expiry).
+int run_token_create(const client_options& c, const std::string& user, const std::string& role,
+                     const std::string& ttl);
+int run_token_list(const client_options& c);
+int run_token_revoke(const client_options& c, const std::string& id);
+
+struct login_options {
+  std::string coordinator, token_file, ca;
+};
+// Checks the credentials against the coordinator, then writes the login config.
+int run_login(const login_options& o);
 
 // put KEY VALUE | get KEY: the scope comes from --scope or $GANTRY_RENDEZVOUS
 // ("HOST:PORT/JOB/STAGE/ATTEMPT", set for every rank of a collective stage).

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <functional>
 #include <iostream>
+#include <optional>
 
 #include "actors/coordinator.hpp"
 #include "actors/liveness.hpp"
@@ -15,9 +16,21 @@
 #include "cli/runtime.hpp"
 #include "core/log.hpp"
 #include "protocol/client.hpp"
-#include "protocol/coordinator_service.hpp"
+#include "protocol/secure_listener.hpp"
+#include "security/credential_files.hpp"
+#include "security/server_names.hpp"
+#include "security/tls.hpp"
 
 namespace gantry::cli {
+namespace {
+
+// Whether `host` (the listen address's host part) only reaches this machine.
+bool is_loopback_host(std::string host) {
+  if (host.size() >= 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
+  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+}
+
+}  // namespace
 
 int run_coordinator(const coordinator_options& o) {
   set_log_identity("coordinator");
@@ -29,13 +42,58 @@ int run_coordinator(const coordinator_options& o) {
     std::cerr << "gantry coordinator: --listen: " << ok.error().message << "\n";
     return kExitUsage;
   }
+  std::string listen_host = o.listen.substr(0, o.listen.rfind(':'));
+  if (o.insecure) {
+    if (!is_loopback_host(listen_host)) {
+      std::cerr << "gantry coordinator: --insecure listens on loopback only (127.0.0.1, ::1, "
+                   "localhost), not "
+                << listen_host
+                << ": without TLS and tokens anyone who reaches the port owns "
+                   "the cluster\n";
+      return kExitUsage;
+    }
+    log_warn(
+        "INSECURE: --insecure is for debugging only: no TLS, no tokens, every connection "
+        "is admin");
+  }
+  coordinator_credentials_in creds;
+  std::optional<security::tls_server> tls;
+  if (!o.insecure) {
+    std::string host = listen_host == "*" ? "0.0.0.0" : listen_host;
+    if (host.size() >= 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
+    auto names = security::coordinator_server_names(host, o.advertise, security::local_hostname());
+    if (!names) {
+      std::cerr << "gantry coordinator: " << names.error().message << "\n";
+      return kExitUsage;
+    }
+    auto loaded = security::ensure_coordinator_credentials(o.data_dir, *names, now_ms());
+    if (!loaded) {
+      log_error("credentials in " + o.data_dir + ": " + loaded.error().message);
+      return 1;
+    }
+    const auto& c = *loaded;
+    log_info(std::string(c.ca_created ? "created" : "loaded") + " the cluster CA " +
+             c.paths.ca_cert.string() + " (" + c.ca_fingerprint + "); admin token in " +
+             c.paths.admin_token.string() + ", join token in " + c.paths.join_token.string());
+    if (!c.server_cert_issued.empty())
+      log_info("issued " + c.paths.server_cert.string() + ": " + c.server_cert_issued);
+    auto server = security::tls_server::create(c.server_cert_pem, c.server_key_pem);
+    if (!server) {
+      log_error("TLS: " + server.error().message);
+      return 1;
+    }
+    tls.emplace(std::move(*server));
+    creds.admin_token = c.admin_token;
+    creds.join_token = c.join_token;
+  }
+  creds.insecure = o.insecure;
   capture_stop_signals();  // before any thread exists
   auto io = kj::setupAsyncIo();
   auto sys = make_actor_system();
 
   coordinator_config config = o.config;
   config.pulse = std::make_shared<rpc_pulse>();
-  auto coord = coordinator::open(*sys, o.data_dir, config);
+  auto coord = coordinator::open(*sys, o.data_dir, config, creds);
   if (!coord) {
     log_error("cannot open the store in " + o.data_dir + ": " + coord.error().message);
     return coord.error().code == errc::unavailable ? kExitUnreachable : 1;
@@ -57,7 +115,9 @@ int run_coordinator(const coordinator_options& o) {
   std::fflush(stdout);
   log_info("listening on " + where + ", store in " + o.data_dir);
 
-  capnp::TwoPartyServer server(kj::heap<coordinator_service>((*coord)->api(), mailbox));
+  listener_options lopts;
+  if (tls) lopts.tls = &*tls;
+  secure_listener server((*coord)->api(), mailbox, io.provider->getTimer(), lopts);
   auto serving = server.listen(*listener).eagerlyEvaluate([](kj::Exception&& e) {
     log_error(std::string("listener failed: ") + e.getDescription().cStr());
   });

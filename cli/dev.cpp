@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cctype>
 #include <iostream>
 #include <map>
 #include <optional>
@@ -33,9 +34,22 @@ void wake_loop() {
   kill(getpid(), kWakeSignal);
 }
 
+// A client verb's options acting as the dev cluster's admin.
+client_options admin_options(const harness::local_cluster& cluster) {
+  client_options c;
+  c.coordinator = cluster.address();
+  if (cluster.insecure()) {
+    c.insecure = true;
+  } else {
+    c.token_file = cluster.admin_token_file();
+    c.ca = cluster.ca_file();
+  }
+  return c;
+}
+
 // After `--run`: what the job's last stage printed (the pipeline's result, say).
-void show_last_stage_output(const std::string& addr) {
-  auto cl = client::connect(addr);
+void show_last_stage_output(const harness::local_cluster& cluster) {
+  auto cl = cluster.connect();
   if (!cl) return;
   auto jobs = (*cl)->list_jobs();
   if (!jobs || jobs->empty()) return;
@@ -45,9 +59,7 @@ void show_last_stage_output(const std::string& addr) {
   cl->reset();  // run_logs opens its own connection (one event loop per thread)
   std::cout << "gantry dev: output of stage " << stage << " of " << jobs->back().id << ":"
             << std::endl;
-  client_options c;
-  c.coordinator = addr;
-  run_logs(c, jobs->back().id, stage, std::nullopt, false);
+  run_logs(admin_options(cluster), jobs->back().id, stage, std::nullopt, false);
 }
 
 std::string worker_name(int i) {
@@ -99,12 +111,18 @@ int run_dev(const dev_options& o, const std::string& self_exe) {
   std::cout << "gantry dev: coordinator listening on " << addr << ", " << o.workers << " workers"
             << (o.simulate_gpus.empty() ? "" : " with simulated GPUs " + o.simulate_gpus) << "\n"
             << "gantry dev: data and logs in " << dir << (temp ? " (removed at exit)" : "") << "\n"
-            << "gantry dev: in another shell: export GANTRY_COORDINATOR=" << addr << std::endl;
+            << "gantry dev: in another shell:\n";
+  std::string token = harness::read_file(cl->admin_token_file());
+  while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back()))) token.pop_back();
+  std::cout << "export GANTRY_COORDINATOR=" << addr << "\n";
+  if (!cl->insecure())
+    std::cout << "export GANTRY_TOKEN=" << token << "\nexport GANTRY_CA=" << cl->ca_file() << "\n";
+  std::cout.flush();
 
   // Every worker registered (or the wait for it failed): then --run starts, or dev says it runs.
   std::atomic<bool> ready{false};
   std::thread ready_waiter([&] {
-    if (auto c = client::connect(addr)) {
+    if (auto c = cl->connect()) {
       for (const auto& name : names) {
         auto r = (*c)->wait_node(name, "ready", 20000);
         if (!r) std::cerr << "gantry dev: worker " << name << ": " << r.error().message << "\n";
@@ -124,10 +142,8 @@ int run_dev(const dev_options& o, const std::string& self_exe) {
       started = true;
       if (!o.run_file.empty()) {
         runner = std::thread([&] {
-          client_options c;
-          c.coordinator = addr;
-          int result = run_submit(c, o.run_file, true);
-          show_last_stage_output(addr);
+          int result = run_submit(admin_options(*cl), o.run_file, true);
+          show_last_stage_output(*cl);
           run_result = result;
           wake_loop();
         });

@@ -37,8 +37,19 @@ const std::string kCoordinatorHelp =
     kDefaultCoordinator + ")";
 const char* const kJobHelp = "Job id (j-000042), or name: the newest job of that name";
 
+const char* const kTokenFileHelp =
+    "File with your token (default: $GANTRY_TOKEN, else the gantry login config)";
+const char* const kCaHelp =
+    "The cluster's CA certificate, the coordinator's DATA/tls/ca.crt (default: $GANTRY_CA, "
+    "else the gantry login config)";
+const char* const kInsecureHelp =
+    "No TLS and no token, for a coordinator started with --insecure (debugging only)";
+
 void add_client_flags(CLI::App* cmd, client_options& c, bool json) {
   cmd->add_option("--coordinator", c.coordinator, kCoordinatorHelp);
+  cmd->add_option("--token-file", c.token_file, kTokenFileHelp);
+  cmd->add_option("--ca", c.ca, kCaHelp);
+  cmd->add_flag("--insecure", c.insecure, kInsecureHelp);
   if (json) cmd->add_flag("--json", c.json, "Machine-readable JSON output");
 }
 
@@ -48,7 +59,15 @@ command coordinator_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("coordinator", "Run the coordinator (scheduling, state, API)");
   cmd->add_option("--listen", o->listen, "Address to serve on, HOST:PORT (port 0 = any)")
       ->capture_default_str();
-  cmd->add_option("--data-dir", o->data_dir, "Where the RocksDB state store lives")->required();
+  cmd->add_option("--data-dir", o->data_dir,
+                  "Where the state store and the credentials (tls/, tokens/) live")
+      ->required();
+  cmd->add_option("--advertise", o->advertise,
+                  "Another name clients and workers dial (repeatable): added to the server "
+                  "certificate");
+  cmd->add_flag("--insecure", o->insecure,
+                "Debugging only: no TLS, no tokens, every connection is admin; loopback "
+                "--listen only");
   cmd->add_option("--heartbeat-interval-ms", cfg.heartbeat_interval_ms, "Worker heartbeat interval")
       ->capture_default_str();
   cmd->add_option("--heartbeat-timeout-ms", cfg.heartbeat_timeout_ms,
@@ -75,7 +94,15 @@ command worker_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("worker", "Run a worker on this machine");
   cmd->add_option("--coordinator", o->coordinator, kCoordinatorHelp);
   cmd->add_option("--name", o->name, "Node name (default: the host name)");
-  cmd->add_option("--data-dir", o->data_dir, "Task logs and scratch space")->required();
+  cmd->add_option("--data-dir", o->data_dir, "Task logs, scratch space and the node credential")
+      ->required();
+  cmd->add_option("--join-token-file", o->join_token_file,
+                  "The coordinator's DATA/tokens/join: the first start exchanges it for a node "
+                  "credential kept in DATA_DIR");
+  cmd->add_option("--ca", o->ca,
+                  "The coordinator's DATA/tls/ca.crt: launches are accepted only from a "
+                  "coordinator it signed (default: $GANTRY_CA)");
+  cmd->add_flag("--insecure", o->insecure, kInsecureHelp);
   cmd->add_option("--shared-dir", o->shared_dir,
                   "Job output dirs shared by ranks (default: DATA_DIR/shared)");
   cmd->add_option("--cpus", o->cpus, "CPUs to offer (default: what this machine has)");
@@ -157,9 +184,56 @@ command jobs_command(CLI::App& app) {
 
 command nodes_command(CLI::App& app) {
   auto c = std::make_shared<client_options>();
+  auto r = std::make_shared<client_options>();
+  auto name = std::make_shared<std::string>();
   auto* cmd = app.add_subcommand("nodes", "List nodes (simulated GPUs and DPUs are marked)");
   add_client_flags(cmd, *c, true);
-  return {cmd, [c] { return run_nodes(*c); }};
+  auto* remove = cmd->add_subcommand(
+      "remove", "Admin: revoke a node's credential (it is lost; its name may join again)");
+  remove->add_option("NAME", *name, "Node name")->required();
+  add_client_flags(remove, *r, false);
+  return {cmd, [c, r, name, remove] {
+            if (*remove) return run_remove_node(*r, *name);
+            return run_nodes(*c);
+          }};
+}
+
+command login_command(CLI::App& app) {
+  auto o = std::make_shared<login_options>();
+  auto* cmd = app.add_subcommand(
+      "login", "Remember a coordinator, token and CA in ~/.config/gantry/config (0600)");
+  cmd->add_option("--coordinator", o->coordinator, "Coordinator address HOST:PORT")->required();
+  cmd->add_option("--token-file", o->token_file, "File with your token")->required();
+  cmd->add_option("--ca", o->ca, "The cluster's CA certificate (the coordinator's DATA/tls/ca.crt)")
+      ->required();
+  return {cmd, [o] { return run_login(*o); }};
+}
+
+command token_command(CLI::App& app) {
+  struct options {
+    client_options c;
+    std::string user, role = "user", ttl, id;
+  };
+  auto o = std::make_shared<options>();
+  auto* cmd = app.add_subcommand("token", "Admin: create, list and revoke tokens");
+  cmd->require_subcommand(1);
+  auto* create = cmd->add_subcommand("create", "Print a new token (alone, once) for a user");
+  create->add_option("--user", o->user, "Who the token is for")->required();
+  create->add_option("--role", o->role, "user or admin")
+      ->check(CLI::IsMember(std::vector<std::string>{"user", "admin"}))
+      ->capture_default_str();
+  create->add_option("--ttl", o->ttl, "Valid for this long: 30d, 12h, 90m (default: no expiry)");
+  add_client_flags(create, o->c, false);
+  auto* list = cmd->add_subcommand("list", "List tokens (ids, users, roles; never the secret)");
+  add_client_flags(list, o->c, true);
+  auto* revoke = cmd->add_subcommand("revoke", "Revoke a token now (its connections close)");
+  revoke->add_option("ID", o->id, "Token id (gantry token list)")->required();
+  add_client_flags(revoke, o->c, false);
+  return {cmd, [o, create, list] {
+            if (*create) return run_token_create(o->c, o->user, o->role, o->ttl);
+            if (*list) return run_token_list(o->c);
+            return run_token_revoke(o->c, o->id);
+          }};
 }
 
 command describe_command(CLI::App& app) {
@@ -303,7 +377,9 @@ command sim_command(CLI::App& app) {
 int check_command_words(const CLI::App& app, int argc, char** argv) {
   const CLI::App* level = &app;
   std::string path = "gantry";
-  for (int i = 1; i < argc && !level->get_subcommands({}).empty(); ++i) {
+  for (int i = 1; i < argc && !level->get_subcommands({}).empty() &&
+                  (level == &app || level->get_require_subcommand_min() > 0);
+       ++i) {
     std::string word = argv[i];
     if (word.empty() || word[0] == '-') continue;
     std::vector<std::string> names;
@@ -331,9 +407,9 @@ int main(int argc, char** argv) {
   CLI::App app{
       "gantry: places and runs pipelines of CPU, GPU and DPU stages on a cluster.\n"
       "Exit codes: 0 ok, 1 job failed or cancelled, 2 bad usage or invalid manifest, "
-      "3 coordinator unreachable."};
+      "3 coordinator unreachable, 4 not authenticated or not permitted."};
   app.require_subcommand(1);
-  app.set_version_flag("--version", "gantry 0.1.0 (protocol 2)");
+  app.set_version_flag("--version", "gantry 0.1.0 (protocol 3)");
 
   std::vector<command> commands{
       coordinator_command(app),
@@ -342,6 +418,8 @@ int main(int argc, char** argv) {
       watch_command(app),
       jobs_command(app),
       nodes_command(app),
+      login_command(app),
+      token_command(app),
       describe_command(app),
       cancel_command(app),
       logs_command(app),

@@ -14,6 +14,7 @@ json jobs_json(const std::vector<job_summary>& jobs) {
   for (const auto& j : jobs) {
     out.push_back({{"id", j.id},
                    {"name", j.name},
+                   {"owner", j.owner},
                    {"state", to_string(j.state)},
                    {"priority", j.priority},
                    {"restarts", j.restarts},
@@ -57,6 +58,7 @@ json job_json(const job_record& job) {
   }
   return {{"id", job.id},
           {"name", job.spec.name},
+          {"owner", job.owner},
           {"state", to_string(job.state)},
           {"reason", job.reason},
           {"restarts", job.restarts},

@@ -14,6 +14,9 @@
 #include "core/quantity.hpp"
 #include "core/task_environment.hpp"
 #include "protocol/worker_link.hpp"
+#include "security/credential_files.hpp"
+#include "security/secure_files.hpp"
+#include "security/tls.hpp"
 #include "worker/inventory/probe.hpp"
 #include "worker/supervisor.hpp"
 
@@ -119,6 +122,52 @@ int run_worker(const worker_options& o) {
   }
   put_own_dir_on_path();
 
+  // TLS trusting only the cluster's CA, and the credential: the node's own once it joined.
+  worker_link_options lopts;
+  lopts.coordinator = *coordinator;
+  lopts.inventory = *inv;
+  std::string ca_file;
+  if (!o.insecure) {
+    const char* env = std::getenv("GANTRY_CA");
+    ca_file = !o.ca.empty() ? o.ca : env ? env : "";
+    if (ca_file.empty()) {
+      std::cerr << "gantry worker: --ca is required (the coordinator's DATA/tls/ca.crt: launches "
+                   "are accepted only from the coordinator it signed), or --insecure\n";
+      return kExitUsage;
+    }
+    std::error_code ec;
+    ca_file = std::filesystem::absolute(ca_file, ec).string();
+    auto tls = security::tls_client::from_ca_file(ca_file);
+    if (!tls) {
+      std::cerr << "gantry worker: --ca: " << tls.error().message << "\n";
+      return kExitUsage;
+    }
+    lopts.tls = std::make_shared<security::tls_client>(std::move(*tls));
+    lopts.ca_source = "--ca " + ca_file;
+    lopts.credential_file = o.data_dir + "/node-credential";
+    if (!o.join_token_file.empty()) {
+      auto join = security::read_token_file(o.join_token_file);
+      if (!join) {
+        std::cerr << "gantry worker: --join-token-file: " << join.error().message << "\n";
+        return kExitUsage;
+      }
+      lopts.join_token = join->text;
+    } else if (!security::exists_at(lopts.credential_file)) {
+      std::cerr << "gantry worker: --join-token-file is required on the first start (the "
+                   "coordinator's DATA/tokens/join; later starts use "
+                << lopts.credential_file << ")\n";
+      return kExitUsage;
+    }
+    if (auto ok = security::ensure_directory(o.data_dir, 0755); !ok) {
+      std::cerr << "gantry worker: --data-dir: " << ok.error().message << "\n";
+      return kExitUsage;
+    }
+  } else {
+    log_warn(
+        "INSECURE: --insecure is for debugging only: plain TCP, and any process that "
+        "answers at the coordinator's address can launch tasks here");
+  }
+
   capture_stop_signals();  // before any thread exists
   auto io = kj::setupAsyncIo();
   auto sys = make_actor_system();
@@ -127,9 +176,14 @@ int run_worker(const worker_options& o) {
   supervisor_options sopts;
   sopts.data_dir = o.data_dir;
   sopts.shared_dir = o.shared_dir.empty() ? o.data_dir + "/shared" : o.shared_dir;
-  sopts.facts = {inv->name, *coordinator, inv->gpus, own_environment(), o.pass_env};
+  sopts.facts.node = inv->name;
+  sopts.facts.coordinator = *coordinator;
+  sopts.facts.ca_file = ca_file;
+  sopts.facts.gpus = inv->gpus;
+  sopts.facts.own_env = own_environment();
+  sopts.facts.pass_env = o.pass_env;
   supervisor sup(*sys, sopts, reports);
-  worker_link link(io, mailbox, sup.agent(), {*coordinator, *inv});
+  worker_link link(io, mailbox, sup.agent(), std::move(lopts));
   reports->set(link.reports());
 
   auto mail = mailbox->run().eagerlyEvaluate(nullptr);

@@ -3,10 +3,12 @@
 // actors/ (CAF); called from the RPC thread; callbacks may run on any thread.
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "core/identity.hpp"
 #include "core/ports.hpp"
 #include "core/records.hpp"
 #include "core/rendezvous.hpp"
@@ -26,6 +28,7 @@ struct submit_reply {
 struct job_summary {
   std::string id;
   std::string name;
+  std::string owner;  // the user who submitted it
   job_state state = job_state::pending;
   int32_t priority = 0;
   int32_t restarts = 0;
@@ -57,6 +60,7 @@ inline std::string pending_reason(const job_record& job) {
 inline job_summary summarize(const job_record& job) {
   return {.id = job.id,
           .name = job.spec.name,
+          .owner = job.owner,
           .state = job.state,
           .priority = job.spec.priority,
           .restarts = job.restarts,
@@ -83,33 +87,87 @@ struct worker_registration {
   uint32_t heartbeat_interval_ms = 0;
 };
 
+// What `token list` shows of a credential (never the token or its hash).
+struct token_info {
+  std::string id;
+  std::string user;
+  std::string role;  // user, admin, node
+  int64_t created_ms = 0;
+  int64_t expires_ms = 0;  // 0: never
+  std::string node;        // role node: the node it is bound to
+};
+
+// `token create`: a token for `user` with `role`, valid for ttl_ms (0: no expiry).
+struct token_request {
+  std::string user;
+  caller_role role = caller_role::user;
+  int64_t ttl_ms = 0;
+};
+
+// Every method but authenticate is called for a connection already authenticated, with what
+// it is bound to; the coordinator checks what that caller may do (docs/security.md): a user
+// sees only its own jobs (others' are "not found", so existence does not leak), admin-only
+// operations are errc::permission_denied.
 class coordinator_backend {
  public:
   virtual ~coordinator_backend() = default;
-  // Replies once the job is durably stored, or with the manifest's errors.
-  virtual void submit(std::string manifest, callback<submit_reply> done) = 0;
-  virtual void list_jobs(callback<std::vector<job_summary>> done) = 0;
-  virtual void describe_job(std::string job_id, callback<job_record> done) = 0;
-  virtual void list_nodes(callback<std::vector<node_status>> done) = 0;
-  virtual void cancel(std::string job_id, callback<void> done) = 0;
+
+  // Checks a credential presented at the start of a connection. errc::unauthenticated: the
+  // token is malformed, unknown, revoked or expired; errc::permission_denied: a valid token of
+  // another kind. On success `guard` is revoked (the connection closed) if the credential is
+  // revoked later or, for a task credential, once its task ends.
+  virtual void authenticate(credential_kind kind, std::string token,
+                            std::shared_ptr<session_revoker> guard, callback<identity> done) = 0;
+
+  // --- the client API (user and admin tokens) ---
+  // Replies once the job is durably stored, or with the manifest's errors. `who` owns it.
+  virtual void submit(caller who, std::string manifest, callback<submit_reply> done) = 0;
+  // Every job for an admin; a user's own jobs for a user.
+  virtual void list_jobs(caller who, callback<std::vector<job_summary>> done) = 0;
+  virtual void describe_job(caller who, std::string job_id, callback<job_record> done) = 0;
+  virtual void list_nodes(caller who, callback<std::vector<node_status>> done) = 0;
+  virtual void cancel(caller who, std::string job_id, callback<void> done) = 0;
   // Sends events with seq >= from_seq to `sink` until the job ends or the sink closes.
-  virtual void watch(std::string job_id, uint64_t from_seq, std::shared_ptr<event_sink> sink,
-                     callback<watch_reply> done) = 0;
+  virtual void watch(caller who, std::string job_id, uint64_t from_seq,
+                     std::shared_ptr<event_sink> sink, callback<watch_reply> done) = 0;
   // One rank's output; `attempt` -1 is its current (or last) attempt, an earlier one is read
   // from the worker that ran it.
-  virtual void read_logs(std::string job_id, std::string stage, int32_t rank, int32_t attempt,
-                         uint64_t offset, uint32_t max_bytes, callback<log_chunk> done) = 0;
-  virtual void wait_node(std::string name, node_state state, uint32_t timeout_ms,
+  virtual void read_logs(caller who, std::string job_id, std::string stage, int32_t rank,
+                         int32_t attempt, uint64_t offset, uint32_t max_bytes,
+                         callback<log_chunk> done) = 0;
+  virtual void wait_node(caller who, std::string name, node_state state, uint32_t timeout_ms,
                          callback<node_status> done) = 0;
-  virtual void set_node_state(std::string name, node_action action, callback<void> done) = 0;
-  virtual void rendezvous_put(rendezvous_scope scope, std::string key, std::string value,
+  // Admin only.
+  virtual void set_node_state(caller who, std::string name, node_action action,
                               callback<void> done) = 0;
-  // Waits up to timeout_ms for the key to be put; errc::timeout names key and scope.
-  virtual void rendezvous_get(rendezvous_scope scope, std::string key, uint32_t timeout_ms,
-                              callback<std::string> done) = 0;
-  virtual void register_worker(node_inventory inventory, std::vector<task_report> tasks,
-                               std::shared_ptr<task_agent> agent,
+  // Admin only: revokes the node's credential (closing its connection: its tasks are lost and
+  // placed elsewhere) and forgets the node. It may join again with the join token.
+  virtual void remove_node(caller who, std::string name, callback<void> done) = 0;
+  // Admin only: a new token, its text handed out once.
+  virtual void create_token(caller who, token_request request, callback<std::string> done) = 0;
+  virtual void list_tokens(caller who, callback<std::vector<token_info>> done) = 0;
+  // Admin only: effective at once; the token's open connections are closed.
+  virtual void revoke_token(caller who, std::string id, callback<void> done) = 0;
+
+  // --- the join token: a new node's credential, bound to `node_name` ---
+  // errc::already_exists when another credential holds that name (no takeover).
+  virtual void join(std::string node_name, callback<std::string> done) = 0;
+
+  // --- node credentials: the worker API ---
+  // `node` is the name the connection's credential is bound to ("" with --insecure: any);
+  // an inventory under another name is errc::permission_denied.
+  virtual void register_worker(std::string node, node_inventory inventory,
+                               std::vector<task_report> tasks, std::shared_ptr<task_agent> agent,
                                callback<worker_registration> done) = 0;
+
+  // --- task credentials: the rendezvous of the task's own gang attempt ---
+  // `task` is what the credential is bound to (nullopt with --insecure: any scope); another
+  // job's, stage's or attempt's scope is errc::permission_denied.
+  virtual void rendezvous_put(std::optional<task_ref> task, rendezvous_scope scope, std::string key,
+                              std::string value, callback<void> done) = 0;
+  // Waits up to timeout_ms for the key to be put; errc::timeout names key and scope.
+  virtual void rendezvous_get(std::optional<task_ref> task, rendezvous_scope scope, std::string key,
+                              uint32_t timeout_ms, callback<std::string> done) = 0;
 };
 
 }  // namespace gantry

@@ -52,6 +52,9 @@ struct task_spec {
   std::string checkpoint_dir;            // empty when the stage does not checkpoint
   int64_t restore_step = -1;             // newest consistent checkpoint step; -1 none
   std::optional<gang_coordinates> gang;  // collective stages only
+  // The task credential (GANTRY_TASK_TOKEN) for this attempt: valid while it runs, for its own
+  // job's rendezvous only. A secret: never logged or persisted (only its hash is).
+  std::string task_token;
   friend bool operator==(const task_spec&, const task_spec&) = default;
 };
 

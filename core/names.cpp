@@ -27,6 +27,10 @@ const char* to_string(errc code) {
       return "version mismatch";
     case errc::failed_precondition:
       return "failed precondition";
+    case errc::unauthenticated:
+      return "not authenticated";
+    case errc::permission_denied:
+      return "not permitted";
   }
   return "?";
 }

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "core/identity.hpp"
 #include "core/records.hpp"
 #include "core/result.hpp"
 
@@ -61,6 +62,25 @@ class worker_session_port {
   virtual void checkpoint_committed(std::string task_id, int64_t step) = 0;
   // The connection dropped. Called once, on the RPC thread.
   virtual void disconnected() = 0;
+};
+
+// One authenticated connection, as its credential's registry sees it. revoke() closes the
+// connection (the credential was revoked, or its node removed); thread-safe, idempotent.
+class session_revoker {
+ public:
+  virtual ~session_revoker() = default;
+  virtual void revoke(const std::string& why) = 0;
+};
+
+// Task credentials (GANTRY_TASK_TOKEN), issued by the coordinator for each launch: issue()
+// returns the token text for one attempt of one rank (owned by `owner`); retire() ends its
+// validity (the attempt exited or was stopped). Thread-safe.
+class task_credentials {
+ public:
+  virtual ~task_credentials() = default;
+  virtual std::string issue(const std::string& task_id, const task_ref& task,
+                            const std::string& owner) = 0;
+  virtual void retire(const std::string& task_id) = 0;
 };
 
 // A worker's view of its connection: where its supervisor sends exit reports.

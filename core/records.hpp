@@ -24,6 +24,10 @@ struct rank_record {
   int32_t exit_code = -1;        // -1 until it exited; 128+N when killed by signal N
   std::string task_id;           // identifies the running process to its worker
   std::string reason;
+  // The current attempt's task credential (GANTRY_TASK_TOKEN): its id and hash, never the
+  // token; kept so that a restarted coordinator still accepts it while the task runs.
+  std::string token_id;
+  std::string token_hash;
   friend bool operator==(const rank_record&, const rank_record&) = default;
 };
 
@@ -39,6 +43,7 @@ struct stage_record {
 
 struct job_record {
   std::string id;
+  std::string owner;  // the user whose token submitted it
   job_spec spec;
   job_state state = job_state::pending;
   std::string reason;

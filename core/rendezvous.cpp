@@ -30,4 +30,13 @@ result<std::pair<std::string, rendezvous_scope>> parse_rendezvous(std::string_vi
   return std::make_pair(std::string(text.substr(0, a)), std::move(scope));
 }
 
+result<void> check_task_scope(const task_ref& task, const rendezvous_scope& scope) {
+  if (task.job == scope.job_id && task.stage == scope.stage && task.attempt == scope.attempt)
+    return {};
+  return fail(errc::permission_denied,
+              "the task credential of " + task.job + "/" + task.stage + " attempt " +
+                  std::to_string(task.attempt) + " may not use the rendezvous of " + scope.job_id +
+                  "/" + scope.stage + " attempt " + std::to_string(scope.attempt));
+}
+
 }  // namespace gantry

@@ -6,6 +6,7 @@
 #include <string_view>
 #include <utility>
 
+#include "core/identity.hpp"
 #include "core/result.hpp"
 
 namespace gantry {
@@ -22,5 +23,9 @@ struct rendezvous_scope {
 std::string format_rendezvous(const std::string& address, const rendezvous_scope& scope);
 // Returns the coordinator address and the scope; errors say what is malformed.
 result<std::pair<std::string, rendezvous_scope>> parse_rendezvous(std::string_view text);
+
+// Ok when a task credential bound to `task` may use `scope`: its own job, stage and attempt.
+// Otherwise errc::permission_denied naming both.
+result<void> check_task_scope(const task_ref& task, const rendezvous_scope& scope);
 
 }  // namespace gantry

@@ -18,6 +18,8 @@ enum class errc {
   internal,  // our bug
   version_mismatch,
   failed_precondition,  // the request does not fit the object's current state
+  unauthenticated,      // no credential, or one that is unknown, expired or revoked
+  permission_denied,    // a known caller that may not do this
 };
 
 const char* to_string(errc code);

@@ -38,6 +38,8 @@ void gantry_identity(env_map& env, const task_spec& t, const worker_facts& facts
   env["GANTRY_OUTPUT_DIR"] = paths.output_dir;
   env["GANTRY_TASK_DIR"] = paths.task_dir;
   if (!facts.coordinator.empty()) env["GANTRY_COORDINATOR"] = facts.coordinator;
+  if (!facts.ca_file.empty()) env["GANTRY_CA"] = facts.ca_file;
+  if (!t.task_token.empty()) env["GANTRY_TASK_TOKEN"] = t.task_token;
   if (!t.checkpoint_dir.empty()) {
     env["GANTRY_CHECKPOINT_DIR"] = t.checkpoint_dir;
     if (t.restore_step >= 0) env["GANTRY_RESTORE_STEP"] = std::to_string(t.restore_step);

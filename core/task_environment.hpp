@@ -11,7 +11,9 @@
 //   4. gantry's own variables, which a stage's `env` cannot change:
 //      GANTRY_JOB_ID, GANTRY_JOB_NAME, GANTRY_STAGE, GANTRY_RANK, GANTRY_WORLD_SIZE,
 //      GANTRY_ATTEMPT, GANTRY_TASK_ID, GANTRY_NODE, GANTRY_OUTPUT_DIR, GANTRY_TASK_DIR,
-//      GANTRY_COORDINATOR (when the worker has one);
+//      GANTRY_COORDINATOR (when the worker has one); GANTRY_TASK_TOKEN (the task's
+//      credential, when the launch carries one) and GANTRY_CA (the CA file the worker trusts,
+//      when it has one), with which the task reaches its rendezvous;
 //      checkpointing stages: GANTRY_CHECKPOINT_DIR, and GANTRY_RESTORE_STEP once a step is
 //      consistent;
 //      a required fabric: FI_PROVIDER and NCCL's matching transport (core/fabric_env.hpp);
@@ -44,6 +46,7 @@ using environment = std::vector<std::pair<std::string, std::string>>;
 struct worker_facts {
   std::string node;                   // the worker's node name (GANTRY_NODE)
   std::string coordinator;            // HOST:PORT it dialed; empty: none
+  std::string ca_file;                // the CA it trusts (GANTRY_CA); empty: --insecure
   std::vector<gpu_info> gpus;         // this node's GPUs, for their UUIDs
   environment own_env;                // the worker's own environment
   std::vector<std::string> pass_env;  // names, or globs with '*', passed through from own_env

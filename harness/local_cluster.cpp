@@ -1,6 +1,7 @@
 #include "harness/local_cluster.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <filesystem>
 
 #include "protocol/client.hpp"
@@ -30,6 +31,7 @@ result<void> local_cluster::start_coordinator(const std::vector<std::string>& ex
                                 listen,          "--data-dir",  coordinator_data_dir()};
   args.insert(args.end(), options_.coordinator_flags.begin(), options_.coordinator_flags.end());
   args.insert(args.end(), extra.begin(), extra.end());
+  insecure_ = std::find(args.begin(), args.end(), "--insecure") != args.end();
   coordinator_.reset();
   coordinator_ = std::make_unique<process>(
       args, spawn_options{.log_path = log_path("coordinator"),
@@ -57,6 +59,13 @@ void local_cluster::start_worker(const std::string& name, const std::vector<std:
   std::vector<std::string> args{options_.gantry, "worker",    "--coordinator", address_,
                                 "--name",        name,        "--data-dir",    dir_ + "/" + name,
                                 "--shared-dir",  shared_dir()};
+  if (insecure_) {
+    args.push_back("--insecure");
+  } else {
+    for (const std::string& f :
+         {std::string("--join-token-file"), join_token_file(), std::string("--ca"), ca_file()})
+      args.push_back(f);
+  }
   args.insert(args.end(), flags.begin(), flags.end());
   auto& w = workers_[name];
   w.proc.reset();
@@ -93,9 +102,30 @@ result<void> wait_ready(client& c, const std::vector<std::string>& names, uint32
   return {};
 }
 
+std::vector<std::string> local_cluster::client_flags() const {
+  if (insecure_) return {"--insecure"};
+  return {"--token-file", admin_token_file(), "--ca", ca_file()};
+}
+
+client_credentials local_cluster::admin_credentials() const {
+  client_credentials c;
+  c.insecure = insecure_;
+  if (!insecure_) {
+    c.token = read_file(admin_token_file());
+    while (!c.token.empty() && std::isspace(static_cast<unsigned char>(c.token.back())))
+      c.token.pop_back();
+    c.ca_file = ca_file();
+  }
+  return c;
+}
+
+result<std::unique_ptr<client>> local_cluster::connect(uint32_t timeout_ms) const {
+  return client::connect(address_, admin_credentials(), timeout_ms);
+}
+
 result<void> local_cluster::wait_ready(const std::vector<std::string>& names, uint32_t timeout_ms) {
   int64_t deadline = now_ms() + timeout_ms;
-  auto c = client::connect(address_, timeout_ms);
+  auto c = connect(timeout_ms);
   if (!c) return fail(c.error());
   return harness::wait_ready(**c, names,
                              static_cast<uint32_t>(std::max<int64_t>(1, deadline - now_ms())));

@@ -2,6 +2,9 @@
 // A gantry cluster on this machine as child processes: one coordinator on 127.0.0.1 and
 // named workers, sharing one directory for their data, their logs (NAME.log) and the jobs'
 // shared dir. `gantry dev`, the cluster tests and the benchmarks all start clusters here.
+// Secure as deployed: workers join with the coordinator's join token and CA, clients use its
+// admin token and CA (DATA/tokens/admin, DATA/tls/ca.crt), unless the coordinator was started
+// with --insecure.
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -14,7 +17,8 @@
 
 namespace gantry {
 class client;
-}
+struct client_credentials;
+}  // namespace gantry
 
 namespace gantry::harness {
 
@@ -53,6 +57,18 @@ class local_cluster {
   }
   std::string shared_dir() const { return dir_ + "/shared"; }
   std::string coordinator_data_dir() const { return dir_ + "/coordinator"; }
+  // The coordinator's credentials (created by its first start).
+  std::string ca_file() const { return coordinator_data_dir() + "/tls/ca.crt"; }
+  std::string admin_token_file() const { return coordinator_data_dir() + "/tokens/admin"; }
+  std::string join_token_file() const { return coordinator_data_dir() + "/tokens/join"; }
+  // Whether the coordinator's last start had --insecure.
+  bool insecure() const { return insecure_; }
+  // What a client verb needs to act as admin: --token-file and --ca, or --insecure.
+  std::vector<std::string> client_flags() const;
+  // The same for the client library.
+  client_credentials admin_credentials() const;
+  // An admin client of the coordinator.
+  result<std::unique_ptr<client>> connect(uint32_t timeout_ms = 5000) const;
   std::string log_path(const std::string& name) const { return dir_ + "/" + name + ".log"; }
   std::string log(const std::string& name) const { return read_file(log_path(name)); }
 
@@ -67,9 +83,9 @@ class local_cluster {
   // Sends `sig` and reaps it; SIGKILL when it still runs after grace_ms.
   void stop_coordinator(int sig, int grace_ms = 20000);
 
-  // Starts worker NAME (--coordinator, --name, --data-dir DIR/NAME, --shared-dir) with
-  // `flags` after those; its stdout and stderr go to NAME.log. REQUIRES: the coordinator
-  // started once.
+  // Starts worker NAME (--coordinator, --name, --data-dir DIR/NAME, --shared-dir, and
+  // --join-token-file and --ca, or --insecure) with `flags` after those; its stdout and stderr go
+  // to NAME.log. REQUIRES: the coordinator started once.
   void start_worker(const std::string& name, const std::vector<std::string>& flags = {});
   // Starts NAME again with the flags of its last start (SIGKILLing it first if it runs).
   void restart_worker(const std::string& name);
@@ -104,6 +120,7 @@ class local_cluster {
   std::unique_ptr<process> coordinator_;
   bool coordinator_reported_ = false;
   int64_t listening_us_ = 0;
+  bool insecure_ = false;
   std::map<std::string, worker_entry> workers_;
 };
 

@@ -8,8 +8,13 @@
 #include <kj/debug.h>
 
 #include <cctype>
+#include <cstdlib>
+#include <map>
+#include <mutex>
+#include <optional>
 
 #include "protocol/convert.hpp"
+#include "protocol/dial.hpp"
 
 namespace gantry {
 namespace wc = wire_convert;
@@ -64,12 +69,18 @@ std::string resolve_failure(const std::string& address) {
 struct client::impl {
   std::string address;
   kj::AsyncIoContext io = kj::setupAsyncIo();
+  std::string identity;
   kj::Own<kj::AsyncIoStream> stream;
   kj::Own<capnp::TwoPartyClient> rpc;
-  kj::Maybe<wire::Coordinator::Client> coordinator;
+  kj::Maybe<capnp::Capability::Client> bootstrap;
   kj::Maybe<kj::ForkedPromise<void>> disconnected;
 
-  wire::Coordinator::Client& cap() { return KJ_ASSERT_NONNULL(coordinator); }
+  wire::Coordinator::Client cap() {
+    return KJ_ASSERT_NONNULL(bootstrap).castAs<wire::Coordinator>();
+  }
+  wire::Rendezvous::Client rendezvous() {
+    return KJ_ASSERT_NONNULL(bootstrap).castAs<wire::Rendezvous>();
+  }
 
   // Waits for `p` unless the connection drops first; exceptions become `unavailable`.
   template <class T>
@@ -101,39 +112,109 @@ const std::string& client::address() const {
   return impl_->address;
 }
 
-result<std::unique_ptr<client>> client::connect(const std::string& address, uint32_t timeout_ms) {
+namespace {
+
+// One TLS client context per CA file and process: creating one costs milliseconds.
+result<std::shared_ptr<security::tls_client>> tls_for(const std::string& ca_file) {
+  static std::mutex mu;
+  static std::map<std::string, std::shared_ptr<security::tls_client>> cache;
+  std::lock_guard lock(mu);
+  if (auto it = cache.find(ca_file); it != cache.end()) return it->second;
+  auto tls = security::tls_client::from_ca_file(ca_file);
+  if (!tls) return fail(errc::invalid_argument, tls.error().message);
+  auto shared = std::make_shared<security::tls_client>(std::move(*tls));
+  cache[ca_file] = shared;
+  return shared;
+}
+
+}  // namespace
+
+result<std::unique_ptr<client>> client::connect(const std::string& address,
+                                                const client_credentials& creds,
+                                                uint32_t timeout_ms) {
   if (auto ok = check_host_port(address); !ok) return fail(ok.error());
+  dial_credentials dc;
+  dc.kind = creds.kind;
+  std::optional<error> missing;  // reported once the coordinator is known to be reachable
+  if (!creds.insecure) {
+    if (creds.token.empty()) {
+      missing = error{errc::unauthenticated,
+                      creds.kind == credential_kind::task
+                          ? "no task token: $GANTRY_TASK_TOKEN is set inside a running task only"
+                          : "no token: pass --token-file, set GANTRY_TOKEN or run gantry login"};
+    } else if (creds.ca_file.empty()) {
+      missing = error{errc::unauthenticated,
+                      "no CA certificate to check the coordinator with: pass --ca, set GANTRY_CA "
+                      "or run gantry login (the coordinator's DATA/tls/ca.crt)"};
+    } else {
+      auto tls = tls_for(creds.ca_file);
+      if (!tls) return fail(tls.error());
+      dc.tls = *tls;
+      dc.token = creds.token;
+      dc.ca_source = creds.ca_source.empty() ? creds.ca_file : creds.ca_source;
+    }
+  }
   auto p = std::make_unique<impl>();
   p->address = address;
   auto& io = p->io;
-  kj::Own<kj::NetworkAddress> addr;
   KJ_IF_MAYBE (e, kj::runCatchingExceptions([&] {
-                 addr = io.provider->getNetwork().parseAddress(address).wait(io.waitScope);
+                 io.provider->getNetwork().parseAddress(address).wait(io.waitScope);
                })) {
     std::string why = resolve_failure(address);
     return fail(errc::unavailable, "cannot resolve the coordinator's host in " + address + ": " +
                                        (why.empty() ? e->getDescription().cStr() : why));
   }
+  if (missing) {
+    // Unreachable says more than "no token" about a wrong address.
+    KJ_IF_MAYBE (e, kj::runCatchingExceptions([&] {
+                   auto addr = io.provider->getNetwork().parseAddress(address).wait(io.waitScope);
+                   auto timeout = io.provider->getTimer()
+                                      .afterDelay(timeout_ms * kj::MILLISECONDS)
+                                      .then([]() -> kj::Own<kj::AsyncIoStream> {
+                                        kj::throwFatalException(
+                                            KJ_EXCEPTION(DISCONNECTED, "connect timed out"));
+                                      });
+                   addr->connect().exclusiveJoin(kj::mv(timeout)).wait(io.waitScope);
+                 })) {
+      return fail(errc::unavailable,
+                  "cannot reach the coordinator at " + address + ": " + e->getDescription().cStr());
+    }
+    return fail(*missing);
+  }
+  result<dialed> d = fail(errc::internal, "no result");
   KJ_IF_MAYBE (e, kj::runCatchingExceptions([&] {
-                 auto timeout =
-                     io.provider->getTimer()
-                         .afterDelay(timeout_ms * kj::MILLISECONDS)
-                         .then([]() -> kj::Own<kj::AsyncIoStream> {
-                           kj::throwFatalException(KJ_EXCEPTION(DISCONNECTED, "connect timed out"));
-                         });
-                 p->stream = addr->connect().exclusiveJoin(kj::mv(timeout)).wait(io.waitScope);
+                 d = dial(*io.provider, address, dc, timeout_ms * kj::MILLISECONDS)
+                         .wait(io.waitScope);
                })) {
     return fail(errc::unavailable,
                 "cannot reach the coordinator at " + address + ": " + e->getDescription().cStr());
   }
+  if (!d) return fail(d.error());
+  p->identity = d->identity;
+  p->stream = kj::mv(d->stream);
   p->rpc = kj::heap<capnp::TwoPartyClient>(*p->stream);
-  p->coordinator = p->rpc->bootstrap().castAs<wire::Coordinator>();
+  p->bootstrap = p->rpc->bootstrap();
   p->disconnected = p->rpc->onDisconnect().fork();
-  auto req = p->cap().helloRequest();
-  req.setClientVersion(wire::PROTOCOL_VERSION);
-  auto hello = p->call(req.send().then([](auto resp) { return wc::from_wire(resp.getStatus()); }));
-  if (!hello) return fail(hello.error());
   return std::unique_ptr<client>(new client(std::move(p)));
+}
+
+client_credentials task_credentials_from_env() {
+  client_credentials c;
+  c.kind = credential_kind::task;
+  const char* token = std::getenv("GANTRY_TASK_TOKEN");
+  const char* ca = std::getenv("GANTRY_CA");
+  if ((!token || !*token) && (!ca || !*ca)) {
+    c.insecure = true;
+    return c;
+  }
+  c.token = token ? token : "";
+  c.ca_file = ca ? ca : "";
+  c.ca_source = "$GANTRY_CA";
+  return c;
+}
+
+const std::string& client::identity_text() const {
+  return impl_->identity;
 }
 
 result<submit_reply> client::submit(const std::string& manifest_text,
@@ -297,7 +378,7 @@ void set_scope(wire::RendezvousScope::Builder b, const rendezvous_scope& s) {
 
 result<void> client::rendezvous_put(const rendezvous_scope& scope, const std::string& key,
                                     const std::string& value) {
-  auto req = impl_->cap().rendezvousPutRequest();
+  auto req = impl_->rendezvous().putRequest();
   set_scope(req.initScope(), scope);
   req.setKey(key);
   req.setValue(kj::arrayPtr(reinterpret_cast<const kj::byte*>(value.data()), value.size()));
@@ -306,7 +387,7 @@ result<void> client::rendezvous_put(const rendezvous_scope& scope, const std::st
 
 result<std::string> client::rendezvous_get(const rendezvous_scope& scope, const std::string& key,
                                            uint32_t timeout_ms) {
-  auto req = impl_->cap().rendezvousGetRequest();
+  auto req = impl_->rendezvous().getRequest();
   set_scope(req.initScope(), scope);
   req.setKey(key);
   req.setTimeoutMs(timeout_ms);
@@ -315,6 +396,52 @@ result<std::string> client::rendezvous_get(const rendezvous_scope& scope, const 
     if (!st) return fail(st.error());
     auto v = resp.getValue();
     return std::string(reinterpret_cast<const char*>(v.begin()), v.size());
+  }));
+}
+
+result<void> client::remove_node(const std::string& name) {
+  auto req = impl_->cap().removeNodeRequest();
+  req.setName(name);
+  return impl_->call(req.send().then([](auto resp) { return wc::from_wire(resp.getStatus()); }));
+}
+
+result<std::string> client::create_token(const std::string& user, const std::string& role,
+                                         int64_t ttl_ms) {
+  auto req = impl_->cap().createTokenRequest();
+  req.setUser(user);
+  req.setRole(role);
+  req.setTtlMs(ttl_ms);
+  return impl_->call(req.send().then([](auto resp) -> result<std::string> {
+    auto st = wc::from_wire(resp.getStatus());
+    if (!st) return fail(st.error());
+    return std::string(resp.getToken().cStr());
+  }));
+}
+
+result<std::vector<token_info>> client::list_tokens() {
+  return impl_->call(impl_->cap().listTokensRequest().send().then(
+      [](auto resp) -> result<std::vector<token_info>> {
+        auto st = wc::from_wire(resp.getStatus());
+        if (!st) return fail(st.error());
+        std::vector<token_info> out;
+        for (auto t : resp.getTokens()) out.push_back(wc::from_wire(t));
+        return out;
+      }));
+}
+
+result<void> client::revoke_token(const std::string& id) {
+  auto req = impl_->cap().revokeTokenRequest();
+  req.setId(id);
+  return impl_->call(req.send().then([](auto resp) { return wc::from_wire(resp.getStatus()); }));
+}
+
+result<caller> client::whoami() {
+  return impl_->wait(impl_->cap().whoamiRequest().send().then([](auto resp) {
+    caller c;
+    c.user = resp.getUser().cStr();
+    c.role =
+        std::string_view(resp.getRole().cStr()) == "admin" ? caller_role::admin : caller_role::user;
+    return c;
   }));
 }
 

@@ -20,11 +20,29 @@ namespace gantry {
 // errc::invalid_argument names what was expected.
 result<void> check_host_port(std::string_view address, bool allow_any_port = false);
 
+// What a client presents (protocol/dial.hpp): a token of `kind` over TLS trusting `ca_file`,
+// or nothing with insecure (a coordinator started with --insecure).
+struct client_credentials {
+  credential_kind kind = credential_kind::user;
+  std::string token;      // the token text (gty_...)
+  std::string ca_file;    // the cluster's CA certificate (DATA/tls/ca.crt)
+  std::string ca_source;  // where ca_file came from, for messages ("--ca", "$GANTRY_CA")
+  bool insecure = false;
+};
+
+// A task's credentials, from its environment: GANTRY_TASK_TOKEN and GANTRY_CA; with neither
+// set, none (a coordinator started with --insecure).
+client_credentials task_credentials_from_env();
+
 class client {
  public:
-  // Connects and checks the protocol version. A malformed address is errc::invalid_argument;
-  // a host that does not resolve, or a coordinator that does not answer, errc::unavailable.
+  // Connects (TLS, then the credential) and checks the protocol version. A malformed address
+  // is errc::invalid_argument; a host that does not resolve, or a coordinator that does not
+  // answer, errc::unavailable; a coordinator whose certificate the CA did not sign, or that
+  // does not name the host dialled, errc::failed_precondition; a refused credential
+  // errc::unauthenticated or errc::permission_denied, in the coordinator's words.
   static result<std::unique_ptr<client>> connect(const std::string& address,
+                                                 const client_credentials& creds,
                                                  uint32_t timeout_ms = 5000);
   ~client();
 
@@ -48,6 +66,18 @@ class client {
   result<node_status> wait_node(const std::string& name, const std::string& state,
                                 uint32_t timeout_ms);
   result<void> set_node_state(const std::string& name, node_action action);
+  // Admin only: revokes the node's credential and forgets it.
+  result<void> remove_node(const std::string& name);
+  // Admin only. The new token's text (shown once).
+  result<std::string> create_token(const std::string& user, const std::string& role,
+                                   int64_t ttl_ms);
+  result<std::vector<token_info>> list_tokens();
+  result<void> revoke_token(const std::string& id);
+  // The connection's user and role, as the coordinator sees them.
+  result<caller> whoami();
+  // The coordinator's word for who this connection is ("alice (user)", "node gpu-01").
+  const std::string& identity_text() const;
+  // With a task credential (GANTRY_TASK_TOKEN) only.
   result<void> rendezvous_put(const rendezvous_scope& scope, const std::string& key,
                               const std::string& value);
   // Waits up to timeout_ms for the key; errc::timeout when nobody put it in time.

@@ -14,6 +14,8 @@ void fill_list(List builder, const auto& items, Fn fn) {
   for (unsigned i = 0; i < items.size(); ++i) fn(builder[i], items[i]);
 }
 
+}  // namespace
+
 wire::Status::Code to_code(errc c) {
   switch (c) {
     case errc::ok:
@@ -36,11 +38,13 @@ wire::Status::Code to_code(errc c) {
       return wire::Status::Code::VERSION_MISMATCH;
     case errc::failed_precondition:
       return wire::Status::Code::FAILED_PRECONDITION;
+    case errc::unauthenticated:
+      return wire::Status::Code::UNAUTHENTICATED;
+    case errc::permission_denied:
+      return wire::Status::Code::PERMISSION_DENIED;
   }
   return wire::Status::Code::INTERNAL;
 }
-
-}  // namespace
 
 errc to_errc(wire::Status::Code c) {
   switch (c) {
@@ -64,6 +68,10 @@ errc to_errc(wire::Status::Code c) {
       return errc::version_mismatch;
     case wire::Status::Code::FAILED_PRECONDITION:
       return errc::failed_precondition;
+    case wire::Status::Code::UNAUTHENTICATED:
+      return errc::unauthenticated;
+    case wire::Status::Code::PERMISSION_DENIED:
+      return errc::permission_denied;
   }
   return errc::internal;  // a newer peer's code we do not know
 }
@@ -152,6 +160,7 @@ void to_wire(wire::TaskSpec::Builder b, const task_spec& t) {
   b.setFabric(t.fabric);
   b.setCheckpointDir(t.checkpoint_dir);
   b.setRestoreStep(t.restore_step);
+  b.setTaskToken(t.task_token);
   if (t.gang) {
     const gang_coordinates& g = *t.gang;
     auto w = b.initGang();
@@ -188,6 +197,7 @@ task_spec from_wire(wire::TaskSpec::Reader r) {
   t.fabric = text(r.getFabric());
   t.checkpoint_dir = text(r.getCheckpointDir());
   t.restore_step = r.getRestoreStep();
+  t.task_token = text(r.getTaskToken());
   if (r.hasGang()) {
     auto w = r.getGang();
     gang_coordinates g;
@@ -263,6 +273,7 @@ void to_wire(wire::JobSummary::Builder b, const job_summary& s) {
   b.setFinishedMs(s.finished_ms);
   b.setReason(s.reason);
   b.setPendingReason(s.pending_reason);
+  b.setOwner(s.owner);
 }
 
 job_summary from_wire(wire::JobSummary::Reader r) {
@@ -276,6 +287,7 @@ job_summary from_wire(wire::JobSummary::Reader r) {
   s.finished_ms = r.getFinishedMs();
   s.reason = text(r.getReason());
   s.pending_reason = text(r.getPendingReason());
+  s.owner = text(r.getOwner());
   return s;
 }
 
@@ -325,6 +337,7 @@ job_record from_wire(wire::JobDetail::Reader r) {
   job_summary s = from_wire(r.getSummary());
   job_record job;
   job.id = s.id;
+  job.owner = s.owner;
   job.spec.name = s.name;
   job.spec.priority = s.priority;
   job.state = s.state;
@@ -397,6 +410,20 @@ node_status from_wire(wire::NodeInfo::Reader r) {
   n.last_seen_ms_ago = r.getLastSeenMsAgo();
   n.reason = text(r.getReason());
   return n;
+}
+
+void to_wire(wire::TokenInfo::Builder b, const token_info& t) {
+  b.setId(t.id);
+  b.setUser(t.user);
+  b.setRole(t.role);
+  b.setCreatedMs(t.created_ms);
+  b.setExpiresMs(t.expires_ms);
+  b.setNode(t.node);
+}
+
+token_info from_wire(wire::TokenInfo::Reader r) {
+  return {text(r.getId()),  text(r.getUser()), text(r.getRole()),
+          r.getCreatedMs(), r.getExpiresMs(),  text(r.getNode())};
 }
 
 }  // namespace gantry::wire_convert

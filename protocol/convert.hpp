@@ -13,6 +13,7 @@ void set_ok(wire::Status::Builder b);
 // ok -> {}; anything else -> the error it carries.
 result<void> from_wire(wire::Status::Reader r);
 errc to_errc(wire::Status::Code c);
+wire::Status::Code to_code(errc c);
 
 void to_wire(wire::Inventory::Builder b, const node_inventory& inv);
 node_inventory from_wire(wire::Inventory::Reader r);
@@ -35,6 +36,9 @@ job_record from_wire(wire::JobDetail::Reader r);
 
 void to_wire(wire::NodeInfo::Builder b, const node_status& n);
 node_status from_wire(wire::NodeInfo::Reader r);
+
+void to_wire(wire::TokenInfo::Builder b, const token_info& t);
+token_info from_wire(wire::TokenInfo::Reader r);
 
 // Fills a results struct that has `status` (and, for a log slice, data/nextOffset/finished).
 template <class Results>

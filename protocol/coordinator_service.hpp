@@ -1,6 +1,7 @@
 #pragma once
-// The coordinator's Cap'n Proto server: each method decodes its parameters, forwards them
-// to the coordinator_backend, and completes from the backend's callback. No logic here.
+// The client API's Cap'n Proto server for one authenticated connection: each method decodes
+// its parameters, forwards them with the connection's caller to the coordinator_backend (which
+// decides what that caller may do), and completes from the backend's callback. No logic here.
 #include <memory>
 
 #include "core/coordinator_api.hpp"
@@ -12,7 +13,8 @@ namespace gantry {
 class coordinator_service final : public wire::Coordinator::Server {
  public:
   // REQUIRES: constructed on the KJ thread that `mailbox` belongs to.
-  coordinator_service(coordinator_backend& backend, std::shared_ptr<kj_mailbox> mailbox);
+  coordinator_service(coordinator_backend& backend, std::shared_ptr<kj_mailbox> mailbox,
+                      caller who);
 
  protected:
   kj::Promise<void> hello(HelloContext context) override;
@@ -25,13 +27,16 @@ class coordinator_service final : public wire::Coordinator::Server {
   kj::Promise<void> readLogs(ReadLogsContext context) override;
   kj::Promise<void> waitNode(WaitNodeContext context) override;
   kj::Promise<void> setNodeState(SetNodeStateContext context) override;
-  kj::Promise<void> rendezvousPut(RendezvousPutContext context) override;
-  kj::Promise<void> rendezvousGet(RendezvousGetContext context) override;
-  kj::Promise<void> registerWorker(RegisterWorkerContext context) override;
+  kj::Promise<void> removeNode(RemoveNodeContext context) override;
+  kj::Promise<void> createToken(CreateTokenContext context) override;
+  kj::Promise<void> listTokens(ListTokensContext context) override;
+  kj::Promise<void> revokeToken(RevokeTokenContext context) override;
+  kj::Promise<void> whoami(WhoamiContext context) override;
 
  private:
   coordinator_backend& backend_;
   std::shared_ptr<kj_mailbox> mailbox_;
+  caller who_;
 };
 
 }  // namespace gantry

@@ -1,15 +1,22 @@
 @0xaae3ee60071db5ca;
-# gantry's wire protocol: the client API (Coordinator), the worker API (registerWorker,
-# WorkerSession) and the worker's NodeAgent that the coordinator calls back.
+# gantry's wire protocol: the client API (Coordinator), the worker API (WorkerGate,
+# WorkerSession), the worker's NodeAgent that the coordinator calls back, the join of a new
+# node (Join) and a task's rendezvous (Rendezvous).
 #
-# Versioning: `protocolVersion` is exchanged in `hello` and `registerWorker`. Within a major
-# version fields and methods are only added (new ordinals), never renumbered or retyped;
-# a peer with another major version is refused with Status.Code.versionMismatch.
+# A connection is TLS, then one hello frame that presents a credential (protocol/auth_frame.hpp),
+# and only then Cap'n Proto. The bootstrap capability depends on the credential: a user or
+# admin token gets Coordinator, the join token Join, a node credential WorkerGate, a task
+# credential Rendezvous (docs/security.md).
+#
+# Versioning: `protocolVersion` is exchanged in the hello frame (and in `hello` and
+# `registerWorker`). Within a major version fields and methods are only added (new ordinals),
+# never renumbered or retyped; a peer with another major version is refused with
+# Status.Code.versionMismatch.
 
 using Cxx = import "/capnp/c++.capnp";
 $Cxx.namespace("gantry::wire");
 
-const protocolVersion :UInt32 = 2;
+const protocolVersion :UInt32 = 3;
 
 struct Status {
   code @0 :Code;
@@ -25,6 +32,8 @@ struct Status {
     internal @7;
     versionMismatch @8;
     failedPrecondition @9;
+    unauthenticated @10;     # no credential, or one unknown, revoked or expired
+    permissionDenied @11;    # a known caller that may not do this
   }
 }
 
@@ -87,6 +96,7 @@ struct JobSummary {
   finishedMs @6 :Int64;
   reason @7 :Text;             # the job's own: why it failed, "cancel requested"
   pendingReason @8 :Text;      # an unfinished job's first pending stage: "STAGE: why it waits"
+  owner @9 :Text;              # the user who submitted it
 }
 
 struct RankInfo {
@@ -160,6 +170,7 @@ struct TaskSpec {
   fabric @15 :Text;
   restoreStep @16 :Int64 = -1; # newest consistent checkpoint step; -1 none
   gang @17 :Gang;              # collective stages only
+  taskToken @18 :Text;         # GANTRY_TASK_TOKEN: this attempt's credential for its rendezvous
 
   # torchrun's view of one rank of a gang.
   struct Gang {
@@ -184,13 +195,15 @@ struct TaskReport {
   message @4 :Text;            # e.g. "killed by signal 9"
 }
 
+# The client API, bound to the user (and role) of the connection's token.
 interface Coordinator {
   hello @0 (clientVersion :UInt32) -> (serverVersion :UInt32, status :Status);
 
   # Validates and durably stores a job; returns only after the write is synced.
   submit @1 (manifest :Text, sourceName :Text) -> (status :Status, jobId :Text, errors :List(FieldError));
-  # Jobs in submission order (oldest first). Empty `state` / `name` and `limit` 0 select
-  # every job; otherwise only jobs in that state, with that name, and the newest `limit`.
+  # Jobs in submission order (oldest first), every job for an admin, its own for a user.
+  # Empty `state` / `name` and `limit` 0 select every job; otherwise only jobs in that state,
+  # with that name, and the newest `limit`.
   listJobs @2 (state :Text, name :Text, limit :UInt32) -> (jobs :List(JobSummary));
   describeJob @3 (jobId :Text) -> (status :Status, job :JobDetail);
   listNodes @4 () -> (nodes :List(NodeInfo));
@@ -212,22 +225,57 @@ interface Coordinator {
   # Completes when node `name` is in `state` (ready, lost, ...) or after timeoutMs.
   waitNode @8 (name :Text, state :Text, timeoutMs :UInt32) -> (status :Status, node :NodeInfo);
 
+  # Admin only.
   setNodeState @9 (name :Text, action :NodeAction) -> (status :Status);
   enum NodeAction {
     cordon @0;
     uncordon @1;
     drain @2;
   }
+  # Admin only: revokes the node's credential (closing its connection) and forgets it.
+  removeNode @10 (name :Text) -> (status :Status);
 
-  # Small values exchanged by the ranks of one gang attempt (an ncclUniqueId, addresses).
-  # A get waits up to timeoutMs for a put of the same key in the same scope.
-  rendezvousPut @11 (scope :RendezvousScope, key :Text, value :Data) -> (status :Status);
-  rendezvousGet @12 (scope :RendezvousScope, key :Text, timeoutMs :UInt32)
-      -> (status :Status, value :Data);
+  # Admin only. `token` is handed out once; only its hash is kept. ttlMs 0: no expiry.
+  createToken @11 (user :Text, role :Text, ttlMs :Int64) -> (status :Status, token :Text);
+  listTokens @12 () -> (status :Status, tokens :List(TokenInfo));
+  revokeToken @13 (id :Text) -> (status :Status);
 
-  # A worker joins (or rejoins) the cluster and hands over its agent.
-  registerWorker @10 (version :UInt32, inventory :Inventory, agent :NodeAgent, tasks :List(TaskReport))
+  # Who this connection is (the token's user and role).
+  whoami @14 () -> (user :Text, role :Text);
+}
+
+# A credential as `token list` shows it: never the token or its hash.
+struct TokenInfo {
+  id @0 :Text;
+  user @1 :Text;
+  role @2 :Text;               # user | admin | node
+  createdMs @3 :Int64;
+  expiresMs @4 :Int64;         # 0: never
+  node @5 :Text;               # role node: the node it is bound to
+}
+
+# The join token's capability: a new node's credential, bound to its name.
+interface Join {
+  # alreadyExists: another credential holds `name` (gantry nodes remove NAME frees it).
+  join @0 (name :Text) -> (status :Status, credential :Text);
+}
+
+# A node credential's capability: the worker API for the node it is bound to.
+interface WorkerGate {
+  # A worker joins (or rejoins) the cluster and hands over its agent. permissionDenied for an
+  # inventory whose name is not the credential's node.
+  registerWorker @0 (version :UInt32, inventory :Inventory, agent :NodeAgent, tasks :List(TaskReport))
       -> (status :Status, session :WorkerSession, heartbeatIntervalMs :UInt32);
+}
+
+# A task credential's capability: the rendezvous of the task's own gang attempt.
+# Small values exchanged by the ranks of one gang attempt (an ncclUniqueId, addresses).
+# A get waits up to timeoutMs for a put of the same key in the same scope. permissionDenied
+# for a scope of another job, stage or attempt.
+interface Rendezvous {
+  put @0 (scope :RendezvousScope, key :Text, value :Data) -> (status :Status);
+  get @1 (scope :RendezvousScope, key :Text, timeoutMs :UInt32)
+      -> (status :Status, value :Data);
 }
 
 # Values of different jobs, stages or attempts never mix.

@@ -7,6 +7,8 @@
 #include "core/log.hpp"
 #include "protocol/agent_service.hpp"
 #include "protocol/convert.hpp"
+#include "security/credential_files.hpp"
+#include "security/secure_files.hpp"
 
 namespace gantry {
 namespace wc = wire_convert;
@@ -49,13 +51,74 @@ kj::Promise<void> worker_link::run() {
       .then([this]() { return run(); });
 }
 
+kj::Promise<kj::Own<kj::AsyncIoStream>> worker_link::dial_as(credential_kind kind,
+                                                             std::string token) {
+  dial_credentials creds;
+  creds.kind = kind;
+  creds.token = std::move(token);
+  creds.tls = opts_.tls;
+  creds.ca_source = opts_.ca_source;
+  return dial(*io_.provider, opts_.coordinator, creds, 10 * kj::SECONDS)
+      .then([this, kind](result<dialed> d) -> kj::Own<kj::AsyncIoStream> {
+        if (!d) {
+          if (d.error().code != errc::unavailable)  // refused: the operator has to act
+            log_error("the coordinator refused this worker (" + std::string(to_string(kind)) +
+                      " credential): " + d.error().message);
+          kj::throwFatalException(KJ_EXCEPTION(DISCONNECTED, d.error().message));
+        }
+        return kj::mv(d->stream);
+      });
+}
+
+kj::Promise<std::string> worker_link::node_credential() {
+  if (opts_.tls == nullptr) return std::string();
+  if (security::exists_at(opts_.credential_file)) {
+    auto token = security::read_token_file(opts_.credential_file);
+    if (!token) {
+      log_error("the node credential is unusable: " + token.error().message);
+      kj::throwFatalException(KJ_EXCEPTION(FAILED, token.error().message));
+    }
+    return token->text;
+  }
+  if (opts_.join_token.empty()) {
+    log_error("no node credential in " + opts_.credential_file +
+              " and no join token: start the worker with --join-token-file "
+              "(the coordinator's DATA/tokens/join)");
+    kj::throwFatalException(KJ_EXCEPTION(FAILED, "no credential"));
+  }
+  return dial_as(credential_kind::join, opts_.join_token)
+      .then([this](kj::Own<kj::AsyncIoStream> stream) {
+        auto c = kj::heap<connection>(kj::mv(stream));
+        auto req = c->client.bootstrap().castAs<wire::Join>().joinRequest();
+        req.setName(opts_.inventory.name);
+        return req.send()
+            .then([this](auto resp) -> std::string {
+              auto st = wc::from_wire(resp.getStatus());
+              if (!st) {
+                log_error("joining as " + opts_.inventory.name +
+                          " was refused: " + st.error().message);
+                kj::throwFatalException(KJ_EXCEPTION(FAILED, st.error().message));
+              }
+              std::string credential = resp.getCredential().cStr();
+              auto saved =
+                  security::write_file_atomically(opts_.credential_file, credential + "\n", 0600);
+              if (!saved) kj::throwFatalException(KJ_EXCEPTION(FAILED, saved.error().message));
+              log_info("joined the cluster as " + opts_.inventory.name + "; node credential in " +
+                       opts_.credential_file);
+              return credential;
+            })
+            .attach(kj::mv(c));
+      });
+}
+
 kj::Promise<void> worker_link::session_once() {
-  return io_.provider->getNetwork()
-      .parseAddress(opts_.coordinator)
-      .then([](kj::Own<kj::NetworkAddress> addr) { return addr->connect().attach(kj::mv(addr)); })
+  return node_credential()
+      .then([this](std::string credential) {
+        return dial_as(credential_kind::node, std::move(credential));
+      })
       .then([this](kj::Own<kj::AsyncIoStream> stream) {
         conn_ = kj::heap<connection>(kj::mv(stream));
-        auto coordinator = conn_->client.bootstrap().castAs<wire::Coordinator>();
+        auto coordinator = conn_->client.bootstrap().castAs<wire::WorkerGate>();
         auto b = to_promise<std::vector<task_report>>();
         agent_.list_running(std::move(b.fn));
         auto disconnected = conn_->client.onDisconnect().then(
@@ -68,9 +131,9 @@ kj::Promise<void> worker_link::session_once() {
       });
 }
 
-kj::Promise<void> worker_link::register_with(wire::Coordinator::Client coordinator,
+kj::Promise<void> worker_link::register_with(wire::WorkerGate::Client gate,
                                              std::vector<task_report> running) {
-  auto req = coordinator.registerWorkerRequest();
+  auto req = gate.registerWorkerRequest();
   req.setVersion(wire::PROTOCOL_VERSION);
   wc::to_wire(req.initInventory(), opts_.inventory);
   req.setAgent(kj::heap<agent_service>(agent_));
@@ -83,7 +146,7 @@ kj::Promise<void> worker_link::register_with(wire::Coordinator::Client coordinat
   return req.send().then([this, included](auto resp) -> kj::Promise<void> {
     auto st = wc::from_wire(resp.getStatus());
     if (!st) {
-      if (st.error().code == errc::version_mismatch || st.error().code == errc::invalid_argument)
+      if (st.error().code != errc::unavailable)
         log_error("coordinator refused registration: " + st.error().message);
       return KJ_EXCEPTION(FAILED, "registration refused", st.error().message);
     }

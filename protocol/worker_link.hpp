@@ -12,6 +12,7 @@
 #include <kj/async-io.h>
 
 #include "core/ports.hpp"
+#include "protocol/dial.hpp"
 #include "protocol/gantry.capnp.h"
 #include "protocol/kj_bridge.hpp"
 
@@ -22,6 +23,14 @@ struct worker_link_options {
   node_inventory inventory;
   uint32_t backoff_initial_ms = 100;
   uint32_t backoff_max_ms = 2000;
+  // TLS trusting only the cluster's CA (the coordinator's certificate is checked against it
+  // and the host dialled); null: --insecure, plain TCP and no credential.
+  std::shared_ptr<security::tls_client> tls;
+  std::string ca_source;  // for messages: "--ca /path"
+  // The node credential's file (DATA/node-credential, 0600). When it does not exist yet, the
+  // first connection presents `join_token` and writes the credential it gets there.
+  std::string credential_file;
+  std::string join_token;
 };
 
 class worker_link {
@@ -41,8 +50,10 @@ class worker_link {
  private:
   struct connection;
   kj::Promise<void> session_once();
-  kj::Promise<void> register_with(wire::Coordinator::Client coordinator,
-                                  std::vector<task_report> running);
+  // The node credential: read from its file, or obtained with the join token and saved.
+  kj::Promise<std::string> node_credential();
+  kj::Promise<kj::Own<kj::AsyncIoStream>> dial_as(credential_kind kind, std::string token);
+  kj::Promise<void> register_with(wire::WorkerGate::Client gate, std::vector<task_report> running);
   kj::Promise<void> heartbeat_loop(uint32_t interval_ms);
   class sink;
   void on_exit(task_report report);

@@ -72,6 +72,8 @@ void fields(V& v, T& r) {
   v("exit_code", r.exit_code);
   v("task_id", r.task_id);
   v("reason", r.reason);
+  v("token_id", r.token_id);
+  v("token_hash", r.token_hash);
 }
 
 template <class V, record_of<stage_record> T>
@@ -87,6 +89,7 @@ void fields(V& v, T& r) {
 template <class V, record_of<job_record> T>
 void fields(V& v, T& r) {
   v("id", r.id, kRequired);
+  v("owner", r.owner);
   v("state", r.state);
   v("reason", r.reason);
   v("restarts", r.restarts);

@@ -18,6 +18,8 @@ const char* to_string(column cf) {
       return "events";
     case column::meta:
       return "meta";
+    case column::tokens:
+      return "tokens";
   }
   return "?";
 }

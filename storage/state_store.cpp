@@ -44,6 +44,14 @@ void state_store::batch::put_meta(std::string key, std::string value) {
   ops_.push_back({column::meta, std::move(key), std::move(value)});
 }
 
+void state_store::batch::put_token(std::string id, std::string record_json) {
+  ops_.push_back({column::tokens, std::move(id), std::move(record_json)});
+}
+
+void state_store::batch::erase_token(std::string id) {
+  ops_.push_back({column::tokens, std::move(id), std::nullopt});
+}
+
 void state_store::batch::merge(batch&& other) {
   if (ops_.empty()) {
     ops_ = std::move(other.ops_);
@@ -150,6 +158,16 @@ result<std::vector<job_event>> state_store::load_events(const std::string& job_i
 
 result<std::optional<std::string>> state_store::get_meta(const std::string& key) {
   return kv_.get(column::meta, key);
+}
+
+result<std::vector<std::pair<std::string, std::string>>> state_store::load_tokens() {
+  std::vector<std::pair<std::string, std::string>> out;
+  auto scanned = kv_.scan(column::tokens, "", [&](std::string_view k, std::string_view v) {
+    out.emplace_back(std::string(k), std::string(v));
+    return true;
+  });
+  if (!scanned) return fail(scanned.error());
+  return out;
 }
 
 result<void> state_store::check_schema() {

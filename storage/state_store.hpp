@@ -6,10 +6,13 @@
 //   events: <job id>/<seq, 20 digits>       -> job_event   (one job's events in seq order)
 //   nodes:  <node name>                     -> node_record
 //   meta:   <key>                           -> string      ("schema_version" = "1")
+//   tokens: <token id>                      -> a token record's JSON (security/token_record.hpp:
+//                                              never a token, only its hash), kept opaque here
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/records.hpp"
@@ -35,6 +38,8 @@ class state_store {
     void put_node(const node_record& node);  // keyed by node.inventory.name
     void erase_node(const std::string& name);
     void put_meta(std::string key, std::string value);
+    void put_token(std::string id, std::string record_json);
+    void erase_token(std::string id);
     // Appends other's ops after this batch's (later ops win on the same key).
     void merge(batch&& other);
     bool empty() const { return ops_.empty(); }
@@ -62,6 +67,8 @@ class state_store {
   // The job's events with seq >= from_seq, ascending.
   result<std::vector<job_event>> load_events(const std::string& job_id, uint64_t from_seq);
   result<std::optional<std::string>> get_meta(const std::string& key);
+  // Every stored token record's JSON, in id order, as (id, JSON) pairs.
+  result<std::vector<std::pair<std::string, std::string>>> load_tokens();
 
   // Writes the schema version into a store that has none; accepts kSchemaVersion; any other
   // version gives errc::version_mismatch naming both.

@@ -42,7 +42,7 @@ class gantry_rendezvous final : public rendezvous {
 outcome<std::unique_ptr<rendezvous>> connect_gantry_rendezvous(const std::string& text) {
   auto parsed = parse_rendezvous(text);
   if (!parsed) return failure(parsed.error().message, kExitUsage);
-  auto c = client::connect(parsed->first);
+  auto c = client::connect(parsed->first, task_credentials_from_env());
   if (!c) return failure("rendezvous: " + c.error().message);
   return std::make_unique<gantry_rendezvous>(std::move(*c), std::move(parsed->second));
 }

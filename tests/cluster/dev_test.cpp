@@ -38,12 +38,19 @@ class dev_process {
     }
     return "";
   }
-  // The address from dev's "export GANTRY_COORDINATOR=" line, once every worker is ready.
+  // The address from dev's "export GANTRY_COORDINATOR=" line, once every worker is ready;
+  // the token and CA of its export lines in exports().
   std::string start(int timeout_ms = 60000) {
     std::string line = until("export GANTRY_COORDINATOR=", timeout_ms);
-    if (line.empty() || until("running; Ctrl-C", timeout_ms).empty()) return "";
+    std::string token = until("export GANTRY_TOKEN=", timeout_ms);
+    std::string ca = until("export GANTRY_CA=", timeout_ms);
+    if (line.empty() || token.empty() || ca.empty() || until("running; Ctrl-C", timeout_ms).empty())
+      return "";
+    exports_ = {token.substr(token.find(' ') + 1), ca.substr(ca.find(' ') + 1)};
     return line.substr(line.find('=') + 1);
   }
+  // "GANTRY_TOKEN=..." and "GANTRY_CA=...", as dev printed them.
+  const std::vector<std::string>& exports() const { return exports_; }
   // The pid of dev's child started with `role` (coordinator, worker) and `name`, or -1.
   pid_t child(const std::string& role, const std::string& name = "") const {
     for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
@@ -75,11 +82,16 @@ class dev_process {
   harness::temp_dir dir_{"gantry-test"};
   harness::process p_;
   std::string output_;
+  std::vector<std::string> exports_;
 };
 
-// `gantry ARGS --coordinator ADDR`: exit code and stdout.
-std::pair<int, std::string> run_cli(std::vector<std::string> args, const std::string& address) {
+// `gantry ARGS --coordinator ADDR` in the environment dev's export lines set: exit code and
+// stdout.
+std::pair<int, std::string> run_cli(std::vector<std::string> args, const std::string& address,
+                                    const dev_process& dev) {
   args.insert(args.begin(), bin("gantry"));
+  args.insert(args.begin(), dev.exports().begin(), dev.exports().end());
+  args.insert(args.begin(), "/usr/bin/env");
   args.insert(args.end(), {"--coordinator", address});
   process p(args, "/dev/null");
   std::string out = p.read_all(60000);
@@ -105,8 +117,9 @@ TEST_CASE("gantry dev restarts a worker killed with -9, and the cluster keeps se
   CHECK(after != before);
   CHECK(pid_alive(after));
   CHECK(dev.proc().running());
-  CHECK(run_cli({"wait", "dev-1", "--state", "ready", "--timeout-ms", "20000"}, address).first ==
-        0);
+  CHECK(
+      run_cli({"wait", "dev-1", "--state", "ready", "--timeout-ms", "20000"}, address, dev).first ==
+      0);
 
   // A gang of two ranks with a GPU each, and each worker has one GPU: one rank must run on
   // the restarted dev-1.
@@ -120,10 +133,10 @@ stages:
     resources: { cpu: 0.1, memory: 16MiB, gpu: 1 }
     command: [ "true" ]
 )";
-  auto [submitted, out] = run_cli({"submit", manifest, "--watch"}, address);
+  auto [submitted, out] = run_cli({"submit", manifest, "--watch"}, address, dev);
   CHECK_MESSAGE(submitted == 0, out);
   std::string job = out.substr(0, out.find('\n'));
-  auto [described, text] = run_cli({"describe", job, "--json"}, address);
+  auto [described, text] = run_cli({"describe", job, "--json"}, address, dev);
   REQUIRE(described == 0);
   INFO(text);
   std::set<std::string> nodes;

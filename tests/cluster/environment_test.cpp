@@ -115,6 +115,9 @@ stages:
     CHECK(env["GROUP_RANK"] == (node == master_node ? "0" : "1"));
     CHECK(env["LOCAL_WORLD_SIZE"] == "2");
     CHECK(env["GANTRY_NODE"] == node);
+    // Its credential for its rendezvous, and the CA to check the coordinator with.
+    CHECK(env["GANTRY_TASK_TOKEN"].rfind("gty_", 0) == 0);
+    CHECK(env["GANTRY_CA"] == c.local().ca_file());
     CHECK(env["TORCHELASTIC_RUN_ID"] == job);
     CHECK(env["TORCHELASTIC_RESTART_COUNT"] == "0");
     CHECK(env["TORCHELASTIC_MAX_RESTARTS"] == "2");

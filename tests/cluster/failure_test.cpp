@@ -172,8 +172,9 @@ stages:
   std::string address = c.address();
   std::thread submitter([&] {
     for (int attempts = 0; attempts < 2000; ++attempts) {
-      process p({bin("gantry"), "submit", manifest, "--coordinator", address},
-                c.dir() + "/submit.err");
+      std::vector<std::string> args{bin("gantry"), "submit", manifest, "--coordinator", address};
+      for (const auto& f : c.local().client_flags()) args.push_back(f);
+      process p(args, c.dir() + "/submit.err");
       std::string out = p.read_all(30000);
       bool ok = p.wait(30000) == 0;  // refused while the coordinator is down: not acknowledged
       std::lock_guard lock(mu);

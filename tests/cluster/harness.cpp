@@ -62,6 +62,14 @@ void cluster::start(const std::vector<std::string>& workers,
 }
 
 cli_result cluster::cli(std::vector<std::string> args, int timeout_ms) {
+  if (args.empty() || args[0] != "rendezvous") {  // rendezvous: a task's credential, from env
+    auto flags = c_.client_flags();
+    args.insert(args.end(), flags.begin(), flags.end());
+  }
+  return cli_without_credentials(std::move(args), timeout_ms);
+}
+
+cli_result cluster::cli_without_credentials(std::vector<std::string> args, int timeout_ms) {
   static std::atomic<int> count{0};
   args.insert(args.begin(), bin("gantry"));
   if (args.size() < 2 || args[1] != "rendezvous") {  // rendezvous takes its address from --scope
@@ -96,8 +104,17 @@ std::string cluster::submit(const std::string& name, const std::string& yaml) {
   return r.out.substr(0, r.out.find('\n'));
 }
 
+namespace {
+std::vector<std::string> watch_args(cluster& c, const std::string& job) {
+  std::vector<std::string> args{bin("gantry"), "watch",         job,
+                                "--json",      "--coordinator", c.address()};
+  auto flags = c.local().client_flags();
+  args.insert(args.end(), flags.begin(), flags.end());
+  return args;
+}
+}  // namespace
+
 event_stream::event_stream(cluster& c, const std::string& job)
-    : p({bin("gantry"), "watch", job, "--json", "--coordinator", c.address()},
-        c.dir() + "/watch-" + job + ".err") {}
+    : p(watch_args(c, job), c.dir() + "/watch-" + job + ".err") {}
 
 }  // namespace gantry::test

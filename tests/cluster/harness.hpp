@@ -51,8 +51,12 @@ class cluster {
              const std::vector<std::string>& worker_flags = {},
              const std::vector<std::string>& coordinator_flags = {});
   harness::process& worker(const std::string& name) { return c_.worker(name); }
-  // Runs `gantry ARGS --coordinator ADDR` to completion (killed after timeout_ms).
+  // Runs `gantry ARGS --coordinator ADDR` with the admin's --token-file and --ca (or
+  // --insecure, for a coordinator started so) to completion (killed after timeout_ms).
   cli_result cli(std::vector<std::string> args, int timeout_ms = 60000);
+  // The same with only what `args` says about credentials.
+  cli_result cli_without_credentials(std::vector<std::string> args, int timeout_ms = 60000);
+  harness::local_cluster& local() { return c_; }
   // `gantry wait NAME --state STATE`; true when reached within timeout_ms.
   bool wait_node(const std::string& name, const std::string& state, int timeout_ms = 20000);
   // Writes a manifest into the cluster's dir and returns its path.

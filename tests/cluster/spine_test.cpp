@@ -76,8 +76,10 @@ stages:
   std::string job = submit.out.substr(0, submit.out.find('\n'));
 
   // Follow the events until both ranks run; their pids come with the events.
-  process watcher({bin("gantry"), "watch", job, "--json", "--coordinator", c.address()},
-                  c.dir() + "/watch.err");
+  std::vector<std::string> watch_args{bin("gantry"), "watch",         job,
+                                      "--json",      "--coordinator", c.address()};
+  for (const auto& f : c.local().client_flags()) watch_args.push_back(f);
+  process watcher(watch_args, c.dir() + "/watch.err");
   std::vector<pid_t> pids;
   int64_t deadline = now_ms() + 20000;
   while (pids.size() < 2 && now_ms() < deadline) {

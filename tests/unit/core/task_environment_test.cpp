@@ -262,6 +262,20 @@ TEST_CASE("a worker without a coordinator sets neither GANTRY_COORDINATOR nor a 
   CHECK(env.count("RANK") == 1);
 }
 
+TEST_CASE("a launch's task credential and the worker's CA reach the task; none without them") {
+  worker_facts f = facts_for_tests();
+  task_spec t = plain_task();
+  env_map without = build(t, f);
+  CHECK(without.count("GANTRY_TASK_TOKEN") == 0);
+  CHECK(without.count("GANTRY_CA") == 0);
+  f.ca_file = "/etc/gantry/ca.crt";
+  t.task_token = "gty_aaaaaaaaaaaa_bbbb";
+  t.env.push_back({"GANTRY_TASK_TOKEN", "from the manifest"});  // a stage cannot set it
+  env_map env = build(t, f);
+  CHECK(env["GANTRY_TASK_TOKEN"] == "gty_aaaaaaaaaaaa_bbbb");
+  CHECK(env["GANTRY_CA"] == "/etc/gantry/ca.crt");
+}
+
 TEST_CASE("checkpointing stages get the dir, and the step to restore once one is consistent") {
   task_spec t = plain_task();
   t.checkpoint_dir = "/ckpt/recsys";

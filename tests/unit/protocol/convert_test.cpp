@@ -105,11 +105,12 @@ TEST_CASE("wire: job events of every kind") {
 TEST_CASE("wire: job summaries in every state") {
   for (job_state s : {job_state::pending, job_state::running, job_state::succeeded,
                       job_state::failed, job_state::cancelled}) {
-    job_summary in{"j-000042",        "recsys",       s, -5, 3, 1'700'000'000'000,
-                   1'700'000'009'000, "rank 1 failed"};
+    job_summary in{"j-000042",        "recsys",          "alice",        s, -5, 3,
+                   1'700'000'000'000, 1'700'000'009'000, "rank 1 failed"};
     job_summary out = round_trip<wire::JobSummary>(in);
     CHECK(out.id == in.id);
     CHECK(out.name == in.name);
+    CHECK(out.owner == in.owner);
     CHECK(out.state == in.state);
     CHECK(out.priority == in.priority);
     CHECK(out.restarts == in.restarts);

@@ -6,6 +6,7 @@
 #include "fakes.hpp"
 #include "protocol/convert.hpp"
 #include "protocol/coordinator_service.hpp"
+#include "protocol/worker_services.hpp"
 
 using namespace gantry;
 using namespace gantry::protocol_test;
@@ -22,10 +23,20 @@ struct service_rig : loop {
   }
   fake_backend backend{changed};
   kj::TwoWayPipe pipe = io.provider->newTwoWayPipe();
-  capnp::TwoPartyClient server{*pipe.ends[0], kj::heap<coordinator_service>(backend, mailbox),
-                               capnp::rpc::twoparty::Side::SERVER};
+  capnp::TwoPartyClient server{
+      *pipe.ends[0],
+      kj::heap<coordinator_service>(backend, mailbox, caller{"alice", caller_role::user}),
+      capnp::rpc::twoparty::Side::SERVER};
   capnp::TwoPartyClient client{*pipe.ends[1]};
   wire::Coordinator::Client coordinator = client.bootstrap().castAs<wire::Coordinator>();
+  // A task credential's connection: the rendezvous of j-000005/train attempt 2.
+  kj::TwoWayPipe task_pipe = io.provider->newTwoWayPipe();
+  capnp::TwoPartyClient task_server{
+      *task_pipe.ends[0],
+      kj::heap<rendezvous_service>(backend, task_ref{"j-000005", "train", 1, 2}),
+      capnp::rpc::twoparty::Side::SERVER};
+  capnp::TwoPartyClient task_client{*task_pipe.ends[1]};
+  wire::Rendezvous::Client rendezvous = task_client.bootstrap().castAs<wire::Rendezvous>();
 };
 
 std::string text(capnp::Text::Reader t) {
@@ -101,7 +112,7 @@ TEST_CASE("coordinator service: submit forwards the manifest and answers its id 
 
 TEST_CASE("coordinator service: jobs, a job's detail and nodes go through the conversions") {
   service_rig r;
-  job_summary s{"j-000003", "train", job_state::failed, 5, 2, 1000, 2000, "rank 0 failed"};
+  job_summary s{"j-000003", "train", "bob", job_state::failed, 5, 2, 1000, 2000, "rank 0 failed"};
   job_summary newer;  // listed in submission order, so after s
   newer.id = "j-000004";
   newer.submitted_ms = 3000;
@@ -223,7 +234,7 @@ TEST_CASE("coordinator service: logs and rendezvous values are bytes, NULs inclu
   CHECK(chunk->next_offset == 108);
   CHECK(chunk->finished);
 
-  auto put = r.coordinator.rendezvousPutRequest();
+  auto put = r.rendezvous.putRequest();
   put.getScope().setJobId("j-000005");
   put.getScope().setStage("train");
   put.getScope().setAttempt(2);
@@ -232,9 +243,10 @@ TEST_CASE("coordinator service: logs and rendezvous values are bytes, NULs inclu
   CHECK(r.wait(put.send()).getStatus().getCode() == Code::OK);
   CHECK(r.backend.scope == rendezvous_scope{"j-000005", "train", 2});
   CHECK(r.backend.value == bytes);
+  CHECK(r.backend.task == task_ref{"j-000005", "train", 1, 2});  // what the backend checks
 
   r.backend.value_answer = bytes;
-  auto get = r.coordinator.rendezvousGetRequest();
+  auto get = r.rendezvous.getRequest();
   get.getScope().setJobId("j-000005");
   get.setKey("nccl-id");
   get.setTimeoutMs(500);
@@ -244,7 +256,7 @@ TEST_CASE("coordinator service: logs and rendezvous values are bytes, NULs inclu
   CHECK(r.backend.args == std::vector<std::string>{"nccl-id", "500"});
 
   r.backend.value_answer = fail(errc::timeout, "nobody put nccl-id");
-  auto late = r.coordinator.rendezvousGetRequest();
+  auto late = r.rendezvous.getRequest();
   late.setKey("nccl-id");
   CHECK(r.wait(late.send()).getStatus().getCode() == Code::TIMEOUT);
 }

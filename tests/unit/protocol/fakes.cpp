@@ -51,41 +51,84 @@ void fake_session::disconnected() {
   changed.notify();
 }
 
-void fake_backend::submit(std::string manifest, callback<submit_reply> done) {
+void fake_backend::authenticate(credential_kind kind, std::string token,
+                                std::shared_ptr<session_revoker>, callback<identity> done) {
+  calls.push_back("authenticate");
+  args = {to_string(kind), token};
+  answer(done, identity_answer);
+}
+void fake_backend::remove_node(caller w, std::string name, callback<void> done) {
+  calls.push_back("remove_node");
+  who = w;
+  args = {name};
+  answer(done, void_answer);
+}
+void fake_backend::create_token(caller w, token_request request, callback<std::string> done) {
+  calls.push_back("create_token");
+  who = w;
+  args = {request.user, to_string(request.role), std::to_string(request.ttl_ms)};
+  answer(done, value_answer);
+}
+void fake_backend::list_tokens(caller w, callback<std::vector<token_info>> done) {
+  calls.push_back("list_tokens");
+  who = w;
+  args = {};
+  answer(done, result<std::vector<token_info>>(std::vector<token_info>{}));
+}
+void fake_backend::revoke_token(caller w, std::string id, callback<void> done) {
+  calls.push_back("revoke_token");
+  who = w;
+  args = {id};
+  answer(done, void_answer);
+}
+void fake_backend::join(std::string node_name, callback<std::string> done) {
+  calls.push_back("join");
+  args = {node_name};
+  answer(done, value_answer);
+}
+void fake_backend::submit(caller w, std::string manifest, callback<submit_reply> done) {
   calls.push_back("submit");
+  who = w;
   args = {manifest};
   answer(done, submit_answer);
 }
-void fake_backend::list_jobs(callback<std::vector<job_summary>> done) {
+void fake_backend::list_jobs(caller w, callback<std::vector<job_summary>> done) {
   calls.push_back("list_jobs");
+  who = w;
   args = {};
   answer(done, jobs_answer);
 }
-void fake_backend::describe_job(std::string job_id, callback<job_record> done) {
+void fake_backend::describe_job(caller w, std::string job_id, callback<job_record> done) {
   calls.push_back("describe_job");
+  who = w;
   args = {job_id};
   answer(done, job_answer);
 }
-void fake_backend::list_nodes(callback<std::vector<node_status>> done) {
+void fake_backend::list_nodes(caller w, callback<std::vector<node_status>> done) {
   calls.push_back("list_nodes");
+  who = w;
   args = {};
   answer(done, nodes_answer);
 }
-void fake_backend::cancel(std::string job_id, callback<void> done) {
+void fake_backend::cancel(caller w, std::string job_id, callback<void> done) {
   calls.push_back("cancel");
+  who = w;
   args = {job_id};
   answer(done, void_answer);
 }
-void fake_backend::watch(std::string job_id, uint64_t from_seq, std::shared_ptr<event_sink> s,
-                         callback<watch_reply> done) {
+void fake_backend::watch(caller w, std::string job_id, uint64_t from_seq,
+                         std::shared_ptr<event_sink> s, callback<watch_reply> done) {
   calls.push_back("watch");
+  who = w;
   args = {job_id, std::to_string(from_seq)};
   sink = std::move(s);
   answer(done, watch_answer);
 }
-void fake_backend::read_logs(std::string job_id, std::string stage, int32_t rank, int32_t attempt,
-                             uint64_t offset, uint32_t max_bytes, callback<log_chunk> done) {
+void fake_backend::read_logs(caller w, std::string job_id, std::string stage, int32_t rank,
+                             int32_t attempt, uint64_t offset, uint32_t max_bytes,
+                             callback<log_chunk> done) {
   calls.push_back("read_logs");
+  who = w;
   args = {job_id,
           stage,
           std::to_string(rank),
@@ -94,37 +137,42 @@ void fake_backend::read_logs(std::string job_id, std::string stage, int32_t rank
           std::to_string(max_bytes)};
   answer(done, log_answer);
 }
-void fake_backend::wait_node(std::string name, node_state state, uint32_t timeout_ms,
+void fake_backend::wait_node(caller w, std::string name, node_state state, uint32_t timeout_ms,
                              callback<node_status> done) {
   calls.push_back("wait_node");
+  who = w;
   args = {name, to_string(state), std::to_string(timeout_ms)};
   answer(done, node_answer);
 }
-void fake_backend::set_node_state(std::string name, node_action a, callback<void> done) {
+void fake_backend::set_node_state(caller w, std::string name, node_action a, callback<void> done) {
   calls.push_back("set_node_state");
+  who = w;
   args = {name};
   action = a;
   answer(done, void_answer);
 }
-void fake_backend::rendezvous_put(rendezvous_scope s, std::string key, std::string v,
-                                  callback<void> done) {
+void fake_backend::rendezvous_put(std::optional<task_ref> t, rendezvous_scope s, std::string key,
+                                  std::string v, callback<void> done) {
   calls.push_back("rendezvous_put");
+  task = std::move(t);
   args = {key};
   scope = std::move(s);
   value = std::move(v);
   answer(done, void_answer);
 }
-void fake_backend::rendezvous_get(rendezvous_scope s, std::string key, uint32_t timeout_ms,
-                                  callback<std::string> done) {
+void fake_backend::rendezvous_get(std::optional<task_ref> t, rendezvous_scope s, std::string key,
+                                  uint32_t timeout_ms, callback<std::string> done) {
   calls.push_back("rendezvous_get");
+  task = std::move(t);
   args = {key, std::to_string(timeout_ms)};
   scope = std::move(s);
   answer(done, value_answer);
 }
-void fake_backend::register_worker(node_inventory inventory, std::vector<task_report> tasks,
-                                   std::shared_ptr<task_agent> a,
+void fake_backend::register_worker(std::string node, node_inventory inventory,
+                                   std::vector<task_report> tasks, std::shared_ptr<task_agent> a,
                                    callback<worker_registration> done) {
   calls.push_back("register_worker");
+  bound_node = std::move(node);
   args = {inventory.name};
   registered.push_back(std::move(inventory));
   registered_tasks.push_back(std::move(tasks));

@@ -107,23 +107,31 @@ struct fake_session final : worker_session_port {
 // `*_answer` members (or from another thread when `answer_elsewhere`).
 struct fake_backend final : coordinator_backend {
   explicit fake_backend(notifier& n) : changed(n) {}
-  void submit(std::string manifest, callback<submit_reply> done) override;
-  void list_jobs(callback<std::vector<job_summary>> done) override;
-  void describe_job(std::string job_id, callback<job_record> done) override;
-  void list_nodes(callback<std::vector<node_status>> done) override;
-  void cancel(std::string job_id, callback<void> done) override;
-  void watch(std::string job_id, uint64_t from_seq, std::shared_ptr<event_sink> sink,
+  void authenticate(credential_kind kind, std::string token, std::shared_ptr<session_revoker> guard,
+                    callback<identity> done) override;
+  void submit(caller who, std::string manifest, callback<submit_reply> done) override;
+  void list_jobs(caller who, callback<std::vector<job_summary>> done) override;
+  void describe_job(caller who, std::string job_id, callback<job_record> done) override;
+  void list_nodes(caller who, callback<std::vector<node_status>> done) override;
+  void cancel(caller who, std::string job_id, callback<void> done) override;
+  void watch(caller who, std::string job_id, uint64_t from_seq, std::shared_ptr<event_sink> sink,
              callback<watch_reply> done) override;
-  void read_logs(std::string job_id, std::string stage, int32_t rank, int32_t attempt,
+  void read_logs(caller who, std::string job_id, std::string stage, int32_t rank, int32_t attempt,
                  uint64_t offset, uint32_t max_bytes, callback<log_chunk> done) override;
-  void wait_node(std::string name, node_state state, uint32_t timeout_ms,
+  void wait_node(caller who, std::string name, node_state state, uint32_t timeout_ms,
                  callback<node_status> done) override;
-  void set_node_state(std::string name, node_action action, callback<void> done) override;
-  void rendezvous_put(rendezvous_scope scope, std::string key, std::string value,
+  void set_node_state(caller who, std::string name, node_action action,
                       callback<void> done) override;
-  void rendezvous_get(rendezvous_scope scope, std::string key, uint32_t timeout_ms,
-                      callback<std::string> done) override;
-  void register_worker(node_inventory inventory, std::vector<task_report> tasks,
+  void remove_node(caller who, std::string name, callback<void> done) override;
+  void create_token(caller who, token_request request, callback<std::string> done) override;
+  void list_tokens(caller who, callback<std::vector<token_info>> done) override;
+  void revoke_token(caller who, std::string id, callback<void> done) override;
+  void join(std::string node_name, callback<std::string> done) override;
+  void rendezvous_put(std::optional<task_ref> task, rendezvous_scope scope, std::string key,
+                      std::string value, callback<void> done) override;
+  void rendezvous_get(std::optional<task_ref> task, rendezvous_scope scope, std::string key,
+                      uint32_t timeout_ms, callback<std::string> done) override;
+  void register_worker(std::string node, node_inventory inventory, std::vector<task_report> tasks,
                        std::shared_ptr<task_agent> agent,
                        callback<worker_registration> done) override;
 
@@ -153,7 +161,11 @@ struct fake_backend final : coordinator_backend {
   result<std::string> value_answer = std::string{};
   uint32_t heartbeat_interval_ms = 20;
 
-  std::shared_ptr<event_sink> sink;  // of the last watch
+  caller who;                                     // of the last client call
+  std::optional<task_ref> task;                   // of the last rendezvous call
+  std::string bound_node;                         // of the last registration
+  result<identity> identity_answer = identity{};  // authenticate
+  std::shared_ptr<event_sink> sink;               // of the last watch
   std::optional<rendezvous_scope> scope;
   std::string value;  // of the last rendezvous_put
   node_action action = node_action::cordon;

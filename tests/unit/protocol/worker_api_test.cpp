@@ -7,7 +7,7 @@
 #include "fakes.hpp"
 #include "protocol/agent_service.hpp"
 #include "protocol/convert.hpp"
-#include "protocol/coordinator_service.hpp"
+#include "protocol/worker_services.hpp"
 
 using namespace gantry;
 using namespace gantry::protocol_test;
@@ -24,13 +24,13 @@ struct worker_rig : loop {
   fake_agent agent{changed};
   kj::Own<kj::TwoWayPipe> pipe = kj::heap(io.provider->newTwoWayPipe());
   kj::Own<capnp::TwoPartyClient> server = kj::heap<capnp::TwoPartyClient>(
-      *pipe->ends[0], kj::heap<coordinator_service>(backend, mailbox),
+      *pipe->ends[0], kj::heap<worker_gate_service>(backend, mailbox, ""),
       capnp::rpc::twoparty::Side::SERVER);
   kj::Own<capnp::TwoPartyClient> client = kj::heap<capnp::TwoPartyClient>(*pipe->ends[1]);
-  wire::Coordinator::Client coordinator = client->bootstrap().castAs<wire::Coordinator>();
+  wire::WorkerGate::Client coordinator = client->bootstrap().castAs<wire::WorkerGate>();
 
   // registerWorker as a worker sends it: its inventory, its agent, the tasks it reports.
-  capnp::Response<wire::Coordinator::RegisterWorkerResults> enroll(
+  capnp::Response<wire::WorkerGate::RegisterWorkerResults> enroll(
       const node_inventory& inv, const std::vector<task_report>& tasks = {},
       uint32_t version = wire::PROTOCOL_VERSION) {
     auto req = coordinator.registerWorkerRequest();

@@ -6,15 +6,17 @@
 #include <algorithm>
 
 #include "fakes.hpp"
-#include "protocol/coordinator_service.hpp"
+#include "protocol/auth_frame.hpp"
 #include "protocol/worker_link.hpp"
+#include "protocol/worker_services.hpp"
 
 using namespace gantry;
 using namespace gantry::protocol_test;
 
 namespace {
 
-// The coordinator side: accepts connections and serves each until drop_connections().
+// The coordinator side, as a coordinator started with --insecure: accepts connections, answers
+// each hello frame, and serves the worker API until drop_connections().
 struct coordinator_rig : loop {
   coordinator_rig() {
     auto addr = wait(io.provider->getNetwork().parseAddress("127.0.0.1:0"));
@@ -42,11 +44,20 @@ struct coordinator_rig : loop {
  private:
   kj::Promise<void> accept_next() {
     return listener->accept().then([this](kj::Own<kj::AsyncIoStream> stream) {
-      auto rpc =
-          kj::heap<capnp::TwoPartyClient>(*stream, kj::heap<coordinator_service>(backend, mailbox),
-                                          capnp::rpc::twoparty::Side::SERVER);
-      connections.push_back({kj::mv(stream), kj::mv(rpc)});
-      return accept_next();
+      auto& s = *stream;
+      auto served = read_hello(s)
+                        .then([&s](result<hello_frame> hello) {
+                          KJ_ASSERT(hello.has_value() && hello->kind == credential_kind::node);
+                          return write_frame(
+                              s, encode(answer_frame{wire::PROTOCOL_VERSION, errc::ok, "node"}));
+                        })
+                        .then([this, stream = kj::mv(stream)]() mutable {
+                          auto rpc = kj::heap<capnp::TwoPartyClient>(
+                              *stream, kj::heap<worker_gate_service>(backend, mailbox, ""),
+                              capnp::rpc::twoparty::Side::SERVER);
+                          connections.push_back({kj::mv(stream), kj::mv(rpc)});
+                        });
+      return served.then([this]() { return accept_next(); });
     });
   }
 };
