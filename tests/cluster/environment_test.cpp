@@ -127,9 +127,9 @@ stages:
     CHECK(env["CUDA_VISIBLE_DEVICES"] == "");  // no GPU: none of the node's either
   }
   // A pass-env entry that is no variable name is refused before the worker starts.
-  auto bad =
-      c.cli({"worker", "--name", "bad", "--data-dir", c.dir() + "/bad", "--pass-env", "NCCL_*,A-B"},
-            20000);
+  auto bad = c.cli_without_credentials(
+      {"worker", "--name", "bad", "--data-dir", c.dir() + "/bad", "--pass-env", "NCCL_*,A-B"},
+      20000);
   CHECK(bad.exit_code == 2);
   CHECK(bad.err.find("--pass-env: expected a variable name") != std::string::npos);
   CHECK(bad.err.find("\"A-B\"") != std::string::npos);

@@ -1,6 +1,7 @@
 // The placement engine through the real cluster (issue 3).
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <map>
 
 #include "tests/cluster/harness.hpp"
@@ -61,8 +62,8 @@ TEST_CASE(
   cluster c;
   INFO(c.logs());
   c.start({"g1"}, {"--cpus", "8", "--memory", "8GiB", "--simulate-gpus", "4xH100:80GiB"});
-  // Each task publishes what it was given through the rendezvous, then waits there for
-  // the test to let it go: all eight must be running at the same time.
+  // Each task prints what it was given (and its task credential), then waits at the
+  // rendezvous for the test to let it go: all eight must be running at the same time.
   std::string job = c.submit("halves.yaml", R"(
 name: halves
 stages:
@@ -70,7 +71,7 @@ stages:
     device: gpu
     replicas: 8
     resources: { cpu: 0.5, memory: 64MiB, gpu: 0.5 }
-    command: [ "sh", "-c", "S=$GANTRY_COORDINATOR/$GANTRY_JOB_ID/half/0; gantry rendezvous put --scope $S gpu-$GANTRY_RANK \"$CUDA_VISIBLE_DEVICES $CUDA_MPS_ACTIVE_THREAD_PERCENTAGE\" && gantry rendezvous get --scope $S release --timeout-ms 60000" ]
+    command: [ "sh", "-c", "S=$GANTRY_COORDINATOR/$GANTRY_JOB_ID/half/0; echo \"$CUDA_VISIBLE_DEVICES $CUDA_MPS_ACTIVE_THREAD_PERCENTAGE\"; echo \"$GANTRY_TASK_TOKEN\"; gantry rendezvous get --scope $S release --timeout-ms 60000" ]
 )");
   std::string scope = c.address() + "/" + job + "/half/0";
   int running = 0;
@@ -80,6 +81,7 @@ stages:
   }));
   auto d = c.cli({"describe", job, "--json"}).json();
   std::map<int, int> per_gpu;
+  std::string token;  // a task's credential: the release is put as a task of the job
   for (const auto& r : d["stages"][0]["ranks"]) {
     CHECK(r["state"] == "running");
     REQUIRE(r["gpus"].size() == 1);
@@ -87,9 +89,16 @@ stages:
     per_gpu[gpu]++;
     CHECK(r["gpu_milli"] == 500);
     // The task saw the GPU it was placed on (by UUID), at half its compute.
-    auto seen = c.cli({"rendezvous", "get", "gpu-" + std::to_string(r["rank"].get<int>()),
-                       "--scope", scope, "--timeout-ms", "20000"});
-    CHECK(seen.out == "SIM-H100-" + std::to_string(gpu) + " 50\n");
+    cli_result seen;
+    for (int64_t until = now_ms() + 20000; now_ms() < until;) {
+      seen =
+          c.cli({"logs", job, "--stage", "half", "--rank", std::to_string(r["rank"].get<int>())});
+      if (std::count(seen.out.begin(), seen.out.end(), '\n') >= 2) break;
+    }
+    CHECK(seen.out.substr(0, seen.out.find('\n') + 1) ==
+          "SIM-H100-" + std::to_string(gpu) + " 50\n");
+    token = seen.out.substr(seen.out.find('\n') + 1);
+    token = token.substr(0, token.find('\n'));
   }
   CHECK(per_gpu == std::map<int, int>{{0, 2}, {1, 2}, {2, 2}, {3, 2}});
   // `gantry nodes` shows the same: every GPU fully taken by two halves, 8 x 0.5 CPUs used.
@@ -97,7 +106,10 @@ stages:
   REQUIRE(nodes.size() == 1);
   CHECK(nodes[0]["allocated_cpus"].get<double>() == 4.0);
   for (const auto& g : nodes[0]["gpus"]) CHECK(g["allocated_milli"] == 1000);
-  CHECK(c.cli({"rendezvous", "put", "release", "go", "--scope", scope}).exit_code == 0);
+  process release({"/usr/bin/env", "GANTRY_TASK_TOKEN=" + token, "GANTRY_CA=" + c.local().ca_file(),
+                   bin("gantry"), "rendezvous", "put", "release", "go", "--scope", scope},
+                  c.dir() + "/release.err");
+  CHECK(release.wait(30000) == 0);
   auto w = c.cli({"watch", job});
   CHECK_MESSAGE(w.exit_code == 0, w.out);
 }
