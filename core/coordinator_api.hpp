@@ -141,7 +141,8 @@ class coordinator_backend {
   virtual void set_node_state(caller who, std::string name, node_action action,
                               callback<void> done) = 0;
   // Admin only: revokes the node's credential (closing its connection: its tasks are lost and
-  // placed elsewhere) and forgets the node. It may join again with the join token.
+  // placed elsewhere) and frees its name: the node stays listed (lost), and a worker of that
+  // name may join again with the join token.
   virtual void remove_node(caller who, std::string name, callback<void> done) = 0;
   // Admin only: a new token, its text handed out once.
   virtual void create_token(caller who, token_request request, callback<std::string> done) = 0;

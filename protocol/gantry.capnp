@@ -232,7 +232,7 @@ interface Coordinator {
     uncordon @1;
     drain @2;
   }
-  # Admin only: revokes the node's credential (closing its connection) and forgets it.
+  # Admin only: revokes the node's credential (closing its connection; the node is lost).
   removeNode @10 (name :Text) -> (status :Status);
 
   # Admin only. `token` is handed out once; only its hash is kept. ttlMs 0: no expiry.
