@@ -158,12 +158,14 @@ class queue_book {
     int64_t protected_until = 0;  // not a victim before
     uint64_t claim = 0;           // being stopped for this claim; 0: running
   };
-  // A preemption or resize in flight: what its stopped victims give back is held here
-  // (reserved in the view) until the last one stopped, then released to the claimants.
+  // A preemption or resize in flight. Its claimants' planned placements stay reserved in the
+  // view until the last victim stopped: what was free at planning is held from the start,
+  // what the victims give back as they stop; then all of it is released and the claimants
+  // are placed before anything else.
   struct claim {
     std::vector<std::string> claimants;  // placed first, in order, once it completes
     std::set<uint64_t> victims;
-    std::vector<task_assignment> held;
+    std::vector<task_assignment> held;  // applied to the view on their behalf
     std::vector<std::pair<std::string, queue_resources>> claimed;  // per queue
   };
   struct round_ctx;
@@ -183,8 +185,12 @@ class queue_book {
                    const queue_resources& hold, std::string& reason);
   // queue_book_preempt.cpp
   void preempt(cluster_view& view, round_ctx& ctx);
-  bool plan_for(const cluster_view& view, round_ctx& ctx, queue_state& q, const pending_entry& e,
+  bool plan_for(cluster_view& view, round_ctx& ctx, queue_state& q, const pending_entry& e,
                 bool reclaim);
+  // Opens a claim for the planned `placements` whose `victims` are about to be stopped;
+  // holds in `view` what the placements take beyond what the victims give back.
+  uint64_t open_claim(cluster_view& view, const std::vector<placement>& placements,
+                      const std::vector<uint64_t>& victims);
   void grow(cluster_view& view, round_ctx& ctx);
 
   queue_book_config config_;
@@ -200,10 +206,10 @@ class queue_book {
   std::vector<std::pair<std::string, int64_t>> first_;  // claimants; until (-1: not yet set)
   std::unordered_set<std::string> restarted_;           // stopped by the book: protected on restart
   struct no_plan {
-    int64_t retry_at = 0;
-    std::string note;
+    int64_t retry_at = 0;  // no plan is made for it before
   };
-  std::unordered_map<std::string, no_plan> no_plan_;  // request id -> last failed plan
+  // Requests no preemption could help (their reason says so while this stands).
+  std::unordered_map<std::string, no_plan> no_plan_;
 };
 
 }  // namespace gantry::sched

@@ -1,6 +1,7 @@
 // The queue book's plans that stop running work: reclaiming a guarantee, priority within a
 // queue, shrinking elastic gangs for either, and growing them when capacity is idle.
 #include <algorithm>
+#include <unordered_map>
 
 #include "scheduler/queues/fair_share.hpp"
 #include "scheduler/queues/queue_book.hpp"
@@ -21,6 +22,10 @@ std::string arrow(int32_t from, int32_t to) {
 // guarantee (reclaim), or above running work of their own queue (priority). Reclaims first,
 // then by priority; each gets one plan, at most max_plans_per_round successful ones.
 void queue_book::preempt(cluster_view& view, round_ctx& ctx) {
+  static const std::string kNote = "; preemption would not make it fit";
+  std::unordered_map<std::string, size_t> reason_of;  // request id -> ctx.out.pending index
+  for (size_t i = 0; i < ctx.out.pending.size(); ++i) reason_of[ctx.out.pending[i].request_id] = i;
+  auto note = [&](const std::string& id) { ctx.out.pending[reason_of.at(id)].reason += kNote; };
   struct want {
     queue_state* q;
     const pending_entry* e;
@@ -31,12 +36,19 @@ void queue_book::preempt(cluster_view& view, round_ctx& ctx) {
     auto it = std::find_if(q->pending.begin(), q->pending.end(),
                            [&](const pending_entry& p) { return p.r.request.id == id; });
     if (it == q->pending.end()) continue;
-    if (auto np = no_plan_.find(id); np != no_plan_.end() && ctx.now < np->second.retry_at)
-      continue;
     const bool reclaim = within_guarantee(q->effective(), it->need, q->spec.guarantee);
     const bool outranks =
         !q->priorities.empty() && q->priorities.begin()->first < it->r.request.priority;
-    if ((!reclaim && !outranks) || claimant_in_flight(id)) continue;
+    auto np = no_plan_.find(id);
+    if (!reclaim && !outranks) {
+      if (np != no_plan_.end()) no_plan_.erase(np);
+      continue;
+    }
+    if (claimant_in_flight(id)) continue;
+    if (np != no_plan_.end() && ctx.now < np->second.retry_at) {
+      note(id);  // the last verdict stands until a replan is due
+      continue;
+    }
     wants.push_back({q, &*it, reclaim});
   }
   std::stable_sort(wants.begin(), wants.end(), [](const want& a, const want& b) {
@@ -45,20 +57,24 @@ void queue_book::preempt(cluster_view& view, round_ctx& ctx) {
   });
   int32_t plans = 0, tries = 0;
   for (const want& w : wants) {
-    if (plans >= config_.max_plans_per_round || tries >= 2 * config_.max_plans_per_round) break;
+    const std::string& id = w.e->r.request.id;
+    if (plans >= config_.max_plans_per_round || tries >= 2 * config_.max_plans_per_round) {
+      if (no_plan_.contains(id)) note(id);
+      continue;
+    }
     ++tries;
     if (plan_for(view, ctx, *w.q, *w.e, w.reclaim)) {
       ++plans;
-      no_plan_.erase(w.e->r.request.id);
+      no_plan_.erase(id);
     } else {
-      no_plan_[w.e->r.request.id] = {ctx.now + config_.replan_after_ms,
-                                     "; preemption would not make it fit"};
+      no_plan_[id] = {ctx.now + config_.replan_after_ms};
+      note(id);
     }
   }
 }
 
 // One victim plan for `e`; on success its stop orders are issued and a claim opened.
-bool queue_book::plan_for(const cluster_view& view, round_ctx& ctx, queue_state& q,
+bool queue_book::plan_for(cluster_view& view, round_ctx& ctx, queue_state& q,
                           const pending_entry& e, bool reclaim) {
   const placement_request& want_req = e.r.request;
   struct ranked {
@@ -113,11 +129,19 @@ bool queue_book::plan_for(const cluster_view& view, round_ctx& ctx, queue_state&
   for (auto& r : ranked_list) cands.push_back(std::move(r.c));
   placement_request req = want_req;
   if (e.r.min_count > 0) req.count = e.r.min_count;
-  auto plan = plan_victims(ctx.work(view), sched_, ctx.rs, req, cands, rules);
+  // A guarantee outranks the head-of-line reservation a borrower may hold: reclaims are
+  // tried on every node; priority preemption keeps off nodes reserved for another request.
+  const round_state everywhere;
+  auto plan =
+      plan_victims(ctx.work(view), sched_, reclaim ? everywhere : ctx.rs, req, cands, rules);
   if (!plan) return false;
 
-  const uint64_t claim_id = next_claim_++;
-  claim& c = claims_[claim_id];
+  std::vector<placement> placements{plan->request};
+  placements.insert(placements.end(), plan->resized.begin(), plan->resized.end());
+  std::vector<uint64_t> victims;
+  for (const victim_action& a : plan->actions) victims.push_back(cands[a.candidate].unit);
+  const uint64_t claim_id = open_claim(view, placements, victims);
+  claim& c = claims_.at(claim_id);
   c.claimants.push_back(want_req.id);
   c.claimed.emplace_back(q.spec.name, e.need);
   q.claimed += e.need;
@@ -155,6 +179,21 @@ bool queue_book::plan_for(const cluster_view& view, round_ctx& ctx, queue_state&
     ctx.out.stops.push_back(std::move(o));
   }
   return true;
+}
+
+uint64_t queue_book::open_claim(cluster_view& view, const std::vector<placement>& placements,
+                                const std::vector<uint64_t>& victims) {
+  std::vector<task_assignment> placed, freed;
+  for (const auto& p : placements) placed.insert(placed.end(), p.tasks.begin(), p.tasks.end());
+  for (uint64_t v : victims) {
+    const auto& tasks = units_.at(v).tasks;
+    freed.insert(freed.end(), tasks.begin(), tasks.end());
+  }
+  const uint64_t id = next_claim_++;
+  claim& c = claims_[id];
+  c.held = holds_for(placed, freed);
+  for (const auto& a : c.held) view.apply(placement{"", {a}});
+  return id;
 }
 
 // Elastic gangs below their maximum grow into capacity nothing pending wants: each one that
@@ -208,8 +247,8 @@ void queue_book::grow(cluster_view& view, round_ctx& ctx) {
       continue;
     }
     work.apply(found);
-    const uint64_t claim_id = next_claim_++;
-    claim& c = claims_[claim_id];
+    const uint64_t claim_id = open_claim(view, {found}, {id});
+    claim& c = claims_.at(claim_id);
     c.claimants.push_back(u.r.request.id);
     const queue_resources again = demand_of(u.r.request.per_task, lo);
     c.claimed.emplace_back(q.spec.name, again);

@@ -63,7 +63,7 @@ void queue_book::place_claimants(cluster_view& view, round_ctx& ctx) {
 
 // Picks, among the queues' next requests, the one to admit next: a queue admitting within its
 // guarantee before any that borrows; among those the emptiest guarantee, among borrowers the
-// lowest weighted DRF share; then priority, then submission.
+// lowest weighted DRF share with the request admitted; then priority, then submission.
 void queue_book::admit(cluster_view& view, round_ctx& ctx) {
   struct cursor {
     queue_state* q;
@@ -94,9 +94,11 @@ void queue_book::admit(cluster_view& view, round_ctx& ctx) {
       const queue_resources eff = c.q->effective();
       const bool within = within_guarantee(eff, head.need, c.q->spec.guarantee);
       const int cls = within ? 0 : 1;
-      const double metric =
-          within ? guarantee_fill(eff, c.q->spec.guarantee)
-                 : borrowed_share(eff, c.q->spec.guarantee, ctx.capacity(view), c.q->spec.weight);
+      // Borrowers compare the share each would have with its next request admitted, so
+      // that a light queue with big requests does not overshoot its weight.
+      const double metric = within ? guarantee_fill(eff, c.q->spec.guarantee)
+                                   : borrowed_share(eff + head.need, c.q->spec.guarantee,
+                                                    ctx.capacity(view), c.q->spec.weight);
       bool better =
           best == nullptr || cls < best_class || (cls == best_class && metric < best_metric);
       if (!better && best != nullptr && cls == best_class && metric == best_metric) {
@@ -133,7 +135,6 @@ void queue_book::admit(cluster_view& view, round_ctx& ctx) {
       continue;
     }
     if (place_entry(view, ctx, q, e, best->hold, reason)) continue;
-    if (auto np = no_plan_.find(e.r.request.id); np != no_plan_.end()) reason += np->second.note;
     ctx.out.pending.push_back({e.r.request.id, reason});
     if (!reason.ends_with("exceeds cluster capacity")) {
       ctx.capacity_blocked = true;

@@ -362,4 +362,46 @@ std::optional<victim_plan> plan_victims(cluster_view& view, scheduler& s, const 
   return planner(view, s, rs, req, candidates, rules).run();
 }
 
+std::vector<task_assignment> holds_for(const std::vector<task_assignment>& placed,
+                                       const std::vector<task_assignment>& freed) {
+  struct amounts {
+    int64_t cpu = 0, mem = 0, dpus = 0;
+    std::map<int32_t, std::pair<int64_t, int64_t>> gpus;  // index -> (milli, memory)
+  };
+  std::map<std::string, amounts> net;
+  auto add = [&](const std::vector<task_assignment>& tasks, int sign) {
+    for (const auto& a : tasks) {
+      amounts& n = net[a.node];
+      n.cpu += sign * a.cpu_milli;
+      n.mem += sign * a.memory_bytes;
+      n.dpus += sign * a.dpus;
+      for (int32_t g : a.gpus) {
+        n.gpus[g].first += sign * a.gpu_milli;
+        n.gpus[g].second += sign * a.gpu_memory_bytes;
+      }
+    }
+  };
+  add(placed, +1);
+  add(freed, -1);
+  std::vector<task_assignment> out;
+  for (const auto& [node, n] : net) {
+    task_assignment base;
+    base.node = node;
+    base.cpu_milli = std::max<int64_t>(0, n.cpu);
+    base.memory_bytes = std::max<int64_t>(0, n.mem);
+    base.dpus = static_cast<int32_t>(std::max<int64_t>(0, n.dpus));
+    if (base.cpu_milli > 0 || base.memory_bytes > 0 || base.dpus > 0) out.push_back(base);
+    for (const auto& [g, gm] : n.gpus) {
+      if (gm.first <= 0 && gm.second <= 0) continue;
+      task_assignment a;
+      a.node = node;
+      a.gpus = {g};
+      a.gpu_milli = static_cast<int32_t>(std::max<int64_t>(0, gm.first));
+      a.gpu_memory_bytes = std::max<int64_t>(0, gm.second);
+      out.push_back(a);
+    }
+  }
+  return out;
+}
+
 }  // namespace gantry::sched

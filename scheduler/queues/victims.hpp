@@ -72,4 +72,10 @@ std::optional<victim_plan> plan_victims(cluster_view& view, scheduler& s, const 
                                         const std::vector<victim_candidate>& candidates,
                                         const victim_rules& rules);
 
+// What `placed` takes beyond what `freed` gives back, node by node (CPU, memory, DPUs) and
+// GPU by GPU (share and memory), as assignments the view can apply: the part of a planned
+// placement that must be held now, because it is free now rather than given back by victims.
+std::vector<task_assignment> holds_for(const std::vector<task_assignment>& placed,
+                                       const std::vector<task_assignment>& freed);
+
 }  // namespace gantry::sched
