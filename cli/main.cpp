@@ -182,6 +182,12 @@ int main(int argc, char** argv) {
   sim->add_option("--load", so.load, "Arrived GPU load to replay up to (1.3 = 130%)")
       ->capture_default_str();
   sim->add_flag("--json", so.json, "JSON output");
+  sim->add_option("--queues", so.queues_csv,
+                  "Queue list CSV (name,weight,guarantee_gpu,...): replay the queues over time");
+  sim->add_option("--duration", so.duration, "With --queues: simulated seconds")
+      ->capture_default_str();
+  sim->add_option("--task-seconds", so.task_seconds, "With --queues: mean task duration (s)")
+      ->capture_default_str();
 
   try {
     app.parse(argc, argv);

@@ -1,6 +1,7 @@
 #include "scheduler/queues/fair_share.hpp"
 
 #include <algorithm>
+#include <cmath>
 
 namespace gantry::sched {
 
@@ -29,9 +30,27 @@ double dominant_share(const queue_resources& amount, const queue_resources& capa
                    ratio(amount.gpu_milli, capacity.gpu_milli)});
 }
 
+queue_resources borrowed_of(const queue_resources& usage, const queue_resources& guarantee) {
+  const queue_resources over = excess(usage, guarantee);
+  double beyond = -1;  // fraction of the work beyond the guarantee
+  auto covered = [&](int64_t u, int64_t g, int64_t o) {
+    if (g > 0 && u > 0) beyond = std::max(beyond, static_cast<double>(o) / static_cast<double>(u));
+  };
+  covered(usage.cpu_milli, guarantee.cpu_milli, over.cpu_milli);
+  covered(usage.memory_bytes, guarantee.memory_bytes, over.memory_bytes);
+  covered(usage.gpu_milli, guarantee.gpu_milli, over.gpu_milli);
+  if (beyond < 0) beyond = 1;
+  auto dim = [&](int64_t u, int64_t g, int64_t o) {
+    return g > 0 ? o : static_cast<int64_t>(std::llround(static_cast<double>(u) * beyond));
+  };
+  return {dim(usage.cpu_milli, guarantee.cpu_milli, over.cpu_milli),
+          dim(usage.memory_bytes, guarantee.memory_bytes, over.memory_bytes),
+          dim(usage.gpu_milli, guarantee.gpu_milli, over.gpu_milli)};
+}
+
 double borrowed_share(const queue_resources& usage, const queue_resources& guarantee,
                       const queue_resources& capacity, double weight) {
-  return dominant_share(excess(usage, guarantee), capacity) / weight;
+  return dominant_share(borrowed_of(usage, guarantee), capacity) / weight;
 }
 
 bool within_guarantee(const queue_resources& usage, const queue_resources& need,

@@ -12,8 +12,15 @@ queue_resources capacity_of(const cluster_view& view);
 // The largest of amount / capacity over the dimensions the cluster has (0..1+).
 double dominant_share(const queue_resources& amount, const queue_resources& capacity);
 
-// A queue's weighted DRF share: the dominant share of what it uses beyond its guarantee,
-// divided by its weight. The queue with the lowest share borrows next.
+// What a queue borrows: in the dimensions its guarantee covers, usage beyond it; in the
+// others, the same fraction of its usage as its work beyond the guarantee (the CPU and memory
+// that come with guaranteed GPU work are guaranteed too). The fraction is the largest
+// (usage - guarantee) / usage over covered dimensions in use; 1 when none is in use
+// (a queue without a guarantee borrows all it uses).
+queue_resources borrowed_of(const queue_resources& usage, const queue_resources& guarantee);
+
+// A queue's weighted DRF share: the dominant share of what it borrows, divided by its weight.
+// The queue with the lowest share borrows next.
 double borrowed_share(const queue_resources& usage, const queue_resources& guarantee,
                       const queue_resources& capacity, double weight);
 

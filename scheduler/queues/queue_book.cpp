@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "scheduler/queues/fair_share.hpp"
+
 namespace gantry::sched {
 
 namespace {
@@ -61,7 +63,7 @@ std::vector<queue_status> queue_book::status() const {
     s.limit = q.spec.limit;
     s.weight = q.spec.weight;
     s.usage = q.usage;
-    s.borrowed = excess(q.usage, q.spec.guarantee);
+    s.borrowed = borrowed_of(q.usage, q.spec.guarantee);
     s.pending_requests = static_cast<int32_t>(q.pending.size());
     std::set<std::string> jobs;
     for (const auto& e : q.pending) {

@@ -87,7 +87,7 @@ struct queue_status {
   queue_resources guarantee, limit;  // limit dimensions may be kNoLimit
   double weight = 1;
   queue_resources usage;     // held by running work, including work being stopped
-  queue_resources borrowed;  // usage beyond the guarantee
+  queue_resources borrowed;  // usage beyond the guarantee (borrowed_of, fair_share.hpp)
   int32_t pending_jobs = 0;  // jobs with pending requests
   int32_t pending_requests = 0;
   queue_resources pending_demand;  // what those requests ask for

@@ -99,7 +99,7 @@ bool queue_book::plan_for(cluster_view& view, round_ctx& ctx, queue_state& q,
     } else {
       if (!reclaim) continue;
       const queue_state& v = queues_.at(u.r.queue);
-      const queue_resources over = excess(v.effective(), v.spec.guarantee);
+      const queue_resources over = borrowed_of(v.effective(), v.spec.guarantee);
       if (!overlaps(over, reclaimed) || !overlaps(u.held, reclaimed)) continue;
       rules.borrowed.emplace(u.r.queue, over);
     }

@@ -20,7 +20,7 @@ book_round queue_book::schedule(cluster_view& view, int64_t now_ms) {
     std::erase_if(q.pending, [](const pending_entry& e) { return e.placed; });
   }
   for (const auto& id : ctx.placed) pending_queue_.erase(id);
-  if (ctx.capacity_blocked) preempt(view, ctx);
+  if (!ctx.blocked.empty()) preempt(view, ctx);
   if (!ctx.capacity_blocked && elastic_units_ > 0) grow(view, ctx);
   return std::move(ctx.out);
 }
@@ -130,6 +130,7 @@ void queue_book::admit(cluster_view& view, round_ctx& ctx) {
           best->hold = e.need;
           best->holding = true;
         }
+        ctx.blocked.push_back({&q, e.r.request.id});  // may still outrank its own queue's work
       }
       ctx.out.pending.push_back({e.r.request.id, std::move(reason)});
       continue;

@@ -18,7 +18,9 @@ struct queue_book::round_ctx {
   std::unordered_set<std::string> placed;  // of those, the ones placed
   // A request failed for want of capacity (not its queue's limit): no grows this round.
   bool capacity_blocked = false;
-  std::vector<std::pair<queue_state*, std::string>> blocked;  // such requests, in round order
+  // Requests that may preempt: those blocked for capacity, and those blocked by their
+  // queue's limit (only their own queue's lower-priority work can make room), in round order.
+  std::vector<std::pair<queue_state*, std::string>> blocked;
 
   // Schedulable capacity, computed once per round when needed.
   const queue_resources& capacity(const cluster_view& view);

@@ -39,27 +39,48 @@ class planner {
   std::optional<victim_plan> run() {
     std::vector<size_t> local;
     const bool have_local = req_.count <= 1 && node_local(local);
+    // One task, no elastic gang to shrink, no quota to free: the best node's set is the plan
+    // (the greedy could only find the same or a worse one).
+    const bool local_only = req_.count <= 1 && !shrinkable() && rules_.own_must_free.zero();
+    if (local_only) {
+      if (!have_local) return std::nullopt;
+      for (size_t c : local) take(c, 0);
+      if (trial(nullptr)) return finish();
+      clear_actions();  // the node looked right but the scheduler disagrees: try the greedy
+    }
     bool ok = greedy();
     if (ok) prune();
-    if (have_local && (!ok || cost_of(local) < cost_of(actions_))) {
+    if (have_local && !local_only && (!ok || cost_of(local) < cost_of(actions_))) {
       const std::vector<victim_action> saved = actions_;
       clear_actions();
       for (size_t c : local) take(c, 0);
       if (trial(nullptr)) {
         ok = true;
-      } else {  // the node looked right but the scheduler disagrees: keep the greedy plan
+      } else {  // keep the greedy plan
         clear_actions();
         for (const auto& a : saved) take(a.candidate, a.resize_to);
       }
     }
     if (!ok) return std::nullopt;
+    return finish();
+  }
+
+ private:
+  std::optional<victim_plan> finish() {
     victim_plan plan;
-    if (trial(&plan)) return plan;  // every step above left a state that fitted
+    if (trial(&plan)) return plan;  // every step before left a state that fitted
     clear_actions();
     return std::nullopt;
   }
 
- private:
+  // Some useful candidate is an elastic gang above its floor.
+  bool shrinkable() const {
+    for (const auto& c : cands_)
+      if (c.min_size > 0 && static_cast<int32_t>(c.tasks->size()) > c.min_size && useful(c))
+        return true;
+    return false;
+  }
+
   // Greedy in candidate order; true with the actions applied, or false with none.
   bool greedy() {
     bool ok = false;

@@ -323,3 +323,22 @@ TEST_CASE("plan_victims leaves the view as it was when no plan exists") {
   CHECK(plan->request.tasks.size() == 1);
   CHECK(view.find("n0")->free_cpu_milli == 8000 - 2000);  // other + the planned request
 }
+
+TEST_CASE("a request held back by its queue's limit may preempt lower-priority work of its queue") {
+  queue_cluster c(1, 8);
+  c.define(make_queue("a", "", "gpu=2"));
+  c.submit("lo-1", "a", 1, 1, 0);
+  c.submit("lo-2", "a", 1, 1, 0);
+  c.round();
+  c.submit("peer", "a", 1, 1, 0);
+  c.submit("hi", "a", 1, 1, 5);
+  auto r = c.round();
+  REQUIRE(r.stops.size() == 1);  // for hi alone: peer outranks nothing
+  CHECK(r.stops[0].for_request == "hi");
+  CHECK(r.stops[0].reason == "preempted: hi (priority 5) outranks it in queue a");
+  c.end(r.stops[0].request_id);
+  c.round();
+  CHECK(c.is_running("hi"));
+  CHECK_FALSE(c.is_running("peer"));
+  CHECK(c.status_of("a").usage.gpu_milli == 2000);
+}

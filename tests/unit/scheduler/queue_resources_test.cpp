@@ -116,3 +116,14 @@ TEST_CASE("capacity_of counts schedulable nodes only") {
   v.set_schedulable("b", false);
   CHECK(capacity_of(v) == queue_resources{8000, int64_t{64} << 30, 4000});
 }
+
+TEST_CASE("borrowed_of: what comes with guaranteed work is guaranteed too") {
+  // 4 GPUs used, 2 guaranteed: half the work is borrowed, so half its CPU and memory too.
+  CHECK(borrowed_of({8000, 4 << 20, 4000}, {0, 0, 2000}) == queue_resources{4000, 2 << 20, 2000});
+  CHECK(borrowed_of({8000, 0, 2000}, {0, 0, 2000}) == queue_resources{});
+  // No guarantee: everything is borrowed; a guarantee on unused dimensions: likewise.
+  CHECK(borrowed_of({8000, 0, 2000}, {}) == queue_resources{8000, 0, 2000});
+  CHECK(borrowed_of({8000, 0, 0}, {0, 0, 2000}) == queue_resources{8000, 0, 0});
+  // Covered dimensions count alone; the largest fraction beyond sets the rest.
+  CHECK(borrowed_of({6000, 100, 3000}, {4000, 0, 2000}) == queue_resources{2000, 33, 1000});
+}
