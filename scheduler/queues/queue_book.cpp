@@ -88,13 +88,14 @@ result<void> queue_book::submit(queued_request r) {
   e.need = demand_of(r.request.per_task, r.min_count > 0 ? r.min_count : r.request.count);
   pending_queue_[r.request.id] = r.queue;
   e.r = std::move(r);
+  // After the last entry that goes first (searched from the back: submissions mostly append).
   auto& list = it->second.pending;
-  auto pos = std::find_if(list.begin(), list.end(), [&](const pending_entry& q) {
-    return q.r.request.priority < e.r.request.priority ||
+  auto after = std::find_if(list.rbegin(), list.rend(), [&](const pending_entry& q) {
+    return q.r.request.priority > e.r.request.priority ||
            (q.r.request.priority == e.r.request.priority &&
-            q.r.request.submit_seq > e.r.request.submit_seq);
+            q.r.request.submit_seq < e.r.request.submit_seq);
   });
-  list.insert(pos, std::move(e));
+  list.insert(after.base(), std::move(e));
   return {};
 }
 

@@ -27,7 +27,7 @@ struct queue_book_config {
   int64_t min_runtime_ms = 60'000;
   // An elastic gang grows only after running this long at its current size.
   int64_t grow_after_ms = 300'000;
-  // Preemption plans per round, at most (each costs trial placements on a copy of the view).
+  // Preemption plans per round, at most (each costs trial placements on the view).
   int32_t max_plans_per_round = 4;
   // A request no preemption could help is planned for again no sooner than this.
   int64_t replan_after_ms = 1'000;
@@ -187,9 +187,10 @@ class queue_book {
   void preempt(cluster_view& view, round_ctx& ctx);
   bool plan_for(cluster_view& view, round_ctx& ctx, queue_state& q, const pending_entry& e,
                 bool reclaim);
-  // Opens a claim for the planned `placements` whose `victims` are about to be stopped;
-  // holds in `view` what the placements take beyond what the victims give back.
-  uint64_t open_claim(cluster_view& view, const std::vector<placement>& placements,
+  // Opens a claim for the planned `placements` whose `victims` are about to be stopped; what
+  // the placements take beyond what the victims give back is held (applied to the view at
+  // the end of the round).
+  uint64_t open_claim(round_ctx& ctx, const std::vector<placement>& placements,
                       const std::vector<uint64_t>& victims);
   void grow(cluster_view& view, round_ctx& ctx);
 

@@ -1,6 +1,7 @@
 // The queue book's plans that stop running work: reclaiming a guarantee, priority within a
 // queue, shrinking elastic gangs for either, and growing them when capacity is idle.
 #include <algorithm>
+#include <optional>
 #include <unordered_map>
 
 #include "scheduler/queues/fair_share.hpp"
@@ -77,70 +78,99 @@ void queue_book::preempt(cluster_view& view, round_ctx& ctx) {
 bool queue_book::plan_for(cluster_view& view, round_ctx& ctx, queue_state& q,
                           const pending_entry& e, bool reclaim) {
   const placement_request& want_req = e.r.request;
-  struct ranked {
-    victim_candidate c;
-    int64_t started;
-  };
-  std::vector<ranked> ranked_list;
   victim_rules rules;
   rules.own_queue = q.spec.name;
   // A reclaim takes back only what the guarantee covers; priority, whatever the request needs.
   const queue_resources reclaimed = guaranteed_part(e.need, q.spec.guarantee);
   rules.need = reclaim ? reclaimed : e.need;
   rules.own_must_free = excess(q.effective() + e.need, q.spec.limit);
+  if (reclaim) {  // other queues' work is taken while they borrow what the request needs
+    for (const auto& [name, v] : queues_) {
+      if (name == q.spec.name) continue;
+      const queue_resources over = borrowed_of(v.effective(), v.spec.guarantee);
+      if (overlaps(over, reclaimed)) rules.borrowed.emplace(name, over);
+    }
+  }
+  struct ranked {
+    int cls;  // 0: another queue's borrowed work, 1: lower priority in the own queue
+    int32_t priority;
+    double lost;
+    int64_t started;
+    uint64_t id;
+    const unit* u;
+  };
+  std::vector<ranked> all;
   const queue_resources& cap = ctx.capacity(view);
-  for (auto& [id, u] : units_) {
+  for (const auto& [id, u] : units_) {
     if (u.claim != 0 || !u.r.preemptible || u.protected_until > ctx.now) continue;
     if (!overlaps(u.held, e.need)) continue;
     int cls = 0;
     if (u.r.queue == q.spec.name) {
       if (u.r.request.priority >= want_req.priority) continue;
       cls = 1;
-    } else {
-      if (!reclaim) continue;
-      const queue_state& v = queues_.at(u.r.queue);
-      const queue_resources over = borrowed_of(v.effective(), v.spec.guarantee);
-      if (!overlaps(over, reclaimed) || !overlaps(u.held, reclaimed)) continue;
-      rules.borrowed.emplace(u.r.queue, over);
+    } else if (!rules.borrowed.contains(u.r.queue) || !overlaps(u.held, reclaimed)) {
+      continue;
     }
-    ranked r;
-    r.c.unit = id;
-    r.c.queue = u.r.queue;
-    r.c.tasks = &u.tasks;
-    r.c.held = u.held;
-    r.c.shape = &u.r.request;
-    r.c.min_size = u.r.min_count;
-    r.c.victim_class = cls;
-    r.c.priority = u.r.request.priority;
-    r.c.lost = static_cast<double>(ctx.now - u.progress_ms) / 1000.0 * dominant_share(u.held, cap);
-    r.started = u.started_ms;
-    ranked_list.push_back(std::move(r));
+    const double lost =
+        static_cast<double>(ctx.now - u.progress_ms) / 1000.0 * dominant_share(u.held, cap);
+    all.push_back({cls, u.r.request.priority, lost, u.started_ms, id, &u});
   }
-  if (ranked_list.empty()) return false;
+  if (all.empty()) return false;
   // Borrowers first, then lowest priority, then least work lost, then the newest.
-  std::stable_sort(ranked_list.begin(), ranked_list.end(), [](const ranked& a, const ranked& b) {
-    if (a.c.victim_class != b.c.victim_class) return a.c.victim_class < b.c.victim_class;
-    if (a.c.priority != b.c.priority) return a.c.priority < b.c.priority;
-    if (a.c.lost != b.c.lost) return a.c.lost < b.c.lost;
-    return a.started > b.started;
-  });
-  std::vector<victim_candidate> cands;
-  cands.reserve(ranked_list.size());
-  for (auto& r : ranked_list) cands.push_back(std::move(r.c));
+  auto before = [](const ranked& a, const ranked& b) {
+    if (a.cls != b.cls) return a.cls < b.cls;
+    if (a.priority != b.priority) return a.priority < b.priority;
+    if (a.lost != b.lost) return a.lost < b.lost;
+    if (a.started != b.started) return a.started > b.started;
+    return a.id < b.id;
+  };
   placement_request req = want_req;
   if (e.r.min_count > 0) req.count = e.r.min_count;
   // A guarantee outranks the head-of-line reservation a borrower may hold: reclaims are
   // tried on every node; priority preemption keeps off nodes reserved for another request.
   const round_state everywhere;
-  auto plan =
-      plan_victims(ctx.work(view), sched_, reclaim ? everywhere : ctx.rs, req, cands, rules);
+  // The most preferred victims first: the first kFirstVictims per rank, sixteen times as
+  // many if no plan exists among them, then all (planning costs grow with the candidates).
+  constexpr size_t kFirstVictims = 64;
+  size_t k = kFirstVictims * static_cast<size_t>(std::max(1, req.count));
+  std::vector<victim_candidate> cands;
+  std::optional<victim_plan> plan;
+  while (true) {
+    k = std::min(k, all.size());
+    std::partial_sort(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(k), all.end(), before);
+    cands.clear();
+    for (size_t i = 0; i < k; ++i) {
+      const unit& u = *all[i].u;
+      victim_candidate c;
+      c.unit = all[i].id;
+      c.queue = u.r.queue;
+      c.tasks = &u.tasks;
+      c.held = u.held;
+      c.shape = &u.r.request;
+      c.min_size = u.r.min_count;
+      c.victim_class = all[i].cls;
+      c.priority = all[i].priority;
+      c.lost = all[i].lost;
+      cands.push_back(std::move(c));
+    }
+    plan = plan_victims(view, sched_, reclaim ? everywhere : ctx.rs, req, cands, rules);
+    if (plan || k == all.size()) break;
+    k *= 16;
+  }
   if (!plan) return false;
 
   std::vector<placement> placements{plan->request};
   placements.insert(placements.end(), plan->resized.begin(), plan->resized.end());
   std::vector<uint64_t> victims;
-  for (const victim_action& a : plan->actions) victims.push_back(cands[a.candidate].unit);
-  const uint64_t claim_id = open_claim(view, placements, victims);
+  std::vector<task_assignment> released, taken;
+  for (const victim_action& a : plan->actions) {
+    victims.push_back(cands[a.candidate].unit);
+    released.insert(released.end(), cands[a.candidate].tasks->begin(),
+                    cands[a.candidate].tasks->end());
+  }
+  for (const auto& p : placements) taken.insert(taken.end(), p.tasks.begin(), p.tasks.end());
+  ctx.record(released, taken);
+  const uint64_t claim_id = open_claim(ctx, placements, victims);
   claim& c = claims_.at(claim_id);
   c.claimants.push_back(want_req.id);
   c.claimed.emplace_back(q.spec.name, e.need);
@@ -181,7 +211,7 @@ bool queue_book::plan_for(cluster_view& view, round_ctx& ctx, queue_state& q,
   return true;
 }
 
-uint64_t queue_book::open_claim(cluster_view& view, const std::vector<placement>& placements,
+uint64_t queue_book::open_claim(round_ctx& ctx, const std::vector<placement>& placements,
                                 const std::vector<uint64_t>& victims) {
   std::vector<task_assignment> placed, freed;
   for (const auto& p : placements) placed.insert(placed.end(), p.tasks.begin(), p.tasks.end());
@@ -192,7 +222,7 @@ uint64_t queue_book::open_claim(cluster_view& view, const std::vector<placement>
   const uint64_t id = next_claim_++;
   claim& c = claims_[id];
   c.held = holds_for(placed, freed);
-  for (const auto& a : c.held) view.apply(placement{"", {a}});
+  ctx.holds.insert(ctx.holds.end(), c.held.begin(), c.held.end());
   return id;
 }
 
@@ -226,8 +256,7 @@ void queue_book::grow(cluster_view& view, round_ctx& ctx) {
     int32_t hi = u.r.request.count;
     while (hi > size && !fits_within(demand_of(u.r.request.per_task, hi), room)) --hi;
     if (hi <= size) continue;
-    cluster_view& work = ctx.work(view);
-    for (const auto& a : u.tasks) work.release(a);
+    for (const auto& a : u.tasks) view.release(a);
     placement_request sized = u.r.request;
     int32_t lo = size;  // fits: it runs at this size now
     placement found, p;
@@ -235,7 +264,7 @@ void queue_book::grow(cluster_view& view, round_ctx& ctx) {
       const int32_t mid = lo + (hi - lo + 1) / 2;
       sized.count = mid;
       std::string why;
-      if (sched_.try_next(work, sized, ctx.rs, p, why)) {
+      if (sched_.try_next(view, sized, ctx.rs, p, why)) {
         lo = mid;
         found = std::move(p);
       } else {
@@ -243,11 +272,12 @@ void queue_book::grow(cluster_view& view, round_ctx& ctx) {
       }
     }
     if (lo == size) {
-      work.apply(placement{"", u.tasks});
+      view.apply(placement{"", u.tasks});
       continue;
     }
-    work.apply(found);
-    const uint64_t claim_id = open_claim(view, {found}, {id});
+    view.apply(found);
+    ctx.record(u.tasks, found.tasks);
+    const uint64_t claim_id = open_claim(ctx, {found}, {id});
     claim& c = claims_.at(claim_id);
     c.claimants.push_back(u.r.request.id);
     const queue_resources again = demand_of(u.r.request.per_task, lo);

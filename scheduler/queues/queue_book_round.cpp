@@ -22,6 +22,7 @@ book_round queue_book::schedule(cluster_view& view, int64_t now_ms) {
   for (const auto& id : ctx.placed) pending_queue_.erase(id);
   if (!ctx.blocked.empty()) preempt(view, ctx);
   if (!ctx.capacity_blocked && elastic_units_ > 0) grow(view, ctx);
+  ctx.finish(view);
   return std::move(ctx.out);
 }
 
@@ -33,9 +34,16 @@ const queue_resources& queue_book::round_ctx::capacity(const cluster_view& view)
   return capacity_;
 }
 
-cluster_view& queue_book::round_ctx::work(const cluster_view& view) {
-  if (!work_) work_.emplace(view);
-  return *work_;
+void queue_book::round_ctx::record(const std::vector<task_assignment>& released,
+                                   const std::vector<task_assignment>& taken) {
+  released_.insert(released_.end(), released.begin(), released.end());
+  taken_.insert(taken_.end(), taken.begin(), taken.end());
+}
+
+void queue_book::round_ctx::finish(cluster_view& view) {
+  for (const auto& a : taken_) view.release(a);
+  if (!released_.empty()) view.apply(placement{"", released_});
+  if (!holds.empty()) view.apply(placement{"", holds});
 }
 
 void queue_book::place_claimants(cluster_view& view, round_ctx& ctx) {
@@ -51,6 +59,7 @@ void queue_book::place_claimants(cluster_view& view, round_ctx& ctx) {
     queue_state& q = queues_.at(where->second);
     auto e = std::find_if(q.pending.begin(), q.pending.end(),
                           [&](const pending_entry& p) { return p.r.request.id == id; });
+    if (e == q.pending.end()) continue;
     std::string reason;
     ctx.tried.insert(id);
     if (place_entry(view, ctx, q, *e, {}, reason)) continue;

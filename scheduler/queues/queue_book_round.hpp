@@ -1,6 +1,5 @@
 #pragma once
 // Internal to the queue book (queue_book_round.cpp, queue_book_preempt.cpp): one round's state.
-#include <optional>
 #include <string>
 #include <unordered_set>
 #include <utility>
@@ -24,14 +23,21 @@ struct queue_book::round_ctx {
 
   // Schedulable capacity, computed once per round when needed.
   const queue_resources& capacity(const cluster_view& view);
-  // The copy of the view preemption and grow plans are tried on (made on first use); it
-  // accumulates this round's plans.
-  cluster_view& work(const cluster_view& view);
+
+  // Plans are tried on the view itself: each successful plan's outcome stays in it for the
+  // plans after it (victims released, claimants placed) and is recorded here; the round
+  // rolls all of it back at its end (apply and release are exact inverses), then applies
+  // the holds of the claims it opened. Cheaper than a copy of the view (5 ms per 1,000
+  // nodes), with the same effect.
+  void record(const std::vector<task_assignment>& released,
+              const std::vector<task_assignment>& taken);
+  std::vector<task_assignment> holds;  // of this round's claims, applied after the rollback
+  void finish(cluster_view& view);
 
  private:
   bool capacity_known = false;
   queue_resources capacity_;
-  std::optional<cluster_view> work_;
+  std::vector<task_assignment> released_, taken_;
 };
 
 }  // namespace gantry::sched

@@ -1,5 +1,5 @@
 // Victim planning: greedy in preference order, then pruned to a minimal set, every step
-// checked by trial placements on the caller's copy of the cluster.
+// checked by trial placements on the caller's view (left as it was when no plan exists).
 #include "scheduler/queues/victims.hpp"
 
 #include <algorithm>

@@ -1,7 +1,8 @@
 #pragma once
 // Victim planning: which running work to stop (or shrink, for elastic gangs) so that one
-// pending request fits, verified by trial placements through the real scheduler on a copy of
-// the cluster. All or nothing: a plan exists only if the request will then be placed.
+// pending request fits, verified by trial placements through the real scheduler on the cluster
+// view with the victims released. All or nothing: a plan exists only if the request will then be
+// placed.
 #include <cstdint>
 #include <map>
 #include <optional>

@@ -342,3 +342,52 @@ TEST_CASE("a request held back by its queue's limit may preempt lower-priority w
   CHECK_FALSE(c.is_running("peer"));
   CHECK(c.status_of("a").usage.gpu_milli == 2000);
 }
+
+namespace {
+
+// Every node's free amounts, GPU by GPU.
+std::vector<std::vector<int64_t>> free_amounts(const cluster_view& v) {
+  std::vector<std::vector<int64_t>> out;
+  for (const auto& [name, n] : v.nodes()) {
+    std::vector<int64_t> row{n.free_cpu_milli, n.free_memory_bytes, n.free_dpus};
+    for (const auto& g : n.gpus) {
+      row.push_back(g.free_milli);
+      row.push_back(g.free_memory_bytes);
+    }
+    out.push_back(std::move(row));
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("planning leaves the view as it was, apart from what plans hold for their claimants") {
+  queue_cluster c(2, 4);
+  c.define(make_queue("vision", "gpu=8"));
+  for (int i = 0; i < 7; ++i) {
+    auto j = c.job("d" + std::to_string(i), "default", 1);
+    j.preemptible = i != 3;
+    c.submit(std::move(j));
+  }
+  c.round();  // n0: d0..d3 (d3 stays), n1: d4..d6 and one free GPU
+  const auto before = free_amounts(c.view);
+  c.submit("v4", "vision", 4);  // n1: three victims and the free GPU (held from now on)
+  c.submit("v3", "vision", 3);  // n0: three victims
+  c.submit("v9", "vision", 9);  // can never fit: exceeds the cluster
+  auto r = c.round();
+  REQUIRE(r.stops.size() == 6);
+  auto after = free_amounts(c.view);
+  // Only the free GPU on n1 changed: it is held for v4.
+  REQUIRE(after.size() == 2);
+  CHECK(after[0] == before[0]);
+  CHECK(after[1][0] == before[1][0]);  // v4's one core comes from its victims' three
+  int changed = 0;
+  for (size_t k = 3; k < after[1].size(); k += 2) changed += after[1][k] != before[1][k] ? 1 : 0;
+  CHECK(changed == 1);
+  // A round whose plans fail changes nothing.
+  const auto held = free_amounts(c.view);
+  c.submit("v2", "vision", 2);  // nothing left to take: d3 is not preemptible
+  r = c.round();
+  CHECK(r.stops.empty());
+  CHECK(free_amounts(c.view) == held);
+}
