@@ -120,6 +120,10 @@ TEST_CASE("an elastic gang grows into idle capacity after running long enough at
   CHECK(r.stops[0].reason == "resized 4 \u2192 8: capacity freed");
   CHECK(r.stops[0].for_job.empty());
   CHECK(c.status_of("default").preempted == 0);  // a grow is not a preemption
+  // The trial of the grow was rolled back: e holds its 4 GPUs, the hold the other 4, once.
+  for (const auto& [name, n] : c.view.nodes()) {
+    for (const auto& g : n.gpus) CHECK(g.free_milli == 0);
+  }
   // Until it restarted, the GPUs it grows into are held for it.
   c.submit("late", "default", 1);
   c.round();
