@@ -100,6 +100,7 @@ bool queue_book::plan_for(cluster_view& view, round_ctx& ctx, queue_state& q,
     const unit* u;
   };
   std::vector<ranked> all;
+  all.reserve(units_.size());
   const queue_resources& cap = ctx.capacity(view);
   for (const auto& [id, u] : units_) {
     if (u.claim != 0 || !u.r.preemptible || u.protected_until > ctx.now) continue;
