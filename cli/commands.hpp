@@ -92,6 +92,9 @@ struct sim_cli_options {
   std::string seeds = "42";
   double load = 1.3;
   bool json = false;
+  std::string queues_csv;     // --queues: the multi-queue replay instead
+  double duration = 14400;    // --duration (seconds), with --queues
+  double task_seconds = 900;  // --task-seconds (mean), with --queues
 };
 int run_sim(const sim_cli_options& o);
 

@@ -294,6 +294,12 @@ command sim_command(CLI::App& app) {
   cmd->add_option("--load", o->load, "Arrived GPU load to replay up to (1.3 = 130%)")
       ->capture_default_str();
   cmd->add_flag("--json", o->json, "JSON output");
+  cmd->add_option("--queues", o->queues_csv,
+                  "Queue list CSV (name,weight,guarantee_gpu,...): replay the queues over time");
+  cmd->add_option("--duration", o->duration, "With --queues: simulated seconds")
+      ->capture_default_str();
+  cmd->add_option("--task-seconds", o->task_seconds, "With --queues: mean task duration (s)")
+      ->capture_default_str();
   return {cmd, [o] { return run_sim(*o); }};
 }
 
