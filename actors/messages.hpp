@@ -186,10 +186,11 @@ struct port_reserved {
 struct attach {
   uint64_t session;
   uint32_t heartbeat_timeout_ms;            // for this session (scaled with the cluster's size)
-  std::shared_ptr<liveness_cell> liveness;  // stamped by the RPC thread on each heartbeat
+  std::shared_ptr<liveness_cell> liveness;  // stamped by the RPC thread on each message
   std::shared_ptr<task_agent> agent;
   node_inventory inventory;
   std::vector<task_report> tasks;
+  uint32_t heartbeat_timeout_max_ms = 0;  // how far lateness may stretch the timeout; 0: not at all
 };
 struct detach {
   uint64_t session;

@@ -1,5 +1,6 @@
 #include "actors/node_actor.hpp"
 
+#include <algorithm>
 #include <csignal>
 #include <map>
 #include <set>
@@ -50,7 +51,8 @@ struct node_state_data {
   std::shared_ptr<task_agent> agent;
   std::shared_ptr<liveness_cell> liveness;  // of the current session
   clock_type::time_point next_check;        // when the liveness check is due
-  uint32_t timeout_ms = 0;                  // heartbeat timeout of the current session
+  silence_limit limit;                      // of the current session
+  bool suspected = false;  // silent beyond the timeout, within what its lateness allows
   clock_type::time_point unknown_since;
   std::map<std::string, job_actor> tasks;  // task id -> its job actor
   static inline const char* name = "gantry.node";
@@ -87,6 +89,30 @@ void maybe_drained(node_actor_t* self) {
   if (st.state != node_state::draining || !st.drain_expired || !st.tasks.empty()) return;
   st.state = node_state::cordoned;
   announce(self, "drained");
+}
+
+std::string ms_text(int64_t ns) {
+  return std::to_string(ns / 1'000'000) + " ms";
+}
+
+// Lost once its silence exceeds the session's limit; suspected (a log line) while it is
+// beyond the plain timeout but within what its recent lateness allows.
+void judge_silence(node_actor_t* self, int64_t now_ns) {
+  auto& st = self->state;
+  int64_t silent = now_ns - st.liveness->last_ns;
+  int64_t limit = st.limit.limit_ns(now_ns);
+  if (silent > limit) {
+    mark_lost(self,
+              "no heartbeat or report for " + ms_text(silent) + " (limit " + ms_text(limit) + ")");
+  } else if (silent > st.limit.timeout_ns()) {
+    if (!st.suspected)
+      log_info("node " + st.inventory.name + " silent for " + ms_text(silent) +
+               "; its messages were up to " + ms_text(st.limit.worst_late_ns(now_ns)) +
+               " late in the last 30 s, so it has " + ms_text(limit));
+    st.suspected = true;
+  } else {
+    st.suspected = false;
+  }
 }
 
 void schedule_check(node_actor_t* self) {
@@ -143,7 +169,11 @@ node_impl::behavior_type node_behavior(node_actor_t* self, cluster_actor cluster
         if (st.liveness) st.liveness->revoked = true;  // an older session of this worker
         st.session = m.session;
         st.liveness = m.liveness;
-        st.timeout_ms = m.heartbeat_timeout_ms;
+        int64_t timeout_ns =
+            int64_t{std::max(m.heartbeat_timeout_ms, st.config.heartbeat_timeout_ms)} * 1'000'000;
+        st.limit = silence_limit(m.liveness->interval_ns, timeout_ns,
+                                 int64_t{m.heartbeat_timeout_max_ms} * 1'000'000);
+        st.suspected = false;
         st.agent = std::move(m.agent);
         st.inventory = std::move(m.inventory);
         st.state = st.cordoned ? node_state::cordoned : node_state::ready;
@@ -183,9 +213,14 @@ node_impl::behavior_type node_behavior(node_actor_t* self, cluster_actor cluster
             mark_lost(self, "did not reconnect within " + std::to_string(waited) +
                                 " ms of the coordinator starting");
         } else if (st.session != 0 && st.state != node_state::lost) {
-          auto silent = (now_ns - st.liveness->last_ns) / 1'000'000;
-          if (silent > std::max(st.timeout_ms, st.config.heartbeat_timeout_ms))
-            mark_lost(self, "no heartbeat for " + std::to_string(silent) + " ms");
+          // What was late since the last check, on the worker's side or on ours, stretches
+          // the silence the node may keep (liveness.hpp).
+          int64_t own_late =
+              std::chrono::duration_cast<std::chrono::nanoseconds>(now - st.next_check).count();
+          int64_t pulse_late =
+              pulse && pulse->last_ns > 0 ? now_ns - pulse->last_ns - rpc_pulse::kPeriodNs : 0;
+          st.limit.observe(now_ns, std::max({st.liveness->take_late(), own_late, pulse_late}));
+          judge_silence(self, now_ns);
         }
         schedule_check(self);
       },

@@ -181,3 +181,39 @@ TEST_CASE_FIXTURE(node_fixture,
   advance_beating(250ms);  // the second drain's deadline
   CHECK(evicted() == std::vector<std::string>{"j-000001.a.0.0"});
 }
+
+TEST_CASE_FIXTURE(node_fixture,
+                  "a worker whose heartbeats arrive late may stay silent longer, up to the cap") {
+  // What the cluster actor gives a session: a 150 ms interval, stretching up to 6 s.
+  cell->interval_ns = 150'000'000;
+  auto m = attach(1);
+  m.heartbeat_timeout_max_ms = 6000;
+  caf::anon_send(n1, m);
+  run();
+  // A starved worker: its heartbeats come 900 ms apart (750 ms late each).
+  for (int i = 0; i < 4; ++i) {
+    advance(250ms);
+    advance(250ms);
+    advance(250ms);
+    advance(150ms);
+    cell->beat(liveness_cell::stamp(sys->clock().now()), 0);
+  }
+  // 2.5 s of silence: past the plain 1 s timeout, within 150 ms + 4 x 750 ms.
+  for (int i = 0; i < 10; ++i) advance(250ms);
+  CHECK(states() == std::vector<node_state>{node_state::ready});
+  // Silent past that: lost.
+  for (int i = 0; i < 3; ++i) advance(250ms);
+  CHECK(states() == std::vector<node_state>{node_state::ready, node_state::lost});
+  CHECK(received<msg::node_changed>(to_cluster).back().reason.find("limit 3150 ms") !=
+        std::string::npos);
+}
+
+TEST_CASE_FIXTURE(node_fixture, "an exit report counts as life as much as a heartbeat") {
+  caf::anon_send(n1, attach(1));
+  run();
+  for (int i = 0; i < 12; ++i) {  // 3 s without a heartbeat, but reports keep coming
+    advance(250ms);
+    cell->heard(liveness_cell::stamp(sys->clock().now()));
+  }
+  CHECK(states() == std::vector<node_state>{node_state::ready});
+}
