@@ -263,9 +263,12 @@ void job_machine::on_launched(const std::string& task_id, const result<int64_t>&
   if (!rk) return;
   if (!pid) {
     bool stopping = finishing_ || restarting_.count(where.stage);
-    if (is_active(rk->state))
-      rank_ended(where, stopping ? rank_state::cancelled : rank_state::failed, -1,
-                 "launch failed: " + pid.error().message, fx);
+    if (!is_active(rk->state)) return;
+    std::string why = "launch failed: " + pid.error().message;
+    // The node went away between its placement and the launch: nothing of the task ran,
+    // so it is placed again without counting a restart.
+    if (pid.error().code == errc::unavailable && !stopping) return move_rank(where, why, fx);
+    rank_ended(where, stopping ? rank_state::cancelled : rank_state::failed, -1, why, fx);
     return;
   }
   if (rk->pid == 0) rk->pid = *pid;

@@ -4,7 +4,9 @@
 //   - a stage starts (pending) when every stage in its `after` succeeded;
 //   - a plain stage asks for one placement per rank, a collective stage one for the gang;
 //   - a stage succeeds when all its ranks exited 0; the job when all stages succeeded;
-//   - a failed rank (non-zero exit, launch failure, node lost) is restarted while the job
+//   - a rank whose launch found its node gone (errc::unavailable) is placed again without
+//     counting a restart: nothing of it ran;
+//   - a failed rank (non-zero exit, other launch failure, node lost) is restarted while the job
 //     has restarts left (`max_restarts`) and its exit code is not in
 //     `no_retry_exit_codes`: a plain rank alone, a collective stage as a whole gang (its
 //     other ranks are stopped first), with GANTRY_ATTEMPT + 1, after a backoff;
@@ -125,6 +127,9 @@ class job_machine {
   void restart_gang(size_t stage, job_effects& fx);
   void stop_gang(size_t stage, uint32_t delay_ms, const std::string& why, job_effects& fx);
   void requeue_rank(rank_ref where, const std::string& why, uint32_t delay_ms, job_effects& fx);
+  // Ends an active rank as cancelled and places it (its gang) again at once, counting no
+  // restart: it stopped for a reason outside the task (a node that went away, a drain).
+  void move_rank(rank_ref where, const std::string& why, job_effects& fx);
   uint32_t backoff_ms() const;
   void rank_ended(rank_ref where, rank_state state, int32_t exit_code, const std::string& reason,
                   job_effects& fx);

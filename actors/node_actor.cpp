@@ -73,10 +73,12 @@ void mark_lost(node_actor_t* self, const std::string& reason) {
   st.session = 0;
   if (st.liveness) st.liveness->revoked = true;  // late heartbeats are refused: register again
   st.agent.reset();
+  // The cluster hears first: a job told of its lost task asks the cluster to place it
+  // again, and that request must find this node already out of the cluster's view.
+  announce(self, reason);
   for (auto& [task_id, job] : st.tasks)
     self->send(job, msg::task_lost{task_id, "node " + st.inventory.name + " lost: " + reason});
   st.tasks.clear();
-  announce(self, reason);
 }
 
 std::chrono::milliseconds check_period(const node_state_data& st) {

@@ -390,3 +390,47 @@ TEST_CASE_FIXTURE(job_fixture, "a second restart asks for placement only after t
   CHECK(places_for()[2] == "j-000001/a/0");
   CHECK(received<msg::place>(to_cluster)[2].ranks == std::vector<int32_t>{0});
 }
+
+TEST_CASE_FIXTURE(job_fixture,
+                  "a gang placed on a node that was lost meanwhile is placed again, no restart") {
+  // The cluster placed the gang just before its node was declared lost: the launch finds
+  // the node gone (errc::unavailable). Nothing of the rank ran, so this is no failure.
+  job_spec spec;
+  spec.name = "raced";
+  spec.max_restarts = 1;
+  spec.stages = {stage("train", 2)};
+  spec.stages[0].collective = collective_kind::nccl;
+  start(spec);
+  place("train", {0, 1});
+  caf::anon_send(job, msg::port_reserved{"train", 0, uint16_t{29999}});
+  run();
+  REQUIRE(launches().size() == 2);
+  started(task("train", 0), 20);
+  caf::anon_send(job, msg::task_launched{task("train", 1),
+                                         fail(errc::unavailable, "node n1 is not connected")});
+  run();
+  // The survivor is stopped, then the gang is placed again as a whole.
+  CHECK(received<msg::kill_task>(to_node).size() == 1);
+  exited(task("train", 0), 143);
+  REQUIRE(places_for().size() == 2);
+  place("train", {0, 1});
+  caf::anon_send(job, msg::port_reserved{"train", 1, uint16_t{30001}});
+  run();
+  REQUIRE(launches().size() == 4);
+  CHECK(launches()[2].task.attempt == 1);
+  auto d = ask<result<job_record>>(job, msg::describe_job{});
+  REQUIRE(d.has_value());
+  CHECK((*d)->restarts == 0);
+  CHECK(job_states() == std::vector<std::string>{"pending", "running"});
+}
+
+TEST_CASE_FIXTURE(job_fixture, "any other launch failure still counts as a failed rank") {
+  job_spec spec;
+  spec.name = "badexec";
+  spec.stages = {stage("a", 1)};
+  start(spec);
+  place("a", {0});
+  caf::anon_send(job, msg::task_launched{task("a", 0), fail(errc::not_found, "no such file")});
+  run();
+  CHECK(job_states().back() == "failed");
+}

@@ -217,3 +217,39 @@ TEST_CASE_FIXTURE(node_fixture, "an exit report counts as life as much as a hear
   }
   CHECK(states() == std::vector<node_state>{node_state::ready});
 }
+
+TEST_CASE_FIXTURE(
+    node_fixture,
+    "a lost node tells the cluster before any job, so a re-placement never finds it") {
+  // One recorder stands in for both the cluster and the job: its inbox shows the order in
+  // which the node actor sent them. A job that hears of its lost task asks the cluster to
+  // place it again; that request must arrive after the cluster learnt of the loss.
+  auto both = std::make_shared<std::vector<caf::message>>();
+  auto shared_inbox = caf::actor_cast<cluster_actor>(
+      sys->spawn([both](caf::event_based_actor* self) -> caf::behavior {
+        self->set_default_handler(
+            [both](caf::scheduled_actor*, caf::message_view& m) -> caf::result<caf::message> {
+              both->push_back(m.move_content_to_message());
+              return caf::message{};
+            });
+        return {[](int) {}};
+      }));
+  auto n2 = spawn_node_actor(*sys, shared_inbox, inv, false, config);
+  run();
+  caf::anon_send(n2, attach(1));
+  run();
+  task_spec t;
+  t.task_id = "j-000001.a.0.0";
+  caf::anon_send(n2, msg::launch{t, caf::actor_cast<job_actor>(shared_inbox)});
+  run();
+  both->clear();
+  caf::anon_send(n2, msg::detach{1, "connection to the worker closed"});
+  run();
+  REQUIRE(both->size() == 2);
+  REQUIRE((*both)[0].match_elements<msg::node_changed>());
+  CHECK((*both)[0].get_as<msg::node_changed>(0).state == node_state::lost);
+  CHECK((*both)[1].match_elements<msg::task_lost>());
+  caf::anon_send_exit(n2, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(shared_inbox, caf::exit_reason::user_shutdown);
+  run();
+}
