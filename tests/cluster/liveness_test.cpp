@@ -30,11 +30,11 @@ verdict stop_until_lost(cluster& c, const std::string& name, int timeout_ms) {
   ::kill(c.worker(name).pid(), SIGSTOP);
   bool lost = c.wait_node(name, "lost", timeout_ms);
   if (lost) v.wall_ms = now_ms() - stopped;
-  ::kill(c.worker(name).pid(), SIGCONT);
-  auto nodes = c.cli({"nodes", "--json"});
+  auto nodes = c.cli({"nodes", "--json"});  // before it can register again
   if (nodes.exit_code == 0)
     for (const auto& n : nodes.json())
       if (n["name"] == name) v.reason = n["reason"];
+  ::kill(c.worker(name).pid(), SIGCONT);
   return v;
 }
 
