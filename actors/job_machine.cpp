@@ -299,6 +299,10 @@ void job_machine::on_exit(const std::string& task_id, int32_t exit_code, const s
     requeue_rank(where, "moved off a draining node", 0, fx);
     return;
   }
+  if (exit_moves(where, task_id))
+    return move_rank(
+        where,
+        "ended (exit code " + std::to_string(exit_code) + ") while moving off a draining node", fx);
   std::string reason =
       exit_code == 0
           ? ""

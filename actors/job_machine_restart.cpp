@@ -107,6 +107,23 @@ void job_machine::move_rank(rank_ref where, const std::string& why, job_effects&
   evaluate(fx);
 }
 
+void job_machine::on_draining(const std::string& task_id, bool draining) {
+  rank_ref where{};
+  rank_record* rk = find_task(task_id, &where);
+  if (!draining)
+    draining_.erase(task_id);
+  else if (rk && is_active(rk->state))
+    draining_.insert(task_id);
+}
+
+bool job_machine::exit_moves(rank_ref where, const std::string& task_id) {
+  if (draining_.erase(task_id)) return true;
+  if (!spec_of(where.stage).is_gang()) return false;
+  for (const auto& rk : rec_.stages[where.stage].ranks)
+    if (is_active(rk.state) && draining_.count(rk.task_id)) return true;
+  return false;
+}
+
 // Every rank of a stopped gang goes back to pending with the next attempt number.
 void job_machine::restart_gang(size_t stage, job_effects& fx) {
   stage_record& st = rec_.stages[stage];

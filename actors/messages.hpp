@@ -159,6 +159,12 @@ struct task_evict {
   std::string task_id;
   std::string reason;
 };  // its node drains: move it
+// Its node started draining (draining: however the task ends from now on, it is moved, not
+// failed), or the drain was called off (uncordon) while the task still runs there.
+struct task_draining {
+  std::string task_id;
+  bool draining = true;
+};
 // A reconnecting worker still runs this task: the job adopts it (and tells `from` to expect
 // it) or has `from` kill it.
 struct task_adopt {
@@ -267,6 +273,7 @@ GANTRY_LOCAL_MESSAGE(gantry::msg::task_launched)
 GANTRY_LOCAL_MESSAGE(gantry::msg::task_exit)
 GANTRY_LOCAL_MESSAGE(gantry::msg::task_lost)
 GANTRY_LOCAL_MESSAGE(gantry::msg::task_evict)
+GANTRY_LOCAL_MESSAGE(gantry::msg::task_draining)
 GANTRY_LOCAL_MESSAGE(gantry::msg::task_adopt)
 GANTRY_LOCAL_MESSAGE(gantry::msg::subscribe)
 GANTRY_LOCAL_MESSAGE(gantry::msg::cancel_job)

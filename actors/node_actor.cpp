@@ -289,7 +289,9 @@ node_impl::behavior_type node_behavior(node_actor_t* self, cluster_actor cluster
       [self](msg::set_cordon& m) {
         auto& st = self->state;
         st.cordoned = m.cordoned;
-        st.drain_id = 0;  // uncordon ends a drain too
+        if (st.drain_id != 0)  // a cordon or uncordon ends a drain
+          for (auto& [task, job] : st.tasks) self->send(job, msg::task_draining{task, false});
+        st.drain_id = 0;
         if (st.state == node_state::ready || st.state == node_state::cordoned ||
             st.state == node_state::draining) {
           st.state = m.cordoned ? node_state::cordoned : node_state::ready;
@@ -306,6 +308,8 @@ node_impl::behavior_type node_behavior(node_actor_t* self, cluster_actor cluster
           announce(self, "draining: tasks were asked to checkpoint (SIGUSR1) and move in " +
                              std::to_string(m.grace_ms) + " ms");
         }
+        // The jobs hear first: an exit the signal causes is then a move, not a failure.
+        for (auto& [task, job] : st.tasks) self->send(job, msg::task_draining{task, true});
         if (st.agent)
           for (auto& [task, job] : st.tasks) st.agent->signal(task, SIGUSR1, [](result<void>) {});
         self->delayed_send(self, std::chrono::milliseconds(m.grace_ms),

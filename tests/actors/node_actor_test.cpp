@@ -151,6 +151,11 @@ TEST_CASE_FIXTURE(node_fixture,
   CHECK(states().back() == node_state::draining);
   REQUIRE(agent->signalled.size() == 1);
   CHECK(agent->signalled[0] == std::pair<std::string, int32_t>{"j-000001.a.0.0", SIGUSR1});
+  // Its job heard of the drain, so the exit the signal may cause is a move.
+  auto told = received<msg::task_draining>(to_node);
+  REQUIRE(told.size() == 1);
+  CHECK(told[0].task_id == "j-000001.a.0.0");
+  CHECK(told[0].draining);
   advance_beating(750ms);
   CHECK(evicted().empty());  // still within the grace period
   advance_beating(250ms);
@@ -173,6 +178,9 @@ TEST_CASE_FIXTURE(node_fixture,
   caf::anon_send(n1, msg::set_cordon{false});
   run();
   CHECK(states().back() == node_state::ready);
+  auto told = received<msg::task_draining>(to_node);
+  REQUIRE(told.size() == 2);
+  CHECK_FALSE(told[1].draining);  // its exits count again
   caf::anon_send(n1, msg::drain{1000});
   run();
   CHECK(states().back() == node_state::draining);
