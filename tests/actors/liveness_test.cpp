@@ -43,7 +43,7 @@ TEST_CASE("silence limit: a cap below the timeout means the timeout") {
   CHECK(l.limit_ns(5000 * kMs) == 1000 * kMs);
 }
 
-TEST_CASE("liveness cell: any message is life; lateness is the worse of the gap and the lag") {
+TEST_CASE("liveness cell: any message is life, and lateness is the worse of the gap and the lag") {
   liveness_cell c;
   c.interval_ns = 150 * kMs;
   c.beat(1000 * kMs, 0);

@@ -55,7 +55,8 @@ TEST_CASE("an idle cluster finds a stopped worker within about a second") {
   CHECK(c.wait_node("a", "ready"));  // it registers again once continued
 }
 
-TEST_CASE("60 s of saturating CPU load declare no live node lost; a stopped one is still found") {
+TEST_CASE(
+    "60 s of saturating CPU load declare no live node lost, and a stopped one is still found") {
   cluster c;
   INFO(c.logs());
   c.start({"a", "b"}, {"--cpus", "4", "--memory", "2GiB"}, kDefaultLiveness);

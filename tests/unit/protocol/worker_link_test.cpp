@@ -101,7 +101,7 @@ TEST_CASE("worker link: heartbeats keep their schedule while the replies are slo
   CHECK(r.backend.registered.size() == 1);
 }
 
-TEST_CASE("worker link: an acknowledged exit is not sent again; checkpoints are delivered") {
+TEST_CASE("worker link: an acknowledged exit is not sent again, and checkpoints are delivered") {
   coordinator_rig r;
   worker w(r);
   auto& session = *r.backend.session;
