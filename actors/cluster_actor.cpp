@@ -26,17 +26,20 @@ class session_port final : public worker_session_port {
                std::shared_ptr<liveness_cell> liveness)
       : sys_(sys), node_(std::move(node)), session_(session), liveness_(std::move(liveness)) {}
   // Answered right here on the RPC thread: a stamp, no actor message (see liveness.hpp).
-  void heartbeat(callback<void> done) override {
+  void heartbeat(heartbeat_info beat, callback<void> done) override {
     if (liveness_->revoked)
       return done(fail(errc::failed_precondition, "session " + std::to_string(session_) +
                                                       " is no longer current; register again"));
-    liveness_->last_ns = liveness_cell::stamp(sys_.clock().now());
+    liveness_->beat(now_ns(), beat.lag_ms);
     done({});
   }
+  // Every message from the worker shows that it is alive.
   void task_exited(task_report report) override {
+    liveness_->heard(now_ns());
     caf::anon_send(node_, msg::exited{session_, std::move(report)});
   }
   void checkpoint_committed(std::string task_id, int64_t step) override {
+    liveness_->heard(now_ns());
     caf::anon_send(node_, msg::checkpoint_report{session_, std::move(task_id), step});
   }
   void disconnected() override {
@@ -44,6 +47,8 @@ class session_port final : public worker_session_port {
   }
 
  private:
+  int64_t now_ns() const { return liveness_cell::stamp(sys_.clock().now()); }
+
   caf::actor_system& sys_;
   node_actor node_;
   uint64_t session_;
@@ -303,9 +308,11 @@ cluster_impl::behavior_type cluster_behavior(actor_t* self, store_actor store,
             static_cast<uint32_t>(nodes * 1000 / coordinator_config::kMaxHeartbeatsPerSecond));
         uint32_t timeout = std::max(st.config.heartbeat_timeout_ms, 4 * interval);
         auto cell = std::make_shared<liveness_cell>();
+        cell->interval_ns = int64_t{interval} * 1'000'000;
         cell->last_ns = liveness_cell::stamp(self->clock().now());
         self->send(node, msg::attach{session, timeout, cell, std::move(m.agent), m.inventory,
-                                     std::move(m.tasks)});
+                                     std::move(m.tasks),
+                                     std::max(st.config.heartbeat_timeout_max_ms, timeout)});
         return worker_registration{
             std::make_shared<session_port>(self->system(), node, session, cell), interval};
       },

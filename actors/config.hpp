@@ -14,10 +14,14 @@ struct coordinator_config {
   // receives at most this many heartbeats a second (up to 3,000 nodes: 150 ms / 750 ms;
   // 5,000 nodes: 250 ms / 1 s).
   static constexpr uint32_t kMaxHeartbeatsPerSecond = 20000;
-  // Workers heartbeat this often; a node that misses heartbeats for heartbeat_timeout_ms
-  // is lost. A worker process that dies is noticed sooner, through its connection.
+  // Workers heartbeat this often; a node that sends nothing (heartbeats, reports) for
+  // heartbeat_timeout_ms is lost. When its heartbeats have been arriving late (a starved
+  // machine), the silence it may keep stretches with that lateness, up to
+  // heartbeat_timeout_max_ms (actors/liveness.hpp). A worker process that dies is noticed
+  // sooner, through its connection.
   uint32_t heartbeat_interval_ms = 150;
   uint32_t heartbeat_timeout_ms = 750;
+  uint32_t heartbeat_timeout_max_ms = 6000;
   // After a coordinator restart, how long known nodes have to reconnect before they are
   // declared lost (covers the workers' reconnect backoff).
   uint32_t reconnect_grace_ms = 5000;

@@ -171,6 +171,7 @@ job_actor::behavior_type job_behavior(job_actor_t* self, cluster_actor cluster, 
         self->state.machine->on_evict(m.task_id, m.reason, fx);
         apply(self, fx);
       },
+      [self](msg::task_draining& m) { self->state.machine->on_draining(m.task_id, m.draining); },
       [self](msg::task_adopt& m) {
         auto& st = self->state;
         st.nodes[m.node] = m.from;

@@ -159,6 +159,12 @@ struct task_evict {
   std::string task_id;
   std::string reason;
 };  // its node drains: move it
+// Its node started draining (draining: however the task ends from now on, it is moved, not
+// failed), or the drain was called off (uncordon) while the task still runs there.
+struct task_draining {
+  std::string task_id;
+  bool draining = true;
+};
 // A reconnecting worker still runs this task: the job adopts it (and tells `from` to expect
 // it) or has `from` kill it.
 struct task_adopt {
@@ -186,10 +192,11 @@ struct port_reserved {
 struct attach {
   uint64_t session;
   uint32_t heartbeat_timeout_ms;            // for this session (scaled with the cluster's size)
-  std::shared_ptr<liveness_cell> liveness;  // stamped by the RPC thread on each heartbeat
+  std::shared_ptr<liveness_cell> liveness;  // stamped by the RPC thread on each message
   std::shared_ptr<task_agent> agent;
   node_inventory inventory;
   std::vector<task_report> tasks;
+  uint32_t heartbeat_timeout_max_ms = 0;  // how far lateness may stretch the timeout; 0: not at all
 };
 struct detach {
   uint64_t session;
@@ -266,6 +273,7 @@ GANTRY_LOCAL_MESSAGE(gantry::msg::task_launched)
 GANTRY_LOCAL_MESSAGE(gantry::msg::task_exit)
 GANTRY_LOCAL_MESSAGE(gantry::msg::task_lost)
 GANTRY_LOCAL_MESSAGE(gantry::msg::task_evict)
+GANTRY_LOCAL_MESSAGE(gantry::msg::task_draining)
 GANTRY_LOCAL_MESSAGE(gantry::msg::task_adopt)
 GANTRY_LOCAL_MESSAGE(gantry::msg::subscribe)
 GANTRY_LOCAL_MESSAGE(gantry::msg::cancel_job)

@@ -1,5 +1,6 @@
 #include "actors/node_actor.hpp"
 
+#include <algorithm>
 #include <csignal>
 #include <map>
 #include <set>
@@ -50,7 +51,8 @@ struct node_state_data {
   std::shared_ptr<task_agent> agent;
   std::shared_ptr<liveness_cell> liveness;  // of the current session
   clock_type::time_point next_check;        // when the liveness check is due
-  uint32_t timeout_ms = 0;                  // heartbeat timeout of the current session
+  silence_limit limit;                      // of the current session
+  bool suspected = false;  // silent beyond the timeout, within what its lateness allows
   clock_type::time_point unknown_since;
   std::map<std::string, job_actor> tasks;  // task id -> its job actor
   static inline const char* name = "gantry.node";
@@ -71,10 +73,12 @@ void mark_lost(node_actor_t* self, const std::string& reason) {
   st.session = 0;
   if (st.liveness) st.liveness->revoked = true;  // late heartbeats are refused: register again
   st.agent.reset();
+  // The cluster hears first: a job told of its lost task asks the cluster to place it
+  // again, and that request must find this node already out of the cluster's view.
+  announce(self, reason);
   for (auto& [task_id, job] : st.tasks)
     self->send(job, msg::task_lost{task_id, "node " + st.inventory.name + " lost: " + reason});
   st.tasks.clear();
-  announce(self, reason);
 }
 
 std::chrono::milliseconds check_period(const node_state_data& st) {
@@ -87,6 +91,30 @@ void maybe_drained(node_actor_t* self) {
   if (st.state != node_state::draining || !st.drain_expired || !st.tasks.empty()) return;
   st.state = node_state::cordoned;
   announce(self, "drained");
+}
+
+std::string ms_text(int64_t ns) {
+  return std::to_string(ns / 1'000'000) + " ms";
+}
+
+// Lost once its silence exceeds the session's limit; suspected (a log line) while it is
+// beyond the plain timeout but within what its recent lateness allows.
+void judge_silence(node_actor_t* self, int64_t now_ns) {
+  auto& st = self->state;
+  int64_t silent = now_ns - st.liveness->last_ns;
+  int64_t limit = st.limit.limit_ns(now_ns);
+  if (silent > limit) {
+    mark_lost(self,
+              "no heartbeat or report for " + ms_text(silent) + " (limit " + ms_text(limit) + ")");
+  } else if (silent > st.limit.timeout_ns()) {
+    if (!st.suspected)
+      log_info("node " + st.inventory.name + " silent for " + ms_text(silent) +
+               "; its messages were up to " + ms_text(st.limit.worst_late_ns(now_ns)) +
+               " late in the last 30 s, so it has " + ms_text(limit));
+    st.suspected = true;
+  } else {
+    st.suspected = false;
+  }
 }
 
 void schedule_check(node_actor_t* self) {
@@ -143,7 +171,11 @@ node_impl::behavior_type node_behavior(node_actor_t* self, cluster_actor cluster
         if (st.liveness) st.liveness->revoked = true;  // an older session of this worker
         st.session = m.session;
         st.liveness = m.liveness;
-        st.timeout_ms = m.heartbeat_timeout_ms;
+        int64_t timeout_ns =
+            int64_t{std::max(m.heartbeat_timeout_ms, st.config.heartbeat_timeout_ms)} * 1'000'000;
+        st.limit = silence_limit(m.liveness->interval_ns, timeout_ns,
+                                 int64_t{m.heartbeat_timeout_max_ms} * 1'000'000);
+        st.suspected = false;
         st.agent = std::move(m.agent);
         st.inventory = std::move(m.inventory);
         st.state = st.cordoned ? node_state::cordoned : node_state::ready;
@@ -183,9 +215,14 @@ node_impl::behavior_type node_behavior(node_actor_t* self, cluster_actor cluster
             mark_lost(self, "did not reconnect within " + std::to_string(waited) +
                                 " ms of the coordinator starting");
         } else if (st.session != 0 && st.state != node_state::lost) {
-          auto silent = (now_ns - st.liveness->last_ns) / 1'000'000;
-          if (silent > std::max(st.timeout_ms, st.config.heartbeat_timeout_ms))
-            mark_lost(self, "no heartbeat for " + std::to_string(silent) + " ms");
+          // What was late since the last check, on the worker's side or on ours, stretches
+          // the silence the node may keep (liveness.hpp).
+          int64_t own_late =
+              std::chrono::duration_cast<std::chrono::nanoseconds>(now - st.next_check).count();
+          int64_t pulse_late =
+              pulse && pulse->last_ns > 0 ? now_ns - pulse->last_ns - rpc_pulse::kPeriodNs : 0;
+          st.limit.observe(now_ns, std::max({st.liveness->take_late(), own_late, pulse_late}));
+          judge_silence(self, now_ns);
         }
         schedule_check(self);
       },
@@ -252,7 +289,9 @@ node_impl::behavior_type node_behavior(node_actor_t* self, cluster_actor cluster
       [self](msg::set_cordon& m) {
         auto& st = self->state;
         st.cordoned = m.cordoned;
-        st.drain_id = 0;  // uncordon ends a drain too
+        if (st.drain_id != 0)  // a cordon or uncordon ends a drain
+          for (auto& [task, job] : st.tasks) self->send(job, msg::task_draining{task, false});
+        st.drain_id = 0;
         if (st.state == node_state::ready || st.state == node_state::cordoned ||
             st.state == node_state::draining) {
           st.state = m.cordoned ? node_state::cordoned : node_state::ready;
@@ -269,6 +308,8 @@ node_impl::behavior_type node_behavior(node_actor_t* self, cluster_actor cluster
           announce(self, "draining: tasks were asked to checkpoint (SIGUSR1) and move in " +
                              std::to_string(m.grace_ms) + " ms");
         }
+        // The jobs hear first: an exit the signal causes is then a move, not a failure.
+        for (auto& [task, job] : st.tasks) self->send(job, msg::task_draining{task, true});
         if (st.agent)
           for (auto& [task, job] : st.tasks) st.agent->signal(task, SIGUSR1, [](result<void>) {});
         self->delayed_send(self, std::chrono::milliseconds(m.grace_ms),

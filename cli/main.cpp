@@ -52,7 +52,10 @@ command coordinator_command(CLI::App& app) {
   cmd->add_option("--heartbeat-interval-ms", cfg.heartbeat_interval_ms, "Worker heartbeat interval")
       ->capture_default_str();
   cmd->add_option("--heartbeat-timeout-ms", cfg.heartbeat_timeout_ms,
-                  "A node without heartbeats this long is lost")
+                  "A node that sends nothing this long is lost")
+      ->capture_default_str();
+  cmd->add_option("--heartbeat-timeout-max-ms", cfg.heartbeat_timeout_max_ms,
+                  "How far late heartbeats (a starved machine) may stretch the timeout")
       ->capture_default_str();
   cmd->add_option("--reconnect-grace-ms", cfg.reconnect_grace_ms,
                   "After a restart, how long known workers have to reconnect")

@@ -245,9 +245,11 @@ interface JobWatcher {
 interface Subscription {}
 
 interface WorkerSession {
-  # failedPrecondition: this session was replaced or the node was declared lost; the
-  # worker must register again.
-  heartbeat @0 () -> (status :Status);
+  # Sent on a fixed schedule (every heartbeatIntervalMs, not waiting for the previous
+  # reply). `seq` counts from 1 in each session; `lagMs` is how long after it was due the
+  # worker sent it. failedPrecondition: this session was replaced or the node was declared
+  # lost; the worker must register again.
+  heartbeat @0 (seq :UInt64, lagMs :UInt32) -> (status :Status);
   taskExited @1 (report :TaskReport) -> ();
   checkpointCommitted @2 (taskId :Text, step :Int64) -> ();
 }

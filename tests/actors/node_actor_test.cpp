@@ -151,6 +151,11 @@ TEST_CASE_FIXTURE(node_fixture,
   CHECK(states().back() == node_state::draining);
   REQUIRE(agent->signalled.size() == 1);
   CHECK(agent->signalled[0] == std::pair<std::string, int32_t>{"j-000001.a.0.0", SIGUSR1});
+  // Its job heard of the drain, so the exit the signal may cause is a move.
+  auto told = received<msg::task_draining>(to_node);
+  REQUIRE(told.size() == 1);
+  CHECK(told[0].task_id == "j-000001.a.0.0");
+  CHECK(told[0].draining);
   advance_beating(750ms);
   CHECK(evicted().empty());  // still within the grace period
   advance_beating(250ms);
@@ -173,6 +178,9 @@ TEST_CASE_FIXTURE(node_fixture,
   caf::anon_send(n1, msg::set_cordon{false});
   run();
   CHECK(states().back() == node_state::ready);
+  auto told = received<msg::task_draining>(to_node);
+  REQUIRE(told.size() == 2);
+  CHECK_FALSE(told[1].draining);  // its exits count again
   caf::anon_send(n1, msg::drain{1000});
   run();
   CHECK(states().back() == node_state::draining);
@@ -180,4 +188,76 @@ TEST_CASE_FIXTURE(node_fixture,
   CHECK(evicted().empty());
   advance_beating(250ms);  // the second drain's deadline
   CHECK(evicted() == std::vector<std::string>{"j-000001.a.0.0"});
+}
+
+TEST_CASE_FIXTURE(node_fixture,
+                  "a worker whose heartbeats arrive late may stay silent longer, up to the cap") {
+  // What the cluster actor gives a session: a 150 ms interval, stretching up to 6 s.
+  cell->interval_ns = 150'000'000;
+  auto m = attach(1);
+  m.heartbeat_timeout_max_ms = 6000;
+  caf::anon_send(n1, m);
+  run();
+  // A starved worker: its heartbeats come 900 ms apart (750 ms late each).
+  for (int i = 0; i < 4; ++i) {
+    advance(250ms);
+    advance(250ms);
+    advance(250ms);
+    advance(150ms);
+    cell->beat(liveness_cell::stamp(sys->clock().now()), 0);
+  }
+  // 2.5 s of silence: past the plain 1 s timeout, within 150 ms + 4 x 750 ms.
+  for (int i = 0; i < 10; ++i) advance(250ms);
+  CHECK(states() == std::vector<node_state>{node_state::ready});
+  // Silent past that: lost.
+  for (int i = 0; i < 3; ++i) advance(250ms);
+  CHECK(states() == std::vector<node_state>{node_state::ready, node_state::lost});
+  CHECK(received<msg::node_changed>(to_cluster).back().reason.find("limit 3150 ms") !=
+        std::string::npos);
+}
+
+TEST_CASE_FIXTURE(node_fixture, "an exit report counts as life as much as a heartbeat") {
+  caf::anon_send(n1, attach(1));
+  run();
+  for (int i = 0; i < 12; ++i) {  // 3 s without a heartbeat, but reports keep coming
+    advance(250ms);
+    cell->heard(liveness_cell::stamp(sys->clock().now()));
+  }
+  CHECK(states() == std::vector<node_state>{node_state::ready});
+}
+
+TEST_CASE_FIXTURE(
+    node_fixture,
+    "a lost node tells the cluster before any job, so a re-placement never finds it") {
+  // One recorder stands in for both the cluster and the job: its inbox shows the order in
+  // which the node actor sent them. A job that hears of its lost task asks the cluster to
+  // place it again; that request must arrive after the cluster learnt of the loss.
+  auto both = std::make_shared<std::vector<caf::message>>();
+  auto shared_inbox = caf::actor_cast<cluster_actor>(
+      sys->spawn([both](caf::event_based_actor* self) -> caf::behavior {
+        self->set_default_handler(
+            [both](caf::scheduled_actor*, caf::message_view& m) -> caf::result<caf::message> {
+              both->push_back(m.move_content_to_message());
+              return caf::message{};
+            });
+        return {[](int) {}};
+      }));
+  auto n2 = spawn_node_actor(*sys, shared_inbox, inv, false, config);
+  run();
+  caf::anon_send(n2, attach(1));
+  run();
+  task_spec t;
+  t.task_id = "j-000001.a.0.0";
+  caf::anon_send(n2, msg::launch{t, caf::actor_cast<job_actor>(shared_inbox)});
+  run();
+  both->clear();
+  caf::anon_send(n2, msg::detach{1, "connection to the worker closed"});
+  run();
+  REQUIRE(both->size() == 2);
+  REQUIRE((*both)[0].match_elements<msg::node_changed>());
+  CHECK((*both)[0].get_as<msg::node_changed>(0).state == node_state::lost);
+  CHECK((*both)[1].match_elements<msg::task_lost>());
+  caf::anon_send_exit(n2, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(shared_inbox, caf::exit_reason::user_shutdown);
+  run();
 }
