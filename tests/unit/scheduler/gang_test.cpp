@@ -56,7 +56,7 @@ TEST_CASE("a placed gang is applied whole and released rank by rank") {
   CHECK(s.queued() == 0);
 }
 
-TEST_CASE("pack uses the fewest nodes; spread uses as many as it can") {
+TEST_CASE("pack uses the fewest nodes, spread uses as many as it can") {
   cluster_view view;
   for (int i = 0; i < 4; ++i) view.upsert_node(make_node("n" + std::to_string(i), 64000, 4));
   for (policy_kind policy : all_policies()) {

@@ -8,7 +8,7 @@ using namespace gantry;
 using namespace gantry::sched;
 using namespace gantry::sched::test;
 
-TEST_CASE("the default queue always exists; unknown queues and busy queues are refused") {
+TEST_CASE("the default queue always exists, unknown queues and busy queues are refused") {
   queue_cluster c(1, 4);
   REQUIRE(c.book.find_queue("default") != nullptr);
   CHECK(c.book.remove("default").error().code == errc::failed_precondition);
@@ -155,7 +155,7 @@ TEST_CASE("the head-of-line reservation still keeps later requests off its nodes
   CHECK(c.is_running("small"));
 }
 
-TEST_CASE("an elastic or fixed request is charged at what it holds; status is per queue") {
+TEST_CASE("an elastic or fixed request is charged at what it holds, status is per queue") {
   queue_cluster c(1, 8);
   c.define(make_queue("vision", "gpu=4,cpu=8", "gpu=6", 2));
   c.submit("v1", "vision", 2);
@@ -173,7 +173,7 @@ TEST_CASE("an elastic or fixed request is charged at what it holds; status is pe
   CHECK(all[1].name == "vision");
 }
 
-TEST_CASE("withdrawn requests leave; work placed outside the book is still given back") {
+TEST_CASE("withdrawn requests leave, work placed outside the book is still given back") {
   queue_cluster c(1, 2);
   c.submit("a", "default", 2);
   c.submit("b", "default", 1);

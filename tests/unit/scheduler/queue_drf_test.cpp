@@ -80,7 +80,7 @@ TEST_CASE("weighted DRF holds with tasks of different sizes") {
   CHECK(near(r.share.at("b"), 2.0 / 3));
 }
 
-TEST_CASE("weighted DRF shares what is borrowed; guarantees are served first") {
+TEST_CASE("weighted DRF shares what is borrowed, guarantees are served first") {
   // 32 GPUs: a is guaranteed 8; the other 24 are split 1:2, so a gets 8 + 8 and b 16.
   const auto r = flood({make_queue("a", "gpu=8", "", 1), make_queue("b", "", "", 2)}, 1, 11);
   MESSAGE("shares a " << r.share.at("a") << ", b " << r.share.at("b"));

@@ -135,7 +135,7 @@ TEST_CASE("an elastic gang grows into idle capacity after running long enough at
   CHECK_FALSE(c.is_running("late"));
 }
 
-TEST_CASE("no grow while work waits for capacity; a grown gang is protected from shrinking") {
+TEST_CASE("no grow while work waits for capacity, a grown gang is protected from shrinking") {
   queue_book_config cfg;
   cfg.grow_after_ms = 60'000;
   cfg.min_runtime_ms = 120'000;

@@ -21,7 +21,7 @@ std::set<std::string> nodes_of(const stop_order& o) {
 
 }  // namespace
 
-TEST_CASE("a queue takes its guarantee back from borrowers; what they free waits for it") {
+TEST_CASE("a queue takes its guarantee back from borrowers, what they free waits for it") {
   queue_cluster c(2, 4);
   c.define(make_queue("vision", "gpu=4"));
   for (int i = 0; i < 8; ++i) c.submit("d" + std::to_string(i), "default", 1);

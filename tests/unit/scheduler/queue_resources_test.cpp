@@ -45,7 +45,7 @@ TEST_CASE("describe words amounts as events do") {
   CHECK(describe({kNoLimit, kNoLimit, 16000}) == "16 gpu");
 }
 
-TEST_CASE("queue resources: unlimited stays unlimited; excess and fits_within are per dimension") {
+TEST_CASE("queue resources: unlimited stays unlimited, excess and fits_within are per dimension") {
   const queue_resources unlimited = queue_resources::unlimited();
   CHECK(unlimited - queue_resources{1, 2, 3} == unlimited);
   CHECK(unlimited + queue_resources{1, 2, 3} == unlimited);

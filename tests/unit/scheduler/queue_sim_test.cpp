@@ -53,7 +53,7 @@ std::vector<node_inventory> nodes_of(const scratch& d) {
 
 }  // namespace
 
-TEST_CASE("read_sim_queues reads definitions and traffic; empty cells take defaults") {
+TEST_CASE("read_sim_queues reads definitions and traffic, empty cells take defaults") {
   scratch d;
   auto q = read_sim_queues(d.write("q.csv",
                                    "name,weight,guarantee_gpu,guarantee_memory,limit_gpu,start_s,"
