@@ -194,10 +194,14 @@ int run_describe(const client_options& c, const std::string& job) {
   if (!id) return report(id.error());
   auto rec = (*cl)->describe(*id);
   if (!rec) return report(rec.error());
+  // Ranks that share a GPU show how their node shares it; without the node list, they don't.
+  gpu_sharing_map sharing;
+  if (auto nodes = (*cl)->list_nodes())
+    for (const auto& n : *nodes) sharing[n.inventory.name] = n.inventory.gpu_sharing;
   if (c.json)
-    std::cout << job_json(*rec).dump(2) << std::endl;
+    std::cout << job_json(*rec, sharing).dump(2) << std::endl;
   else
-    std::cout << job_text(*rec);
+    std::cout << job_text(*rec, sharing);
   return kExitOk;
 }
 

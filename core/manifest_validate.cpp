@@ -41,6 +41,13 @@ std::string name_expectation(const std::string& got) {
          detail::quote(got);
 }
 
+// A share in milli-GPU as a manifest writes it: 500 -> "0.5", 250 -> "0.25".
+std::string format_gpu_share(int32_t milli) {
+  std::string frac = std::to_string(1000 + milli % 1000).substr(1);
+  while (!frac.empty() && frac.back() == '0') frac.pop_back();
+  return std::to_string(milli / 1000) + (frac.empty() ? "" : "." + frac);
+}
+
 std::string int_range(int64_t lo, int64_t hi, int64_t got) {
   return "expected an integer from " + std::to_string(lo) + " to " + std::to_string(hi) + ", got " +
          std::to_string(got);
@@ -118,6 +125,11 @@ class validator {
       fail(p + ".collective", "expected nccl");
     else if (s.is_gang() && device_ok && s.device == device_kind::dpu)
       fail(p + ".collective", "a collective stage cannot run on device dpu");
+    else if (s.is_gang() && s.resources.fractional_gpu())
+      fail(p + ".resources.gpu", "stage " + detail::quote(s.name) + " is collective: its ranks " +
+                                     "need whole GPUs (NCCL rejects two ranks of one " +
+                                     "communicator on one GPU), got a share of " +
+                                     format_gpu_share(s.resources.gpu_milli));
     if (s.placement != placement_pref::none && s.placement != placement_pref::pack &&
         s.placement != placement_pref::spread)
       fail(p + ".placement", "expected pack or spread");

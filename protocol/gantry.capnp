@@ -65,6 +65,7 @@ struct Inventory {
   dpus @5 :List(DpuInfo);
   fabrics @6 :List(Text);
   labels @7 :List(KeyValue);
+  gpuSharing @8 :Text;         # mps | time-sliced (empty from older workers: time-sliced)
 }
 
 struct NodeInfo {

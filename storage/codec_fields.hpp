@@ -142,6 +142,7 @@ void fields(V& v, T& r) {
   v("dpus", r.dpus);
   v("fabrics", r.fabrics);
   v("labels", r.labels);
+  v("gpu_sharing", r.gpu_sharing);
 }
 
 template <class V, record_of<node_record> T>

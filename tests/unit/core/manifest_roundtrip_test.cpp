@@ -311,9 +311,13 @@ stages:
     after: [ a ]
     replicas: 2
     collective: nccl
-    resources: { cpu: 500m, memory: 1GiB, gpu: 0.25, gpu_model: H100 }
+    resources: { cpu: 500m, memory: 1GiB, gpu: 1, gpu_model: H100 }
     checkpoint: { dir: /ckpt }
     command: [ "train" ]
+  - name: c
+    device: gpu
+    resources: { gpu: 0.25, gpu_memory: 4GiB }
+    command: [ "eval" ]
 )";
   const std::string alphabet = " \n\t-:[]{},.\"'#&*!|>?%@`abcdgu0125";
   const char* env_seed = std::getenv("GANTRY_TEST_SEED");

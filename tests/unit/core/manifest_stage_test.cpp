@@ -149,6 +149,17 @@ TEST_CASE("collective is nccl or absent, and never on a dpu") {
         "stages[0].collective: a collective stage cannot run on device dpu");
 }
 
+TEST_CASE("a collective stage takes whole GPUs, never a share") {
+  CHECK(errors(one_stage("device: gpu, replicas: 2, collective: nccl, resources: {gpu: 0.5}")) ==
+        "stages[0].resources.gpu: stage \"s\" is collective: its ranks need whole GPUs (NCCL "
+        "rejects two ranks of one communicator on one GPU), got a share of 0.5");
+  CHECK(errors(one_stage("device: gpu, collective: nccl, resources: {gpu: 0.125}"))
+            .find("got a share of 0.125") != std::string::npos);
+  CHECK(parsed_stage("device: gpu, replicas: 2, collective: nccl, resources: {gpu: 1}")
+            .resources.gpu_count == 1);
+  CHECK(parsed_stage("device: gpu, replicas: 2, resources: {gpu: 0.5}").resources.gpu_milli == 500);
+}
+
 TEST_CASE("placement is pack or spread") {
   CHECK(parsed_stage("placement: pack").placement == placement_pref::pack);
   CHECK(parsed_stage("placement: spread").placement == placement_pref::spread);

@@ -136,6 +136,7 @@ inline node_record sample_node(const std::string& name) {
   n.inventory.dpus.push_back({0, "BlueField-3", true});
   n.inventory.fabrics = {"tcp", "shm", "verbs"};
   n.inventory.labels = {{"zone", "a"}, {"rack", "r12"}};
+  n.inventory.gpu_sharing = kGpuSharingMps;
   n.cordoned = true;
   n.registered_ms = 1'700'000'000'123;
   return n;
