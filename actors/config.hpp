@@ -33,6 +33,9 @@ struct coordinator_config {
   // Largest manifest a submit may carry, as text and as expanded through its YAML aliases (at
   // most kMaxManifestBytesCeiling).
   uint64_t max_manifest_bytes = kDefaultMaxManifestBytes;
+  // Writes to the store are refused while its file system has less free than this
+  // (storage/kv_store.hpp, open_rocksdb); they resume once there is room.
+  uint64_t min_free_disk_bytes = 64 << 20;
   // Stamped by the coordinator's RPC loop; null in tests (then never stale).
   std::shared_ptr<rpc_pulse> pulse;
 };

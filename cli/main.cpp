@@ -67,6 +67,10 @@ void add_limit_flags(CLI::App* cmd, coordinator_options& o) {
                   "Largest job manifest accepted, also after its YAML aliases are expanded")
       ->capture_default_str()
       ->check(CLI::Range(uint64_t{1} << 10, gantry::kMaxManifestBytesCeiling));
+  cmd->add_option("--min-free-disk-bytes", o.config.min_free_disk_bytes,
+                  "Refuse writes to the store (submit fails, state changes wait) while its "
+                  "disk has less free than this")
+      ->capture_default_str();
 }
 
 command coordinator_command(CLI::App& app) {
