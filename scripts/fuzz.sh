@@ -22,7 +22,7 @@ mkdir -p "$dir/crashes"
 for h in "${harnesses[@]}"; do
   mkdir -p "$dir/corpus/$h"
   echo "fuzz: $h for ${seconds} s" >&2
-  "$dir/tests/fuzz/$h" -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 \
+  "$dir/tests/fuzz/$h" -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=60 \
     -artifact_prefix="$dir/crashes/$h-" -print_final_stats=1 \
     "$dir/corpus/$h" "$root/tests/fuzz/corpus/$h" 2>"$dir/$h.log" || {
     tail -40 "$dir/$h.log" >&2
