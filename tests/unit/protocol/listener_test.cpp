@@ -242,6 +242,13 @@ TEST_CASE("after authentication, a message beyond --max-message-bytes closes the
 }
 
 TEST_CASE("the accept loop survives running out of descriptors and accepts again") {
+#ifdef GANTRY_SANITIZE
+  // UBSan's vptr check opens a pipe to probe memory; with no descriptor left it reports
+  // every virtual call as invalid. tests/cluster/hostile_test.cpp covers this in a process of
+  // its own.
+  MESSAGE("skipped under the sanitizers: they need free descriptors themselves");
+  return;
+#endif
   connection_limits l;
   l.max_connections = 100000;  // only the descriptor limit stops it
   l.max_connections_per_peer = 100000;
