@@ -83,7 +83,7 @@ void with_record(actor_t* self, const std::string& id, callback<job_record> fn) 
 
 caf::typed_response_promise<result<submit_reply>> submit(actor_t* self, msg::submit& m) {
   auto rp = self->make_response_promise<result<submit_reply>>();
-  auto spec = parse_manifest(m.manifest);
+  auto spec = parse_manifest(m.manifest, self->state.config.max_manifest_bytes);
   if (!spec) {
     submit_reply reply;
     for (auto& e : spec.error()) reply.errors.push_back({e.path, e.message});

@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <memory>
 
+#include "core/manifest.hpp"
+
 namespace gantry {
 
 struct rpc_pulse;  // actors/liveness.hpp
@@ -32,6 +34,12 @@ struct coordinator_config {
   // Backoff before the second restart of a job's task or gang; doubles up to 16x. The
   // first restart is immediate.
   uint32_t restart_backoff_ms = 500;
+  // Largest manifest a submit may carry, as text and as expanded through its YAML aliases (at
+  // most kMaxManifestBytesCeiling).
+  uint64_t max_manifest_bytes = kDefaultMaxManifestBytes;
+  // Writes to the store are refused while its file system has less free than this
+  // (storage/kv_store.hpp, open_rocksdb); they resume once there is room.
+  uint64_t min_free_disk_bytes = 64 << 20;
   // Stamped by the coordinator's RPC loop; null in tests (then never stale).
   std::shared_ptr<rpc_pulse> pulse;
 };

@@ -112,8 +112,9 @@ int run_submit(const client_options& c, const std::string& file, bool watch) {
     std::cerr << "gantry submit: " << text.error().message << "\n";
     return kExitUsage;
   }
-  // Validate here first: a bad manifest never reaches the coordinator.
-  auto spec = parse_manifest(*text);
+  // Validate here first: a bad manifest never reaches the coordinator. The coordinator checks
+  // again, against its own --max-manifest-bytes; here only the most it could accept applies.
+  auto spec = parse_manifest(*text, kMaxManifestBytesCeiling);
   if (!spec) {
     for (const auto& e : spec.error()) std::cerr << file << ": " << e.to_string() << "\n";
     return kExitUsage;

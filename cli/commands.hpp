@@ -11,6 +11,7 @@
 
 #include "actors/config.hpp"
 #include "core/result.hpp"
+#include "protocol/connection_limits.hpp"
 #include "protocol/job_filter.hpp"
 
 namespace gantry::cli {
@@ -30,6 +31,7 @@ struct coordinator_options {
   std::string listen = kDefaultCoordinator;
   std::string data_dir;
   coordinator_config config;  // the tunables, with their defaults
+  connection_limits limits;   // what one connection may do, with their defaults
 };
 int run_coordinator(const coordinator_options& o);
 

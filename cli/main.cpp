@@ -42,6 +42,37 @@ void add_client_flags(CLI::App* cmd, client_options& c, bool json) {
   if (json) cmd->add_flag("--json", c.json, "Machine-readable JSON output");
 }
 
+// What one connection or one manifest may cost the coordinator (docs/security.md).
+void add_limit_flags(CLI::App* cmd, coordinator_options& o) {
+  auto& l = o.limits;
+  cmd->add_option("--max-connections", l.max_connections,
+                  "Open connections in total (0 = the file descriptor limit minus " +
+                      std::to_string(gantry::connection_limits::kReservedFds) + ")")
+      ->capture_default_str();
+  cmd->add_option("--max-connections-per-peer", l.max_connections_per_peer,
+                  "Open connections from one IP address")
+      ->capture_default_str();
+  cmd->add_option("--auth-timeout-ms", l.auth_timeout_ms,
+                  "A connection that has not authenticated this long after it opened is closed")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, std::numeric_limits<uint32_t>::max()));
+  cmd->add_option("--idle-timeout-ms", l.idle_timeout_ms,
+                  "A connection without a message in or out this long is closed (0 = never)")
+      ->capture_default_str();
+  cmd->add_option("--max-message-bytes", l.max_message_bytes,
+                  "Largest RPC message accepted from an authenticated connection")
+      ->capture_default_str()
+      ->check(CLI::Range(uint64_t{1} << 20, uint64_t{1} << 30));
+  cmd->add_option("--max-manifest-bytes", o.config.max_manifest_bytes,
+                  "Largest job manifest accepted, also after its YAML aliases are expanded")
+      ->capture_default_str()
+      ->check(CLI::Range(uint64_t{1} << 10, gantry::kMaxManifestBytesCeiling));
+  cmd->add_option("--min-free-disk-bytes", o.config.min_free_disk_bytes,
+                  "Refuse writes to the store (submit fails, state changes wait) while its "
+                  "disk has less free than this")
+      ->capture_default_str();
+}
+
 command coordinator_command(CLI::App& app) {
   auto o = std::make_shared<coordinator_options>();
   auto& cfg = o->config;
@@ -69,6 +100,7 @@ command coordinator_command(CLI::App& app) {
   cmd->add_option("--drain-grace-ms", cfg.drain_grace_ms,
                   "On drain: time between SIGUSR1 (checkpoint now) and moving the tasks")
       ->capture_default_str();
+  add_limit_flags(cmd, *o);
   return {cmd, [o] { return run_coordinator(*o); }};
 }
 

@@ -77,6 +77,9 @@ enum class node_action { cordon, uncordon, drain };
 
 inline constexpr size_t kRendezvousMaxValue = 1 << 20;
 inline constexpr size_t kRendezvousMaxKey = 256;
+// The most one log read returns, whatever max_bytes asks for: a chunk travels from the
+// worker through the coordinator in one message.
+inline constexpr uint32_t kMaxLogChunk = 1 << 20;
 
 struct worker_registration {
   std::shared_ptr<worker_session_port> session;

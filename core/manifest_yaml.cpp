@@ -406,9 +406,15 @@ std::unexpected<std::vector<manifest_error>> document_error(std::string message)
 
 }  // namespace
 
-std::expected<job_spec, std::vector<manifest_error>> parse_manifest(std::string_view yaml_text) {
+std::expected<job_spec, std::vector<manifest_error>> parse_manifest(std::string_view yaml_text,
+                                                                    uint64_t max_bytes) {
+  if (yaml_text.size() > max_bytes)
+    return document_error("the manifest has " + std::to_string(yaml_text.size()) +
+                          " bytes; at most " + std::to_string(max_bytes) + " (" +
+                          format_bytes(static_cast<int64_t>(max_bytes)) +
+                          ") are accepted (the coordinator's --max-manifest-bytes)");
   try {
-    if (auto problem = detail::yaml_documents_problem(yaml_text); !problem.empty())
+    if (auto problem = detail::yaml_documents_problem(yaml_text, max_bytes); !problem.empty())
       return document_error(problem);
     std::vector<YAML::Node> docs;
     for (auto& doc : YAML::LoadAll(std::string(yaml_text)))

@@ -1,5 +1,6 @@
 #include "protocol/coordinator_service.hpp"
 
+#include <algorithm>
 #include <atomic>
 
 #include <kj/debug.h>
@@ -283,7 +284,7 @@ kj::Promise<void> coordinator_service::readLogs(ReadLogsContext context) {
   auto p = context.getParams();
   auto b = to_promise<log_chunk>();
   backend_.read_logs(text(p.getJobId()), text(p.getStage()), p.getRank(), p.getAttempt(),
-                     p.getOffset(), p.getMaxBytes(), std::move(b.fn));
+                     p.getOffset(), std::min(p.getMaxBytes(), kMaxLogChunk), std::move(b.fn));
   return b.promise.then(
       [context](result<log_chunk> r) mutable { wc::set_log(context.getResults(), r); });
 }

@@ -8,15 +8,18 @@
 
 #include "core/log.hpp"
 #include "protocol/agent_service.hpp"
+#include "protocol/connection_limits.hpp"
 #include "protocol/convert.hpp"
+#include "protocol/rpc_client.hpp"
 
 namespace gantry {
 namespace wc = wire_convert;
 
 struct worker_link::connection {
-  explicit connection(kj::Own<kj::AsyncIoStream> s) : stream(kj::mv(s)), client(*stream) {}
+  explicit connection(kj::Own<kj::AsyncIoStream> s)
+      : stream(kj::mv(s)), client(*stream, kWorkerMaxMessageBytes) {}
   kj::Own<kj::AsyncIoStream> stream;
-  capnp::TwoPartyClient client;
+  rpc_client client;
 };
 
 void worker_link::error_handler::taskFailed(kj::Exception&& e) {
