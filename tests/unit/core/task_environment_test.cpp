@@ -177,7 +177,7 @@ TEST_CASE("a share of a GPU: its compute percentage and a memory limit keyed by 
   CHECK(build(t)["CUDA_MPS_ACTIVE_THREAD_PERCENTAGE"] == "1");
 }
 
-TEST_CASE("a share under an MPS daemon names its directories; without one it says time-sliced") {
+TEST_CASE("a share under an MPS daemon names its directories, without one it says time-sliced") {
   task_spec t = plain_task();
   t.gpus = {2};
   t.gpu_milli = 500;

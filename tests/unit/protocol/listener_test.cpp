@@ -138,7 +138,7 @@ TEST_CASE("max_connections 0 follows RLIMIT_NOFILE, keeping descriptors in reser
   REQUIRE(setrlimit(RLIMIT_NOFILE, &saved) == 0);
 }
 
-TEST_CASE("a peer over --max-connections-per-peer is closed at once; others still connect") {
+TEST_CASE("a peer over --max-connections-per-peer is closed at once, others still connect") {
   connection_limits l;
   l.max_connections_per_peer = 3;
   server_rig r(l);

@@ -137,7 +137,7 @@ TEST_CASE("an empty cluster says so") {
   CHECK(why(view, cpu_task("t", 1)) == "0/0 nodes");
 }
 
-TEST_CASE("a layered fabric (verbs;ofi_rxm) places where the inventory lists that chain") {
+TEST_CASE("a layered fabric (verbs,ofi_rxm) places where the inventory lists that chain") {
   cluster_view view;
   auto core_only = make_node("a", 4000, 0);
   core_only.fabrics = {"tcp", "verbs"};

@@ -204,7 +204,7 @@ TEST_CASE("mps: a control program that does not answer is bounded by the timeout
   CHECK(took < std::chrono::seconds(10));
 }
 
-TEST_CASE("mps: a task sharing one GPU holds its daemon; whole-GPU tasks and no manager do not") {
+TEST_CASE("mps: a task sharing one GPU holds its daemon, whole-GPU tasks and no manager do not") {
   fake_setup f;
   mps_manager m(f.options());
   std::vector<gpu_info> gpus(2);
