@@ -8,7 +8,7 @@
 using namespace gantry;
 using namespace gantry::test;
 
-TEST_CASE_FIXTURE(actor_fixture, "a refused write is held and retried; watchers see every event") {
+TEST_CASE_FIXTURE(actor_fixture, "a refused write is held and retried, watchers see every event") {
   *fail_persists = true;
   stage_spec s;
   s.name = "a";

@@ -97,7 +97,7 @@ TEST_CASE_FIXTURE(node_fixture, "a node that stops heartbeating is lost, and its
 }
 
 TEST_CASE_FIXTURE(node_fixture,
-                  "a dropped connection makes the node lost at once; a new session revives it") {
+                  "a dropped connection makes the node lost at once, a new session revives it") {
   caf::anon_send(n1, attach(7));
   run();
   caf::anon_send(n1, msg::detach{6, "an older session"});  // ignored
