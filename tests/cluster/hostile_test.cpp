@@ -125,6 +125,14 @@ TEST_CASE("attack 6 from one address allowed 5000: the total follows the descrip
 }
 
 TEST_CASE("attack 6 without the guard: EMFILE bursts are survived, accepting resumes") {
+#ifdef GANTRY_SANITIZE
+  // The sanitized coordinator cannot be starved of descriptors: UBSan's vptr check opens a pipe
+  // to probe memory and, with none left, reports every virtual call as invalid
+  // ("member call on address ... which does not point to an object of type ...") and halts.
+  // The normal build runs this attack.
+  MESSAGE("skipped under the sanitizers: they need free descriptors themselves");
+  return;
+#endif
   // A connection limit above the descriptor limit: accept() itself fails with EMFILE.
   limited_coordinator c(1024, {"--max-connections", "5000", "--max-connections-per-peer", "5000"});
   std::vector<int> fds;
