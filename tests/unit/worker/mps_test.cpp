@@ -10,31 +10,13 @@
 #include <fstream>
 #include <sstream>
 
+#include "harness/process.hpp"
 #include "worker/mps.hpp"
 
 using namespace gantry;
 namespace fs = std::filesystem;
 
 namespace {
-
-struct temp_dir {
-  temp_dir() {
-    std::string pattern = (fs::temp_directory_path() / "gantry-mps-test-XXXXXX").string();
-    path = mkdtemp(pattern.data());
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  fs::path path;
-};
-
-std::string read_file(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 // One line per call: "<args or stdin command> pipe=<dir> gpu=<CUDA_VISIBLE_DEVICES>".
 // `-d` starts the daemon (fails with exit 3 when FAKE_MPS_FAIL_START exists in bin/);
@@ -57,9 +39,9 @@ esac
 )";
 
 struct fake_setup {
-  temp_dir tmp;
-  fs::path bin = tmp.path / "bin";
-  fs::path root = tmp.path / "mps";
+  harness::temp_dir tmp{"gantry-mps-test"};
+  fs::path bin = fs::path(tmp.path()) / "bin";
+  fs::path root = fs::path(tmp.path()) / "mps";
   fake_setup() {
     fs::create_directories(bin);
     std::ofstream(bin / "nvidia-cuda-mps-control") << kFakeControl;
@@ -71,7 +53,7 @@ struct fake_setup {
             {{"PATH", bin.string() + ":/usr/bin:/bin"}, {"CUDA_VISIBLE_DEVICES", "0,1,2,3"}},
             5000};
   }
-  std::string calls() const { return read_file(bin / "calls.log"); }
+  std::string calls() const { return harness::read_file(bin / "calls.log"); }
   std::string pipe(int gpu) const { return (root / std::to_string(gpu) / "pipe").string(); }
   std::string log(int gpu) const { return (root / std::to_string(gpu) / "log").string(); }
 };
@@ -83,7 +65,7 @@ TEST_CASE("mps: the control program is found on PATH, or MPS cannot run") {
   mps_manager m(f.options());
   CHECK(m.control_path() == (f.bin / "nvidia-cuda-mps-control").string());
   mps_options none = f.options();
-  none.env = {{"PATH", (f.tmp.path / "empty").string()}};
+  none.env = {{"PATH", (fs::path(f.tmp.path()) / "empty").string()}};
   mps_manager missing(none);
   CHECK(missing.control_path().empty());
   auto r = missing.acquire(0, "GPU-a");
