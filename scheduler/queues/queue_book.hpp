@@ -184,6 +184,8 @@ class queue_book {
   bool place_entry(cluster_view& view, round_ctx& ctx, queue_state& q, pending_entry& e,
                    const queue_resources& hold, std::string& reason);
   // queue_book_preempt.cpp
+  int32_t largest_fit(cluster_view& view, round_ctx& ctx, placement_request req, int32_t fits,
+                      int32_t hi, placement& found);
   void preempt(cluster_view& view, round_ctx& ctx);
   bool plan_for(cluster_view& view, round_ctx& ctx, queue_state& q, const pending_entry& e,
                 bool reclaim);

@@ -258,20 +258,8 @@ void queue_book::grow(cluster_view& view, round_ctx& ctx) {
     while (hi > size && !fits_within(demand_of(u.r.request.per_task, hi), room)) --hi;
     if (hi <= size) continue;
     for (const auto& a : u.tasks) view.release(a);
-    placement_request sized = u.r.request;
-    int32_t lo = size;  // fits: it runs at this size now
-    placement found, p;
-    while (lo < hi) {
-      const int32_t mid = lo + (hi - lo + 1) / 2;
-      sized.count = mid;
-      std::string why;
-      if (sched_.try_next(view, sized, ctx.rs, p, why)) {
-        lo = mid;
-        found = std::move(p);
-      } else {
-        hi = mid - 1;
-      }
-    }
+    placement found;
+    const int32_t lo = largest_fit(view, ctx, u.r.request, size, hi, found);  // `size` fits now
     if (lo == size) {
       view.apply(placement{"", u.tasks});
       continue;

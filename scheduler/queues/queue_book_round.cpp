@@ -153,6 +153,25 @@ void queue_book::admit(cluster_view& view, round_ctx& ctx) {
   }
 }
 
+// The largest count in (fits, hi] at which `req` can be placed now under the round's
+// reservation (a dry run), with that placement in `found`; `fits` when none is.
+int32_t queue_book::largest_fit(cluster_view& view, round_ctx& ctx, placement_request req,
+                                int32_t fits, int32_t hi, placement& found) {
+  placement p;
+  while (fits < hi) {
+    const int32_t mid = fits + (hi - fits + 1) / 2;
+    req.count = mid;
+    std::string why;
+    if (sched_.try_next(view, req, ctx.rs, p, why)) {
+      fits = mid;
+      found = std::move(p);
+    } else {
+      hi = mid - 1;
+    }
+  }
+  return fits;
+}
+
 // Places one pending request: an elastic gang at the largest size that fits (within the
 // queue's limit, less `hold`), anything else at its size. On success the request becomes
 // running work and is reported placed.
@@ -165,25 +184,13 @@ bool queue_book::place_entry(cluster_view& view, round_ctx& ctx, queue_state& q,
     const queue_resources room = q.spec.limit - q.effective() - hold;
     int32_t hi = req.count;
     while (hi > e.r.min_count && !fits_within(demand_of(req.per_task, hi), room)) --hi;
-    placement_request sized = req;
-    int32_t lo = e.r.min_count - 1;  // largest size known to fit (none yet)
     placement found;
-    while (lo < hi) {  // the largest size in [min_count, hi] that fits
-      const int32_t mid = lo + (hi - lo + 1) / 2;
-      sized.count = mid;
-      std::string why;
-      if (sched_.try_next(view, sized, ctx.rs, p, why)) {
-        lo = mid;
-        found = std::move(p);
-      } else {
-        hi = mid - 1;
-      }
-    }
-    if (lo >= e.r.min_count) {
+    if (largest_fit(view, ctx, req, e.r.min_count - 1, hi, found) >= e.r.min_count) {
       sched_.commit(view, found);
       p = std::move(found);
       ok = true;
     } else {
+      placement_request sized = req;
       sized.count = e.r.min_count;
       ok = sched_.place_next(view, sized, ctx.rs, p, reason);
     }
