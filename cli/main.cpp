@@ -67,7 +67,8 @@ command coordinator_command(CLI::App& app) {
                   "Delay before a job's second restart; doubles up to 16x (the first is immediate)")
       ->capture_default_str();
   cmd->add_option("--drain-grace-ms", cfg.drain_grace_ms,
-                  "On drain: time between SIGUSR1 (checkpoint now) and moving the tasks")
+                  "On drain: time between a stage's checkpoint signal and moving its tasks, "
+                  "unless the stage sets checkpoint.grace")
       ->capture_default_str();
   return {cmd, [o] { return run_coordinator(*o); }};
 }
