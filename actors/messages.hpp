@@ -72,6 +72,7 @@ struct rdv_drop_job {
 // --- cluster actor: client API -----------------------------------------------------------
 struct submit {
   std::string manifest;
+  bool allow_unschedulable = false;  // else a stage no known node could ever host is refused
 };
 struct list_jobs {};
 struct describe {

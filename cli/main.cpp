@@ -112,13 +112,16 @@ command submit_command(CLI::App& app) {
     client_options c;
     std::string file;
     bool watch = false;
+    bool allow_unschedulable = false;
   };
   auto o = std::make_shared<options>();
   auto* cmd = app.add_subcommand("submit", "Submit a job manifest; prints the job id");
   cmd->add_option("FILE", o->file, "Manifest (YAML)")->required();
   cmd->add_flag("--watch", o->watch, "Then stream its events until it ends");
+  cmd->add_flag("--allow-unschedulable", o->allow_unschedulable,
+                "Accept a stage no known node could ever host; it stays pending with its reason");
   add_client_flags(cmd, o->c, true);
-  return {cmd, [o] { return run_submit(o->c, o->file, o->watch); }};
+  return {cmd, [o] { return run_submit(o->c, o->file, o->watch, o->allow_unschedulable); }};
 }
 
 command watch_command(CLI::App& app) {
