@@ -66,8 +66,6 @@ TEST_CASE("a request no node could ever host is refused at submit unless --allow
   const std::string manifest = R"(
 name: huge
 stages:
-  - name: prep
-    command: [ "true" ]
   - name: train
     device: gpu
     resources: { cpu: 1, memory: 64MiB, gpu: 2147483647 }
@@ -76,7 +74,7 @@ stages:
   auto refused = c.cli({"submit", c.write_manifest("huge.yaml", manifest)});
   CHECK(refused.exit_code == 2);
   CHECK(refused.out.empty());  // no job id
-  CHECK_MESSAGE(refused.err.find("stages[1].resources.gpu: stage \"train\" can never be placed") !=
+  CHECK_MESSAGE(refused.err.find("stages[0].resources.gpu: stage \"train\" can never be placed") !=
                     std::string::npos,
                 refused.err);
   CHECK_MESSAGE(refused.err.find("0/1 nodes: 1 too few gpus") != std::string::npos, refused.err);
