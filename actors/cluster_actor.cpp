@@ -8,6 +8,7 @@
 #include "actors/unexpected.hpp"
 #include "core/log.hpp"
 #include "core/manifest.hpp"
+#include "scheduler/feasibility.hpp"
 
 namespace gantry {
 namespace cluster_detail {
@@ -91,6 +92,17 @@ caf::typed_response_promise<result<submit_reply>> submit(actor_t* self, msg::sub
     return rp;
   }
   auto& st = self->state;
+  if (!m.allow_unschedulable) {
+    std::vector<node_inventory> known;  // every node counts: a lost one may come back
+    for (const auto& [name, node] : st.nodes) known.push_back(node.status.inventory);
+    auto never = sched::never_schedulable(*spec, known);
+    if (!never.empty()) {
+      submit_reply reply;
+      for (auto& e : never) reply.errors.push_back({e.path, e.message});
+      rp.deliver(result<submit_reply>(std::move(reply)));
+      return rp;
+    }
+  }
   uint64_t number = st.next_job_number++;
   job_record rec = make_job_record(format_job_id(number), std::move(*spec), number, now_ms());
   job_event first{rec.id, 1, rec.submitted_ms, event_kind::job, "", -1, "pending"};

@@ -69,6 +69,15 @@ void maybe_finish(job_actor_t* self) {
   self->quit();
 }
 
+// The stage that runs `task_id`, or nullptr.
+const stage_spec* stage_of_task(const job_actor_state& st, const std::string& task_id) {
+  const job_record& rec = st.machine->record();
+  for (const auto& stage : rec.stages)
+    for (const auto& rk : stage.ranks)
+      if (rk.task_id == task_id) return rec.spec.find_stage(stage.name);
+  return nullptr;
+}
+
 // Carries out what the state machine decided, then persists.
 void apply(job_actor_t* self, job_effects& fx) {
   auto& st = self->state;
@@ -98,7 +107,8 @@ void apply(job_actor_t* self, job_effects& fx) {
                                                                "node " + l.node + " is unknown")});
       continue;
     }
-    self->send(it->second, msg::launch{std::move(l.task), self});
+    drain_plan drain = drain_plan_of(rec.spec.find_stage(l.task.stage));
+    self->send(it->second, msg::launch{std::move(l.task), self, drain});
   }
   for (auto& k : fx.kills) {
     if (auto it = st.nodes.find(k.node); it != st.nodes.end())
@@ -208,7 +218,8 @@ job_impl::behavior_type job_behavior(job_actor_t* self, cluster_actor cluster, s
         st.nodes[m.node] = m.from;
         job_effects fx;
         if (st.machine->on_adopt(m.report, m.node, fx)) {
-          self->send(m.from, msg::expect_task{m.report.task_id, self});
+          self->send(m.from, msg::expect_task{m.report.task_id, self,
+                                              drain_plan_of(stage_of_task(st, m.report.task_id))});
         } else {
           log_warn("killing stale task " + m.report.task_id + " on " + m.node);
           self->send(m.from, msg::kill_task{m.report.task_id, 0});

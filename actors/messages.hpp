@@ -23,6 +23,23 @@
 #include "scheduler/scheduler.hpp"
 #include "storage/state_store.hpp"
 
+namespace gantry {
+
+// What a drain does with one task, from its stage's `checkpoint`: send `signal` and move the
+// task `grace_ms` later (0: the drain's own grace); with no signal (0), move it at once.
+struct drain_plan {
+  int32_t signal = 0;
+  uint32_t grace_ms = 0;
+};
+
+inline drain_plan drain_plan_of(const stage_spec* stage) {
+  if (stage == nullptr || !stage->checkpoint) return {};
+  return {signal_number(stage->checkpoint->signal),
+          static_cast<uint32_t>(stage->checkpoint->grace_ms)};
+}
+
+}  // namespace gantry
+
 namespace gantry::msg {
 
 // --- store actor ------------------------------------------------------------------------
@@ -55,6 +72,7 @@ struct rdv_drop_job {
 // --- cluster actor: client API -----------------------------------------------------------
 struct submit {
   std::string manifest;
+  bool allow_unschedulable = false;  // else a stage no known node could ever host is refused
 };
 struct list_jobs {};
 struct describe {
@@ -205,6 +223,7 @@ struct detach {
 struct launch {
   task_spec task;
   job_actor job;
+  drain_plan drain;
 };
 struct kill_task {
   std::string task_id;
@@ -213,6 +232,7 @@ struct kill_task {
 struct expect_task {
   std::string task_id;
   job_actor job;
+  drain_plan drain;
 };  // recovery: a task that should run there
 struct exited {
   uint64_t session;

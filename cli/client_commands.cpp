@@ -106,7 +106,8 @@ int follow_job(const client_options& c, const std::string& verb, std::string job
 
 }  // namespace
 
-int run_submit(const client_options& c, const std::string& file, bool watch) {
+int run_submit(const client_options& c, const std::string& file, bool watch,
+               bool allow_unschedulable) {
   auto text = read_manifest_file(file);
   if (!text) {
     std::cerr << "gantry submit: " << text.error().message << "\n";
@@ -121,7 +122,7 @@ int run_submit(const client_options& c, const std::string& file, bool watch) {
   }
   auto cl = connect(c);
   if (!cl) return report(cl.error());
-  auto r = (*cl)->submit(*text, file);
+  auto r = (*cl)->submit(*text, file, allow_unschedulable);
   if (!r) return report(r.error());
   if (!r->errors.empty()) {
     for (const auto& e : r->errors)

@@ -98,7 +98,8 @@ command coordinator_command(CLI::App& app) {
                   "Delay before a job's second restart; doubles up to 16x (the first is immediate)")
       ->capture_default_str();
   cmd->add_option("--drain-grace-ms", cfg.drain_grace_ms,
-                  "On drain: time between SIGUSR1 (checkpoint now) and moving the tasks")
+                  "On drain: time between a stage's checkpoint signal and moving its tasks, "
+                  "unless the stage sets checkpoint.grace")
       ->capture_default_str();
   add_limit_flags(cmd, *o);
   return {cmd, [o] { return run_coordinator(*o); }};
@@ -143,13 +144,16 @@ command submit_command(CLI::App& app) {
     client_options c;
     std::string file;
     bool watch = false;
+    bool allow_unschedulable = false;
   };
   auto o = std::make_shared<options>();
   auto* cmd = app.add_subcommand("submit", "Submit a job manifest; prints the job id");
   cmd->add_option("FILE", o->file, "Manifest (YAML)")->required();
   cmd->add_flag("--watch", o->watch, "Then stream its events until it ends");
+  cmd->add_flag("--allow-unschedulable", o->allow_unschedulable,
+                "Accept a stage no known node could ever host; it stays pending with its reason");
   add_client_flags(cmd, o->c, true);
-  return {cmd, [o] { return run_submit(o->c, o->file, o->watch); }};
+  return {cmd, [o] { return run_submit(o->c, o->file, o->watch, o->allow_unschedulable); }};
 }
 
 command watch_command(CLI::App& app) {

@@ -262,6 +262,12 @@ void emit_stage(YAML::Emitter& out, const stage_spec& s) {
     out << YAML::Key << "checkpoint" << YAML::Value << YAML::Flow << YAML::BeginMap;
     out << YAML::Key << "dir" << YAML::Value;
     emit_text(out, s.checkpoint->dir);
+    if (!s.checkpoint->signal.empty()) {
+      out << YAML::Key << "signal" << YAML::Value;
+      emit_text(out, s.checkpoint->signal);
+    }
+    if (s.checkpoint->grace_ms != 0)
+      out << YAML::Key << "grace" << YAML::Value << format_duration_ms(s.checkpoint->grace_ms);
     out << YAML::EndMap;
   }
   if (!s.no_retry_exit_codes.empty()) {

@@ -141,6 +141,7 @@ class validator {
         fail(p + ".checkpoint.dir", why);
       else if (dir[0] != '/')
         fail(p + ".checkpoint.dir", "expected an absolute path, got " + detail::quote(dir));
+      check_checkpoint_signal(*s.checkpoint, p + ".checkpoint");
     }
     if (!s.working_dir.empty()) {
       if (auto why = detail::text_problem(s.working_dir); !why.empty())
@@ -261,6 +262,18 @@ class validator {
       else if (!seen.insert(name).second)
         fail(ap, detail::quote(name) + " is listed twice");
     }
+  }
+
+  void check_checkpoint_signal(const checkpoint_spec& c, const std::string& p) {
+    if (!c.signal.empty() && signal_number(c.signal) == 0)
+      fail(p + ".signal",
+           "unknown signal " + detail::quote(c.signal) + "; use a name such as SIGUSR1");
+    if (c.grace_ms < 0 || c.grace_ms > kMaxCheckpointGraceMs)
+      fail(p + ".grace", "expected a duration above 0 and at most " +
+                             format_duration_ms(kMaxCheckpointGraceMs) + ", got " +
+                             format_duration_ms(c.grace_ms));
+    else if (c.grace_ms > 0 && c.signal.empty())
+      fail(p + ".grace", "is how long a drain waits after the signal; declare a signal too");
   }
 
   void check_colocate(const stage_spec& s, const std::string& stage) {

@@ -152,10 +152,11 @@ result<std::unique_ptr<client>> client::connect(const std::string& address, uint
 }
 
 result<submit_reply> client::submit(const std::string& manifest_text,
-                                    const std::string& source_name) {
+                                    const std::string& source_name, bool allow_unschedulable) {
   auto req = impl_->cap().submitRequest();
   req.setManifest(manifest_text);
   req.setSourceName(source_name);
+  req.setAllowUnschedulable(allow_unschedulable);
   return impl_->call(req.send().then([](auto resp) -> result<submit_reply> {
     submit_reply out;
     for (auto e : resp.getErrors())

@@ -196,7 +196,8 @@ kj::Promise<void> coordinator_service::hello(HelloContext context) {
 
 kj::Promise<void> coordinator_service::submit(SubmitContext context) {
   auto b = to_promise<submit_reply>();
-  backend_.submit(text(context.getParams().getManifest()), std::move(b.fn));
+  auto params = context.getParams();
+  backend_.submit(text(params.getManifest()), params.getAllowUnschedulable(), std::move(b.fn));
   return b.promise.then([context](result<submit_reply> r) mutable {
     auto results = context.getResults();
     if (!r) return wc::to_wire(results.initStatus(), r.error());

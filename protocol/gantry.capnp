@@ -188,8 +188,10 @@ struct TaskReport {
 interface Coordinator {
   hello @0 (clientVersion :UInt32) -> (serverVersion :UInt32, status :Status);
 
-  # Validates and durably stores a job; returns only after the write is synced.
-  submit @1 (manifest :Text, sourceName :Text) -> (status :Status, jobId :Text, errors :List(FieldError));
+  # Validates and durably stores a job; returns only after the write is synced. Unless
+  # `allowUnschedulable`, a stage that no known node could ever host is refused with errors.
+  submit @1 (manifest :Text, sourceName :Text, allowUnschedulable :Bool)
+      -> (status :Status, jobId :Text, errors :List(FieldError));
   # Jobs in submission order (oldest first). Empty `state` / `name` and `limit` 0 select
   # every job; otherwise only jobs in that state, with that name, and the newest `limit`.
   listJobs @2 (state :Text, name :Text, limit :UInt32) -> (jobs :List(JobSummary));

@@ -1,6 +1,8 @@
 // The job actor's state machine under CAF's deterministic test coordinator.
 #include <doctest/doctest.h>
 
+#include <csignal>
+
 #include "actors/job_actor.hpp"
 #include "core/task_environment.hpp"
 #include "tests/actors/actor_fixture.hpp"
@@ -446,6 +448,28 @@ TEST_CASE_FIXTURE(job_fixture, "any other launch failure still counts as a faile
   caf::anon_send(job, msg::task_launched{task("a", 0), fail(errc::not_found, "no such file")});
   run();
   CHECK(job_states().back() == "failed");
+}
+
+TEST_CASE_FIXTURE(job_fixture, "a launch tells the node what a drain does with the task") {
+  job_spec spec;
+  spec.name = "mixed";
+  spec.stages = {stage("plain", 1), stage("ckpt", 1), stage("usr2", 1)};
+  spec.stages[1].checkpoint = checkpoint_spec{"/ckpt"};
+  spec.stages[2].checkpoint = checkpoint_spec{"/ckpt", "USR2", 45000};
+  start(spec);
+  place("plain", {0});
+  place("ckpt", {0});
+  place("usr2", {0});
+  REQUIRE(launches().size() == 3);
+  for (const auto& l : launches()) {
+    CAPTURE(l.task.stage);
+    if (l.task.stage == "usr2") {
+      CHECK(l.drain.signal == SIGUSR2);
+      CHECK(l.drain.grace_ms == 45000);
+    } else {  // a checkpoint without a signal is not asked either
+      CHECK(l.drain.signal == 0);
+    }
+  }
 }
 
 TEST_CASE_FIXTURE(job_fixture, "a task that ends on a draining node is moved, whatever its code") {

@@ -58,10 +58,11 @@ struct node_fixture : actor_fixture {
       beat();
     }
   }
-  void launch(const std::string& task_id) {
+  // A task whose stage declares `drain` (by default: checkpoint.signal SIGUSR1, no own grace).
+  void launch(const std::string& task_id, drain_plan drain = {SIGUSR1, 0}) {
     task_spec t;
     t.task_id = task_id;
-    caf::anon_send(n1, msg::launch{t, as_job(node)});
+    caf::anon_send(n1, msg::launch{t, as_job(node), drain});
     run();
   }
   std::vector<std::string> evicted() {
@@ -79,7 +80,7 @@ TEST_CASE_FIXTURE(node_fixture, "a node that stops heartbeating is lost, and its
   CHECK(states() == std::vector<node_state>{node_state::ready});
   task_spec t;
   t.task_id = "j-000001.a.0.0";
-  caf::anon_send(n1, msg::launch{t, as_job(node)});
+  caf::anon_send(n1, msg::launch{t, as_job(node), drain_plan{}});
   run();
   CHECK(agent->launched.size() == 1);
 
@@ -168,6 +169,36 @@ TEST_CASE_FIXTURE(node_fixture,
 }
 
 TEST_CASE_FIXTURE(node_fixture,
+                  "a drain signals only tasks that declare a signal, each after its own grace") {
+  caf::anon_send(n1, attach(1));
+  run();
+  launch("j-000001.a.0.0", {SIGUSR2, 3000});  // checkpoint: {signal: USR2, grace: 3s}
+  launch("j-000001.b.0.0", {});               // no checkpoint signal
+  launch("j-000001.c.0.0", {SIGUSR1, 0});     // the drain's own grace
+  caf::anon_send(n1, msg::drain{1000});
+  run();
+  using signal_sent = std::pair<std::string, int32_t>;
+  CHECK(agent->signalled ==
+        std::vector<signal_sent>{{"j-000001.a.0.0", SIGUSR2}, {"j-000001.c.0.0", SIGUSR1}});
+  CHECK(received<msg::task_draining>(to_node).size() == 3);        // every job hears of it
+  CHECK(evicted() == std::vector<std::string>{"j-000001.b.0.0"});  // moved at once
+  advance_beating(1000ms);
+  CHECK(evicted() == std::vector<std::string>{"j-000001.b.0.0", "j-000001.c.0.0"});
+  advance_beating(1750ms);
+  CHECK(evicted().size() == 2);  // a's grace is not over
+  advance_beating(250ms);
+  CHECK(evicted() ==
+        std::vector<std::string>{"j-000001.b.0.0", "j-000001.c.0.0", "j-000001.a.0.0"});
+  CHECK(agent->signalled.size() == 2);  // nobody was signalled twice
+  for (const char* t : {"j-000001.a.0.0", "j-000001.b.0.0", "j-000001.c.0.0"}) {
+    CHECK(states().back() == node_state::draining);
+    caf::anon_send(n1, msg::exited{1, task_report{t, 1001, false, 143, ""}});
+    run();
+  }
+  CHECK(states().back() == node_state::cordoned);
+}
+
+TEST_CASE_FIXTURE(node_fixture,
                   "an uncordon ends a drain: its deadline moves nothing, a new drain has its own") {
   caf::anon_send(n1, attach(1));
   run();
@@ -248,7 +279,7 @@ TEST_CASE_FIXTURE(
   run();
   task_spec t;
   t.task_id = "j-000001.a.0.0";
-  caf::anon_send(n2, msg::launch{t, caf::actor_cast<job_actor>(shared_inbox)});
+  caf::anon_send(n2, msg::launch{t, caf::actor_cast<job_actor>(shared_inbox), drain_plan{}});
   run();
   both->clear();
   caf::anon_send(n2, msg::detach{1, "connection to the worker closed"});

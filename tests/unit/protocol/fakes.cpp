@@ -61,9 +61,11 @@ void fake_session::disconnected() {
   changed.notify();
 }
 
-void fake_backend::submit(std::string manifest, callback<submit_reply> done) {
+void fake_backend::submit(std::string manifest, bool allow_unschedulable,
+                          callback<submit_reply> done) {
   calls.push_back("submit");
   args = {manifest};
+  if (allow_unschedulable) args.push_back("allow_unschedulable");
   answer(done, submit_answer);
 }
 void fake_backend::list_jobs(callback<std::vector<job_summary>> done) {

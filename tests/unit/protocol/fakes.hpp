@@ -111,7 +111,7 @@ struct fake_session final : worker_session_port {
 // `*_answer` members (or from another thread when `answer_elsewhere`).
 struct fake_backend final : coordinator_backend {
   explicit fake_backend(notifier& n) : changed(n) {}
-  void submit(std::string manifest, callback<submit_reply> done) override;
+  void submit(std::string manifest, bool allow_unschedulable, callback<submit_reply> done) override;
   void list_jobs(callback<std::vector<job_summary>> done) override;
   void describe_job(std::string job_id, callback<job_record> done) override;
   void list_nodes(callback<std::vector<node_status>> done) override;
