@@ -35,8 +35,11 @@ class actor_backend final : public coordinator_backend {
     done(credentials_->authenticate(kind, token, std::move(guard)));
   }
 
-  void submit(caller who, std::string manifest, callback<submit_reply> done) override {
-    ask<submit_reply>(sys_, cluster_, msg::submit{std::move(manifest), who.user}, std::move(done));
+  void submit(caller who, std::string manifest, bool allow_unschedulable,
+              callback<submit_reply> done) override {
+    ask<submit_reply>(sys_, cluster_,
+                      msg::submit{std::move(manifest), who.user, allow_unschedulable},
+                      std::move(done));
   }
   void list_jobs(caller who, callback<std::vector<job_summary>> done) override {
     ask<std::vector<job_summary>>(

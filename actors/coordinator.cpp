@@ -59,7 +59,7 @@ result<std::unique_ptr<coordinator>> coordinator::open(caf::actor_system& sys,
   std::error_code ec;
   std::filesystem::create_directories(data_dir, ec);
   if (ec) return fail(errc::io_error, "cannot create data dir " + data_dir + ": " + ec.message());
-  auto kv = storage::open_rocksdb(data_dir + "/state");
+  auto kv = storage::open_rocksdb(data_dir + "/state", config.min_free_disk_bytes);
   if (!kv) return fail(kv.error());
   return open(sys, std::move(*kv), config, std::move(creds));
 }

@@ -26,7 +26,18 @@ json jobs_json(const std::vector<job_summary>& jobs) {
   return out;
 }
 
-json job_json(const job_record& job) {
+namespace {
+
+// The sharing mode of a rank that shares a GPU, when its node's is known; else empty.
+std::string rank_sharing(const rank_record& r, const gpu_sharing_map& sharing) {
+  if (r.gpus.empty() || r.gpu_milli <= 0 || r.gpu_milli >= kGpuMilliWhole) return "";
+  auto it = sharing.find(r.node);
+  return it == sharing.end() ? "" : it->second;
+}
+
+}  // namespace
+
+json job_json(const job_record& job, const gpu_sharing_map& sharing) {
   json stages = json::array();
   for (size_t s = 0; s < job.stages.size(); ++s) {
     const auto& st = job.stages[s];
@@ -42,6 +53,7 @@ json job_json(const job_record& job) {
                        {"exit_code", r.exit_code},
                        {"reason", r.reason},
                        {"task_id", r.task_id}});
+      if (auto mode = rank_sharing(r, sharing); !mode.empty()) ranks.back()["gpu_sharing"] = mode;
     }
     json stage = {
         {"name", st.name},
@@ -100,6 +112,7 @@ json nodes_json(const std::vector<node_status>& nodes) {
                    {"dpus", n.inventory.dpus.size()},
                    {"dpu_devices", dpus},
                    {"fabrics", n.inventory.fabrics},
+                   {"gpu_sharing", n.inventory.gpu_sharing},
                    {"labels", n.inventory.labels}});
   }
   return out;
@@ -181,7 +194,7 @@ std::string jobs_table(const std::vector<job_summary>& jobs, int64_t now_ms) {
   return render_table(rows);
 }
 
-std::string job_text(const job_record& job) {
+std::string job_text(const job_record& job, const gpu_sharing_map& sharing) {
   std::string out = "Job " + job.id + " (" + job.spec.name + "): " + to_string(job.state);
   if (!job.reason.empty()) out += " - " + job.reason;
   out += "\n  priority " + std::to_string(job.spec.priority) + ", restarts " +
@@ -207,8 +220,11 @@ std::string job_text(const job_record& job) {
     for (const auto& r : st.ranks) {
       std::string gpus;
       for (size_t i = 0; i < r.gpus.size(); ++i) gpus += (i ? "," : "") + std::to_string(r.gpus[i]);
-      if (!gpus.empty() && r.gpu_milli < kGpuMilliWhole && r.gpu_milli > 0)
-        gpus += " (" + std::to_string(r.gpu_milli / 10) + "%)";
+      if (!gpus.empty() && r.gpu_milli < kGpuMilliWhole && r.gpu_milli > 0) {
+        std::string mode = rank_sharing(r, sharing);
+        gpus +=
+            " (" + std::to_string(r.gpu_milli / 10) + "%" + (mode.empty() ? "" : ", " + mode) + ")";
+      }
       rows.push_back({"  " + std::to_string(r.rank), to_string(r.state),
                       r.node.empty() ? "-" : r.node, r.pid ? std::to_string(r.pid) : "-",
                       std::to_string(r.attempt), gpus.empty() ? "-" : gpus,
@@ -221,7 +237,7 @@ std::string job_text(const job_record& job) {
 
 std::string nodes_table(const std::vector<node_status>& nodes) {
   std::vector<std::vector<std::string>> rows{
-      {"NAME", "STATE", "CPU", "MEMORY", "GPUS", "DPUS", "FABRICS", "TASKS", "REASON"}};
+      {"NAME", "STATE", "CPU", "MEMORY", "GPUS", "SHARING", "DPUS", "FABRICS", "TASKS", "REASON"}};
   for (const auto& n : nodes) {
     std::map<std::string, int> models;
     bool simulated = false;
@@ -241,8 +257,8 @@ std::string nodes_table(const std::vector<node_status>& nodes) {
         {n.inventory.name, to_string(n.state),
          format_cpu(n.allocated_cpu_milli) + "/" + format_cpu(n.inventory.cpu_milli),
          format_bytes(n.allocated_memory_bytes) + "/" + format_bytes(n.inventory.memory_bytes),
-         gpus.empty() ? "-" : gpus, dpus, fabrics.empty() ? "-" : fabrics, std::to_string(n.tasks),
-         n.reason});
+         gpus.empty() ? "-" : gpus, gpus.empty() ? "-" : n.inventory.gpu_sharing, dpus,
+         fabrics.empty() ? "-" : fabrics, std::to_string(n.tasks), n.reason});
   }
   return render_table(rows);
 }

@@ -81,6 +81,9 @@ enum class node_action { cordon, uncordon, drain };
 
 inline constexpr size_t kRendezvousMaxValue = 1 << 20;
 inline constexpr size_t kRendezvousMaxKey = 256;
+// The most one log read returns, whatever max_bytes asks for: a chunk travels from the
+// worker through the coordinator in one message.
+inline constexpr uint32_t kMaxLogChunk = 1 << 20;
 
 struct worker_registration {
   std::shared_ptr<worker_session_port> session;
@@ -120,8 +123,11 @@ class coordinator_backend {
                             std::shared_ptr<session_revoker> guard, callback<identity> done) = 0;
 
   // --- the client API (user and admin tokens) ---
-  // Replies once the job is durably stored, or with the manifest's errors. `who` owns it.
-  virtual void submit(caller who, std::string manifest, callback<submit_reply> done) = 0;
+  // Replies once the job is durably stored, or with the manifest's errors; unless
+  // `allow_unschedulable`, also with an error per stage that no known node could ever host.
+  // `who` owns the job.
+  virtual void submit(caller who, std::string manifest, bool allow_unschedulable,
+                      callback<submit_reply> done) = 0;
   // Every job for an admin; a user's own jobs for a user.
   virtual void list_jobs(caller who, callback<std::vector<job_summary>> done) = 0;
   virtual void describe_job(caller who, std::string job_id, callback<job_record> done) = 0;

@@ -25,7 +25,7 @@ const std::vector<std::string> kStageFields{
     "colocate_with", "fabric", "node_selector", "no_retry_exit_codes", "working_dir"};
 const std::vector<std::string> kResourceFields{"cpu",        "memory",    "gpu",
                                                "gpu_memory", "gpu_model", "dpu"};
-const std::vector<std::string> kCheckpointFields{"dir"};
+const std::vector<std::string> kCheckpointFields{"dir", "signal", "grace"};
 
 bool all_digits(std::string_view s) {
   return std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
@@ -232,6 +232,7 @@ class reader {
   stage_spec read_stage(const YAML::Node& n, const std::string& path);
   void read_resources(const YAML::Node& n, const std::string& path, resource_request& r);
   void read_gpu(const YAML::Node& n, const std::string& path, resource_request& r);
+  void read_grace(const YAML::Node& n, const std::string& path, checkpoint_spec& c);
 
   std::vector<located> errors_;
   std::set<std::string> reported_;
@@ -288,10 +289,17 @@ stage_spec reader::read_stage(const YAML::Node& n, const std::string& path) {
             return report(p, v, "expected a map like {dir: /shared/ckpt}, got " + describe(v));
           bool has_dir = false;
           for_each_field(v, p, kCheckpointFields,
-                         [&](const std::string&, const YAML::Node& dv, const std::string& dp) {
-                           has_dir = true;
-                           if (auto t = read_text(dv, dp, "an absolute path"))
-                             s.checkpoint->dir = *t;
+                         [&](const std::string& ck, const YAML::Node& dv, const std::string& dp) {
+                           if (ck == "signal") {
+                             if (auto t = read_text(dv, dp, "a signal name such as SIGUSR1"))
+                               s.checkpoint->signal = *t;
+                           } else if (ck == "grace") {
+                             read_grace(dv, dp, *s.checkpoint);
+                           } else {
+                             has_dir = true;
+                             if (auto t = read_text(dv, dp, "an absolute path"))
+                               s.checkpoint->dir = *t;
+                           }
                          });
           if (!has_dir) report(p + ".dir", v, "required");
         } else if (key == "working_dir") {
@@ -321,6 +329,15 @@ stage_spec reader::read_stage(const YAML::Node& n, const std::string& path) {
   if (!has_name) report(path + ".name", n, "required");
   if (!has_command) report(path + ".command", n, "required");
   return s;
+}
+
+void reader::read_grace(const YAML::Node& n, const std::string& path, checkpoint_spec& c) {
+  if (!n.IsScalar())
+    return report(path, n, "expected a duration like 30s or 2m, got " + describe(n));
+  auto ms = parse_duration_ms(n.Scalar());
+  if (!ms) return report(path, n, ms.error().message);
+  if (*ms <= 0) return report(path, n, "expected a duration above 0, got " + describe(n));
+  c.grace_ms = *ms;
 }
 
 void reader::read_resources(const YAML::Node& n, const std::string& path, resource_request& r) {
@@ -406,9 +423,15 @@ std::unexpected<std::vector<manifest_error>> document_error(std::string message)
 
 }  // namespace
 
-std::expected<job_spec, std::vector<manifest_error>> parse_manifest(std::string_view yaml_text) {
+std::expected<job_spec, std::vector<manifest_error>> parse_manifest(std::string_view yaml_text,
+                                                                    uint64_t max_bytes) {
+  if (yaml_text.size() > max_bytes)
+    return document_error("the manifest has " + std::to_string(yaml_text.size()) +
+                          " bytes; at most " + std::to_string(max_bytes) + " (" +
+                          format_bytes(static_cast<int64_t>(max_bytes)) +
+                          ") are accepted (the coordinator's --max-manifest-bytes)");
   try {
-    if (auto problem = detail::yaml_documents_problem(yaml_text); !problem.empty())
+    if (auto problem = detail::yaml_documents_problem(yaml_text, max_bytes); !problem.empty())
       return document_error(problem);
     std::vector<YAML::Node> docs;
     for (auto& doc : YAML::LoadAll(std::string(yaml_text)))

@@ -3,7 +3,6 @@
 #include <netdb.h>
 #include <sys/socket.h>
 
-#include <capnp/rpc-twoparty.h>
 #include <kj/async-io.h>
 #include <kj/debug.h>
 
@@ -13,8 +12,10 @@
 #include <mutex>
 #include <optional>
 
+#include "protocol/connection_limits.hpp"
 #include "protocol/convert.hpp"
 #include "protocol/dial.hpp"
+#include "protocol/rpc_client.hpp"
 
 namespace gantry {
 namespace wc = wire_convert;
@@ -70,8 +71,9 @@ struct client::impl {
   std::string address;
   kj::AsyncIoContext io = kj::setupAsyncIo();
   std::string identity;
+  credential_kind kind = credential_kind::user;  // which bootstrap capability this is
   kj::Own<kj::AsyncIoStream> stream;
-  kj::Own<capnp::TwoPartyClient> rpc;
+  kj::Own<rpc_client> rpc;
   kj::Maybe<capnp::Capability::Client> bootstrap;
   kj::Maybe<kj::ForkedPromise<void>> disconnected;
 
@@ -82,12 +84,29 @@ struct client::impl {
     return KJ_ASSERT_NONNULL(bootstrap).castAs<wire::Rendezvous>();
   }
 
+  // While a call waits, a hello (a ping, on a task's Rendezvous) every kKeepaliveMs keeps the
+  // coordinator from closing the connection as idle (--idle-timeout-ms): a watch of a quiet job may
+  // wait for hours.
+  kj::Promise<void> keepalive() {
+    return io.provider->getTimer()
+        .afterDelay(connection_limits::kKeepaliveMs * kj::MILLISECONDS)
+        .then([this] {
+          if (kind == credential_kind::task)
+            return rendezvous().pingRequest().send().ignoreResult();
+          auto req = cap().helloRequest();
+          req.setClientVersion(wire::PROTOCOL_VERSION);
+          return req.send().ignoreResult();
+        })
+        .then([this] { return keepalive(); });
+  }
+
   // Waits for `p` unless the connection drops first; exceptions become `unavailable`.
   template <class T>
   result<T> wait(kj::Promise<T>&& p) {
     auto guard = KJ_ASSERT_NONNULL(disconnected).addBranch().then([]() -> T {
       kj::throwFatalException(KJ_EXCEPTION(DISCONNECTED, "connection to coordinator closed"));
     });
+    auto alive = keepalive().eagerlyEvaluate([](kj::Exception&&) {});  // the guard sees drops
     result<T> out = fail(errc::internal, "no result");
     KJ_IF_MAYBE (e, kj::runCatchingExceptions(
                         [&] { out = p.exclusiveJoin(kj::mv(guard)).wait(io.waitScope); })) {
@@ -191,8 +210,9 @@ result<std::unique_ptr<client>> client::connect(const std::string& address,
   }
   if (!d) return fail(d.error());
   p->identity = d->identity;
+  p->kind = creds.kind;
   p->stream = kj::mv(d->stream);
-  p->rpc = kj::heap<capnp::TwoPartyClient>(*p->stream);
+  p->rpc = kj::heap<rpc_client>(*p->stream, kClientMaxMessageBytes);
   p->bootstrap = p->rpc->bootstrap();
   p->disconnected = p->rpc->onDisconnect().fork();
   return std::unique_ptr<client>(new client(std::move(p)));
@@ -218,10 +238,11 @@ const std::string& client::identity_text() const {
 }
 
 result<submit_reply> client::submit(const std::string& manifest_text,
-                                    const std::string& source_name) {
+                                    const std::string& source_name, bool allow_unschedulable) {
   auto req = impl_->cap().submitRequest();
   req.setManifest(manifest_text);
   req.setSourceName(source_name);
+  req.setAllowUnschedulable(allow_unschedulable);
   return impl_->call(req.send().then([](auto resp) -> result<submit_reply> {
     submit_reply out;
     for (auto e : resp.getErrors())

@@ -1,5 +1,6 @@
 #include "protocol/coordinator_service.hpp"
 
+#include <algorithm>
 #include <atomic>
 
 #include <kj/debug.h>
@@ -84,7 +85,9 @@ kj::Promise<void> coordinator_service::hello(HelloContext context) {
 
 kj::Promise<void> coordinator_service::submit(SubmitContext context) {
   auto b = to_promise<submit_reply>();
-  backend_.submit(who_, text(context.getParams().getManifest()), std::move(b.fn));
+  auto params = context.getParams();
+  backend_.submit(who_, text(params.getManifest()), params.getAllowUnschedulable(),
+                  std::move(b.fn));
   return b.promise.then([context](result<submit_reply> r) mutable {
     auto results = context.getResults();
     if (!r) return wc::to_wire(results.initStatus(), r.error());
@@ -172,7 +175,7 @@ kj::Promise<void> coordinator_service::readLogs(ReadLogsContext context) {
   auto p = context.getParams();
   auto b = to_promise<log_chunk>();
   backend_.read_logs(who_, text(p.getJobId()), text(p.getStage()), p.getRank(), p.getAttempt(),
-                     p.getOffset(), p.getMaxBytes(), std::move(b.fn));
+                     p.getOffset(), std::min(p.getMaxBytes(), kMaxLogChunk), std::move(b.fn));
   return b.promise.then(
       [context](result<log_chunk> r) mutable { wc::set_log(context.getResults(), r); });
 }

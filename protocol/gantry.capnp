@@ -74,6 +74,7 @@ struct Inventory {
   dpus @5 :List(DpuInfo);
   fabrics @6 :List(Text);
   labels @7 :List(KeyValue);
+  gpuSharing @8 :Text;         # mps | time-sliced (empty from older workers: time-sliced)
 }
 
 struct NodeInfo {
@@ -199,8 +200,10 @@ struct TaskReport {
 interface Coordinator {
   hello @0 (clientVersion :UInt32) -> (serverVersion :UInt32, status :Status);
 
-  # Validates and durably stores a job; returns only after the write is synced.
-  submit @1 (manifest :Text, sourceName :Text) -> (status :Status, jobId :Text, errors :List(FieldError));
+  # Validates and durably stores a job; returns only after the write is synced. Unless
+  # `allowUnschedulable`, a stage that no known node could ever host is refused with errors.
+  submit @1 (manifest :Text, sourceName :Text, allowUnschedulable :Bool)
+      -> (status :Status, jobId :Text, errors :List(FieldError));
   # Jobs in submission order (oldest first), every job for an admin, its own for a user.
   # Empty `state` / `name` and `limit` 0 select every job; otherwise only jobs in that state,
   # with that name, and the newest `limit`.
@@ -276,6 +279,9 @@ interface Rendezvous {
   put @0 (scope :RendezvousScope, key :Text, value :Data) -> (status :Status);
   get @1 (scope :RendezvousScope, key :Text, timeoutMs :UInt32)
       -> (status :Status, value :Data);
+  # Does nothing: a task waiting on a long get sends it so that the connection does not
+  # count as idle (the coordinator's --idle-timeout-ms).
+  ping @2 () -> ();
 }
 
 # Values of different jobs, stages or attempts never mix.
@@ -293,9 +299,11 @@ interface JobWatcher {
 interface Subscription {}
 
 interface WorkerSession {
-  # failedPrecondition: this session was replaced or the node was declared lost; the
-  # worker must register again.
-  heartbeat @0 () -> (status :Status);
+  # Sent on a fixed schedule (every heartbeatIntervalMs, not waiting for the previous
+  # reply). `seq` counts from 1 in each session; `lagMs` is how long after it was due the
+  # worker sent it. failedPrecondition: this session was replaced or the node was declared
+  # lost; the worker must register again.
+  heartbeat @0 (seq :UInt64, lagMs :UInt32) -> (status :Status);
   taskExited @1 (report :TaskReport) -> ();
   checkpointCommitted @2 (taskId :Text, step :Int64) -> ();
 }

@@ -101,8 +101,9 @@ class worker_session_impl final : public wire::WorkerSession::Server {
 
  protected:
   kj::Promise<void> heartbeat(HeartbeatContext context) override {
+    auto p = context.getParams();
     auto b = to_promise<void>();
-    port_->heartbeat(std::move(b.fn));
+    port_->heartbeat(heartbeat_info{p.getSeq(), p.getLagMs()}, std::move(b.fn));
     return b.promise.then(
         [context](result<void> r) mutable { wc::set_status(context.getResults(), r); });
   }

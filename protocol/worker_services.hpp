@@ -50,6 +50,7 @@ class rendezvous_service final : public wire::Rendezvous::Server {
  protected:
   kj::Promise<void> put(PutContext context) override;
   kj::Promise<void> get(GetContext context) override;
+  kj::Promise<void> ping(PingContext) override { return kj::READY_NOW; }
 
  private:
   coordinator_backend& backend_;

@@ -78,6 +78,7 @@ struct task_entry {
   std::string log_path;
   std::set<int64_t> reported_steps;  // checkpoint commits already sent
   std::chrono::system_clock::time_point started;
+  int32_t mps_gpu = -1;  // the GPU whose MPS daemon it holds; -1 none
 };
 
 struct sup_state {
@@ -160,14 +161,19 @@ result<int64_t> do_launch(sup_t* self, task_spec& task) {
   if (ec) return fail(errc::io_error, "cannot create task directories: " + ec.message());
   task_entry entry;
   entry.log_path = (dir / "output.log").string();
-  auto env = task_environment(task, st.opts.facts, {out.string(), dir.string()});
+  auto env = task_environment(task, st.opts.facts, {out.string(), dir.string(), "", ""});
   if (!env) return fail(env.error());
   if (!task.working_dir.empty() && task.working_dir[0] != '/')
     return fail(errc::invalid_argument, "working_dir \"" + task.working_dir + "\" is not absolute");
+  // A task sharing a GPU holds its MPS daemon until it exits; the environment then names it.
+  task_paths paths{out.string(), dir.string(), "", ""};
+  if ((entry.mps_gpu = mps_for_task(st.opts.mps.get(), task, st.opts.facts.gpus, paths)) >= 0)
+    env = task_environment(task, st.opts.facts, paths);
   std::string cwd = task.working_dir.empty() ? dir.string() : task.working_dir;
   process_spec ps{task.command, std::move(*env), std::move(cwd), entry.log_path};
   auto pid = spawn_process(ps);  // returns once the program runs, or with why it cannot
   if (!pid) {
+    if (entry.mps_gpu >= 0) st.opts.mps->release(entry.mps_gpu);
     log_warn("task " + task.task_id + " did not start: " + pid.error().message);
     return fail(pid.error());
   }
@@ -206,6 +212,7 @@ void on_exit(sup_t* self, child_exited& m) {
   if (!t.spec.checkpoint_dir.empty()) scan_task_checkpoints(self, t);  // a last commit
   log_info("task " + t.spec.task_id + " ended: " + (message.empty() ? "exit 0" : message));
   st.reports->task_exited(task_report{t.spec.task_id, t.pid, false, exit_code, message});
+  if (t.mps_gpu >= 0) st.opts.mps->release(t.mps_gpu);
   st.tasks.erase(it);  // its log stays on disk, found by its task id
   if (self->state.tasks.empty()) {
     for (auto& [rp, grace] : st.stop_waiters) rp.deliver(result<void>{});

@@ -6,7 +6,8 @@
 // reports exits to the coordinator link, and serves their log files. A launch is answered
 // once the program runs, or with why it could not start. For tasks with a checkpoint dir it
 // looks for commit markers ($GANTRY_CHECKPOINT_DIR/step-N/rank-R.done) every 250 ms and
-// reports each new one once.
+// reports each new one once. A task that shares a GPU holds that GPU's MPS daemon from its
+// launch to its exit (worker/mps.hpp).
 #include <memory>
 #include <string>
 
@@ -14,6 +15,7 @@
 
 #include "core/ports.hpp"
 #include "core/task_environment.hpp"
+#include "worker/mps.hpp"
 
 namespace gantry {
 
@@ -23,6 +25,9 @@ struct supervisor_options {
   // What tasks' environments are built from besides their launch (the coordinator's
   // address, this node's GPUs, the worker's own environment and pass-env patterns).
   worker_facts facts;
+  // MPS daemons for GPUs that tasks share (worker/mps.hpp); null: shared GPUs are
+  // time-sliced.
+  std::shared_ptr<mps_manager> mps;
 };
 
 class supervisor {
