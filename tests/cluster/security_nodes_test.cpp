@@ -160,7 +160,7 @@ TEST_CASE("attack 2: a fake worker without a node credential is refused") {
   CHECK(nodes.json()[0]["name"] == "w1");
 }
 
-TEST_CASE("attack 3: a name that joined cannot be taken over; nodes remove frees it") {
+TEST_CASE("attack 3: a name that joined cannot be taken over, nodes remove frees it") {
   cluster c;
   c.start({"w1"});
   INFO(c.logs());

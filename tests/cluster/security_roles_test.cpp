@@ -50,7 +50,7 @@ std::string submit_as(cluster& c, const std::string& token_file) {
 
 }  // namespace
 
-TEST_CASE("a user sees and acts on its own jobs only; node operations and tokens need an admin") {
+TEST_CASE("a user sees and acts on its own jobs only, node operations and tokens need an admin") {
   cluster c;
   c.start({"w1"});
   INFO(c.logs());
@@ -101,7 +101,7 @@ TEST_CASE("a user sees and acts on its own jobs only; node operations and tokens
   CHECK(as(c, alice, {"wait", a_job}).exit_code == 1);  // cancelled
 }
 
-TEST_CASE("token list shows no secret; a revoked token is refused at once") {
+TEST_CASE("token list shows no secret, a revoked token is refused at once") {
   cluster c;
   c.start_coordinator();
   INFO(c.logs());

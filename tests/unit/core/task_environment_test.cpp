@@ -291,7 +291,7 @@ TEST_CASE("a worker without a coordinator sets neither GANTRY_COORDINATOR nor a 
   CHECK(env.count("RANK") == 1);
 }
 
-TEST_CASE("a launch's task credential and the worker's CA reach the task; none without them") {
+TEST_CASE("a launch's task credential and the worker's CA reach the task, none without them") {
   worker_facts f = facts_for_tests();
   task_spec t = plain_task();
   env_map without = build(t, f);
