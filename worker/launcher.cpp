@@ -16,7 +16,7 @@ namespace gantry {
 namespace {
 
 // What a child that could not start leaves for its parent (in their shared memory).
-enum class start_step : int { none, log, working_dir, exec };
+enum class start_step : int { none, cgroup, log, working_dir, exec };
 
 // Everything the child needs, prepared by the parent: between clone and exec the child may
 // not allocate, take locks or write anything of the parent's but `step` and `err`.
@@ -26,6 +26,9 @@ struct child_args {
   const char* dir;
   char* const* argv;
   char* const* envp;
+  const int* cgroup_fds = nullptr;  // open cgroup.procs files, written "0" to join
+  size_t cgroup_count = 0;
+  size_t failed_cgroup = 0;             // which one could not be joined
   std::vector<std::string> candidates;  // argv[0] resolved against PATH, in order
   std::vector<char*> sh_argv;           // {"/bin/sh", <candidate>, argv[1..], nullptr}
   start_step step = start_step::none;
@@ -108,6 +111,12 @@ GANTRY_CHILD int child_main(void* arg) {
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, nullptr);
+  for (size_t i = 0; i < a->cgroup_count; ++i) {
+    if (write(a->cgroup_fds[i], "0", 1) != 1) {
+      a->failed_cgroup = i;
+      child_failed(a, start_step::cgroup, errno, false, "", "");
+    }
+  }
   int log = open(a->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (log < 0) child_failed(a, start_step::log, errno, false, "", "");
   int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -139,9 +148,11 @@ std::vector<std::string> candidates(const std::string& program, const std::strin
   return out;
 }
 
-std::string describe(start_step step, int err, const process_spec& spec) {
+std::string describe(start_step step, int err, size_t failed_cgroup, const process_spec& spec) {
   std::string why = std::string(": ") + strerrordesc_np(err);
   switch (step) {
+    case start_step::cgroup:
+      return "cannot join cgroup " + spec.cgroup_procs[failed_cgroup] + why;
     case start_step::log:
       return "cannot open the task's log " + spec.log_path + why;
     case start_step::working_dir:
@@ -183,6 +194,20 @@ result<pid_t> spawn_process(const process_spec& spec) {
   a.sh_argv = {const_cast<char*>("/bin/sh"), nullptr};
   a.sh_argv.insert(a.sh_argv.end(), argv.begin() + 1, argv.end());
 
+  std::vector<int> cgroup_fds;
+  for (const std::string& procs : spec.cgroup_procs) {
+    int fd = open(procs.c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd < 0) {
+      int err = errno;
+      for (int f : cgroup_fds) close(f);
+      return fail(errc::failed_precondition,
+                  "cannot join cgroup " + procs + ": " + strerrordesc_np(err));
+    }
+    cgroup_fds.push_back(fd);
+  }
+  a.cgroup_fds = cgroup_fds.data();
+  a.cgroup_count = cgroup_fds.size();
+
   std::unique_ptr<char[]> stack(new char[kChildStack]);
   void* top = stack.get() + kChildStack;
   // Blocked here, so that no signal reaches the child before it has reset its handlers.
@@ -192,6 +217,7 @@ result<pid_t> spawn_process(const process_spec& spec) {
   pid_t pid = clone(child_main, top, CLONE_VM | CLONE_VFORK | SIGCHLD, &a);
   int clone_errno = errno;
   pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  for (int f : cgroup_fds) close(f);
   // Here the child runs its program, or has exited.
   if (pid < 0) return fail(errc::io_error, std::string("clone failed: ") + strerror(clone_errno));
   if (a.step == start_step::none) {
@@ -200,7 +226,7 @@ result<pid_t> spawn_process(const process_spec& spec) {
   }
   while (waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
   }
-  return fail(errc::failed_precondition, describe(a.step, a.err, spec));
+  return fail(errc::failed_precondition, describe(a.step, a.err, a.failed_cgroup, spec));
 }
 
 }  // namespace gantry

@@ -18,6 +18,9 @@ struct process_spec {
   std::vector<std::pair<std::string, std::string>> env;  // the complete environment
   std::string working_dir;
   std::string log_path;
+  // cgroup.procs files the process joins before anything else it does (writing "0"), so that
+  // it and all it starts are inside its cgroups from the beginning.
+  std::vector<std::string> cgroup_procs = {};
 };
 
 // Starts the process and returns its pid (also its process group id) once its program runs.
@@ -26,6 +29,7 @@ struct process_spec {
 //   cannot execute nosuchprog: No such file or directory
 //   cannot enter working directory /data/x: No such file or directory
 //   cannot open the task's log /data/tasks/t/output.log: Permission denied
+//   cannot join cgroup /sys/fs/cgroup/memory/gantry/t/cgroup.procs: No space left on device
 // The child shares the caller's memory until it execs (clone with CLONE_VM | CLONE_VFORK, as
 // posix_spawn does): the caller waits for the exec without copying its address space, so
 // knowing that the program runs costs no more than a fork did.
