@@ -45,6 +45,7 @@ struct task_spec {
   std::vector<std::pair<std::string, std::string>> env;
   std::string working_dir;               // absolute; empty: the task's own directory
   int64_t cpu_milli = 0;                 // the stage's CPUs per rank
+  int64_t memory_bytes = 0;              // the stage's memory per rank (the cgroup's limit)
   std::vector<int32_t> gpus;             // GPU indices on the node, in the task's ordinal order
   int32_t gpu_milli = 0;                 // share of each GPU (1000 = whole)
   int64_t gpu_memory_bytes = 0;          // GPU memory reserved on each of `gpus`
@@ -52,6 +53,10 @@ struct task_spec {
   std::string checkpoint_dir;            // empty when the stage does not checkpoint
   int64_t restore_step = -1;             // newest consistent checkpoint step; -1 none
   std::optional<gang_coordinates> gang;  // collective stages only
+  // The job's owner; the worker runs the task as the Unix user its user map gives for it
+  // (empty: unmapped).
+  std::string owner;
+  int64_t time_limit_ms = 0;  // wall clock per attempt, enforced by the worker; 0 none
   friend bool operator==(const task_spec&, const task_spec&) = default;
 };
 

@@ -12,6 +12,15 @@
 
 namespace gantry {
 
+// What one run of a task used, measured by its worker when it ended (like sacct's MaxRSS,
+// TotalCPU and Elapsed). -1: not measured (no cgroups on that worker, or still running).
+struct task_usage {
+  int64_t peak_memory_bytes = -1;  // the task's cgroup's peak, all its processes together
+  int64_t cpu_usec = -1;           // user + system CPU time of all its processes
+  int64_t wall_ms = -1;            // from its start to its end
+  friend bool operator==(const task_usage&, const task_usage&) = default;
+};
+
 struct rank_record {
   int32_t rank = 0;
   rank_state state = rank_state::pending;
@@ -24,6 +33,7 @@ struct rank_record {
   int32_t exit_code = -1;        // -1 until it exited; 128+N when killed by signal N
   std::string task_id;           // identifies the running process to its worker
   std::string reason;
+  task_usage usage = {};  // of the last run that ended
   friend bool operator==(const rank_record&, const rank_record&) = default;
 };
 
@@ -71,6 +81,7 @@ struct job_event {
   int32_t exit_code = -1;
   int32_t attempt = 0;
   std::string message;
+  task_usage usage = {};  // rank events of an ended run
   friend bool operator==(const job_event&, const job_event&) = default;
 };
 
@@ -96,6 +107,8 @@ struct task_report {
   bool running = false;
   int32_t exit_code = -1;  // when not running: exit status, or 128+N if killed by signal N
   std::string message;
+  task_usage usage = {};             // when not running
+  bool time_limit_exceeded = false;  // it was stopped by its time limit
   friend bool operator==(const task_report&, const task_report&) = default;
 };
 

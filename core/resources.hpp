@@ -55,6 +55,7 @@ struct node_inventory {
   std::vector<dpu_info> dpus;
   std::vector<std::string> fabrics;  // libfabric providers: tcp, shm, verbs, efa, ...
   std::map<std::string, std::string> labels;
+  std::string isolation;  // how the worker isolates tasks: none | v1 | v2 (cgroup version)
   friend bool operator==(const node_inventory&, const node_inventory&) = default;
 };
 

@@ -72,6 +72,14 @@ void fields(V& v, T& r) {
   v("exit_code", r.exit_code);
   v("task_id", r.task_id);
   v("reason", r.reason);
+  v("usage", r.usage);
+}
+
+template <class V, record_of<task_usage> T>
+void fields(V& v, T& r) {
+  v("peak_memory_bytes", r.peak_memory_bytes);
+  v("cpu_usec", r.cpu_usec);
+  v("wall_ms", r.wall_ms);
 }
 
 template <class V, record_of<stage_record> T>
@@ -112,6 +120,7 @@ void fields(V& v, T& r) {
   v("exit_code", r.exit_code);
   v("attempt", r.attempt);
   v("message", r.message);
+  v("usage", r.usage);
 }
 
 template <class V, record_of<gpu_info> T>
@@ -142,6 +151,7 @@ void fields(V& v, T& r) {
   v("dpus", r.dpus);
   v("fabrics", r.fabrics);
   v("labels", r.labels);
+  v("isolation", r.isolation);
 }
 
 template <class V, record_of<node_record> T>
@@ -190,6 +200,9 @@ void fields(V& v, T& r) {
   v("checkpoint_dir", r.checkpoint_dir);
   v("restore_step", r.restore_step);
   v("gang", r.gang);  // omitted for plain stages
+  v("memory_bytes", r.memory_bytes);
+  v("owner", r.owner);
+  v("time_limit_ms", r.time_limit_ms);
 }
 
 // Types with a field list.
