@@ -49,6 +49,7 @@ void fields(V& v, T& r) {
   v("fabric", r.fabric);
   v("node_selector", r.node_selector);
   v("no_retry_exit_codes", r.no_retry_exit_codes);
+  v("time_limit_ms", r.time_limit_ms);
 }
 
 template <class V, record_of<job_spec> T>
@@ -56,6 +57,8 @@ void fields(V& v, T& r) {
   v("name", r.name);
   v("priority", r.priority);
   v("max_restarts", r.max_restarts);
+  v("time_limit_ms", r.time_limit_ms);
+  v("restart_on_time_limit", r.restart_on_time_limit);
   v("stages", r.stages);
 }
 
