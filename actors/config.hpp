@@ -28,6 +28,8 @@ struct coordinator_config {
   // Backoff before the second restart of a job's task or gang; doubles up to 16x. The
   // first restart is immediate.
   uint32_t restart_backoff_ms = 500;
+  // Refuse workers that cannot isolate tasks (they report isolation "none").
+  bool require_isolation = false;
   // Stamped by the coordinator's RPC loop; null in tests (then never stale).
   std::shared_ptr<rpc_pulse> pulse;
 };

@@ -150,6 +150,8 @@ struct task_exit {
   int32_t exit_code;
   std::string message;
   int64_t pid = 0;
+  task_usage usage = {};
+  bool time_limit_exceeded = false;
 };
 struct task_lost {
   std::string task_id;

@@ -66,6 +66,8 @@ command coordinator_command(CLI::App& app) {
   cmd->add_option("--drain-grace-ms", cfg.drain_grace_ms,
                   "On drain: time between SIGUSR1 (checkpoint now) and moving the tasks")
       ->capture_default_str();
+  cmd->add_flag("--require-isolation", cfg.require_isolation,
+                "Refuse workers that cannot put tasks in cgroups (isolation: none)");
   return {cmd, [o] { return run_coordinator(*o); }};
 }
 
@@ -90,6 +92,20 @@ command worker_command(CLI::App& app) {
                   "repeatable). Tasks otherwise get only PATH, HOME, LANG and LC_* from the "
                   "worker")
       ->delimiter(',');
+  cmd->add_option("--cgroups", o->cgroups,
+                  "Task isolation: auto (cgroup v2 if usable, else v1, else none), v1, v2 "
+                  "(fail if unusable) or none")
+      ->capture_default_str();
+  cmd->add_option("--cgroup-root", o->cgroup_root,
+                  "Where task cgroups go, relative to the worker's own cgroup (or absolute "
+                  "in each hierarchy when it starts with /); the worker adds worker.PID")
+      ->capture_default_str();
+  cmd->add_option("--pids-limit", o->pids_limit,
+                  "Processes and threads per task, with cgroups (0: no limit)")
+      ->capture_default_str();
+  cmd->add_option("--time-limit-grace-ms", o->time_limit_grace_ms,
+                  "After a task's time limit: SIGTERM, then SIGKILL this much later")
+      ->capture_default_str();
   return {cmd, [o, labels] {
             for (const auto& l : *labels) {
               auto eq = l.find('=');

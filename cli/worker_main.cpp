@@ -14,6 +14,7 @@
 #include "core/quantity.hpp"
 #include "core/task_environment.hpp"
 #include "protocol/worker_link.hpp"
+#include "worker/device_rules.hpp"
 #include "worker/inventory/probe.hpp"
 #include "worker/supervisor.hpp"
 
@@ -118,6 +119,22 @@ int run_worker(const worker_options& o) {
     }
   }
   put_own_dir_on_path();
+  cgroup_options copts;
+  copts.mode = o.cgroups;
+  copts.root = o.cgroup_root;
+  std::string no_cgroups;
+  auto cgroups = open_cgroups(copts, &no_cgroups);
+  if (!cgroups) {
+    std::cerr << "gantry worker: --cgroups " << o.cgroups << ": " << cgroups.error().message
+              << "\n";
+    return kExitUsage;
+  }
+  std::shared_ptr<cgroup_driver> driver = std::move(*cgroups);
+  inv->isolation = to_string(driver ? driver->mode() : isolation_mode::none);
+  if (driver)
+    log_info("isolation: cgroup " + inv->isolation + ", task groups under " + driver->describe());
+  else
+    log_warn("isolation: none (tasks run without cgroup limits): " + no_cgroups);
 
   capture_stop_signals();  // before any thread exists
   auto io = kj::setupAsyncIo();
@@ -128,6 +145,10 @@ int run_worker(const worker_options& o) {
   sopts.data_dir = o.data_dir;
   sopts.shared_dir = o.shared_dir.empty() ? o.data_dir + "/shared" : o.shared_dir;
   sopts.facts = {inv->name, *coordinator, inv->gpus, own_environment(), o.pass_env};
+  sopts.cgroups = driver;
+  sopts.pids_max = o.pids_limit;
+  if (!inv->gpus.empty() && !inv->gpus[0].simulated) sopts.gpu_devices = list_nvidia_devices();
+  sopts.time_limit_grace_ms = o.time_limit_grace_ms;
   supervisor sup(*sys, sopts, reports);
   worker_link link(io, mailbox, sup.agent(), {*coordinator, *inv});
   reports->set(link.reports());

@@ -83,7 +83,8 @@ kj::Promise<void> worker_link::register_with(wire::Coordinator::Client coordinat
   return req.send().then([this, included](auto resp) -> kj::Promise<void> {
     auto st = wc::from_wire(resp.getStatus());
     if (!st) {
-      if (st.error().code == errc::version_mismatch || st.error().code == errc::invalid_argument)
+      if (st.error().code == errc::version_mismatch || st.error().code == errc::invalid_argument ||
+          st.error().code == errc::failed_precondition)
         log_error("coordinator refused registration: " + st.error().message);
       return KJ_EXCEPTION(FAILED, "registration refused", st.error().message);
     }

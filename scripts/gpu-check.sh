@@ -119,6 +119,35 @@ else
   echo "gpu-check: one GPU: the 2-rank run is skipped"
 fi
 
+# Device isolation (docs/isolation.md): with cgroup v1, a task given one GPU can open its own
+# /dev/nvidiaN and no other. Not enforced on v2 or without cgroups: reported, not failed.
+check_device_isolation() {
+  local isolation job t0=$SECONDS
+  isolation=$(sed -n 's/.*"isolation": *"\([a-z0-9]*\)".*/\1/p' "$work/nodes.json" | head -n 1)
+  if [ "$isolation" != "v1" ]; then
+    echo "gpu-check: device isolation not enforced here (isolation: ${isolation:-unknown})"
+    return 0
+  fi
+  cat >"$work/devices.yaml" <<'YAML'
+name: device-isolation
+stages:
+  - name: probe
+    device: gpu
+    resources: { cpu: 0.5, memory: 64MiB, gpu: 1 }
+    command: [ "sh", "-c", "for d in /dev/nvidia[0-9]*; do if (exec 3<$d) 2>/dev/null; then echo open $d; else echo denied $d; fi; done" ]
+YAML
+  job=$("$bin/gantry" submit "$work/devices.yaml") || fail "devices: submit failed"
+  timeout "$(left)" "$bin/gantry" watch "$job" >"$work/devices.events" 2>&1 ||
+    { cat "$work/devices.events"; fail "devices: job $job did not succeed"; }
+  "$bin/gantry" logs "$job" >"$work/devices.out" 2>&1 || true
+  cat "$work/devices.out"
+  local opened
+  opened=$(grep -c '^open ' "$work/devices.out" || true)
+  [ "$opened" -eq 1 ] || fail "devices: a one-GPU task opened $opened GPU device files, expected 1"
+  times="$times devices $((SECONDS - t0))s,"
+}
+check_device_isolation
+
 echo "gpu-check: wall times:${times%,}, total $((SECONDS - started))s"
 cleanup
 dev_pid=""

@@ -2,6 +2,7 @@
 #include "worker/cgroup.hpp"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -11,6 +12,8 @@
 #include <map>
 #include <set>
 #include <sstream>
+
+#include "worker/cgroup_kill.hpp"
 
 namespace gantry {
 
@@ -106,6 +109,27 @@ hierarchies find_hierarchies(const cgroup_options& o) {
   return h;
 }
 
+// The directories of workers that died (worker.<pid> with no such process): their leftover
+// processes (daemons that outlived the worker) are killed and the groups removed. A group
+// whose processes are still dying stays until the next worker starts.
+void sweep_dead_workers(const std::string& parent) {
+  std::error_code ec;
+  for (const auto& w : std::filesystem::directory_iterator(parent, ec)) {
+    std::string name = w.path().filename().string();
+    if (name.rfind("worker.", 0) != 0 || !w.is_directory(ec)) continue;
+    char* end = nullptr;
+    long pid = std::strtol(name.c_str() + 7, &end, 10);
+    if (pid <= 0 || *end != '\0' || ::kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH)
+      continue;
+    for (const auto& task : std::filesystem::directory_iterator(w.path(), ec)) {
+      if (!task.is_directory(ec)) continue;
+      kill_listed_pids((task.path() / "cgroup.procs").string());
+      ::rmdir(task.path().c_str());
+    }
+    ::rmdir(w.path().c_str());
+  }
+}
+
 bool has_word(const std::string& text, const std::string& word) {
   std::istringstream in(text);
   std::string w;
@@ -144,6 +168,8 @@ result<std::unique_ptr<cgroup_driver>> open_v1(const hierarchies& h, const cgrou
   d.devices = dir_of("devices", false);
   if (!missing.empty())
     return fail(errc::failed_precondition, "cgroup v1: no " + missing + " hierarchy mounted");
+  for (const std::string* dir : {&d.memory, &d.cpu, &d.cpuacct, &d.pids, &d.freezer, &d.devices})
+    if (!dir->empty()) sweep_dead_workers(std::filesystem::path(*dir).parent_path().string());
   return make_cgroup_v1(d);
 }
 
@@ -180,6 +206,7 @@ result<std::unique_ptr<cgroup_driver>> open_v2(const hierarchies& h, const cgrou
     std::error_code ec;
     std::filesystem::create_directory(at, ec);
   }
+  sweep_dead_workers(std::filesystem::path(dir).parent_path().string());
   return make_cgroup_v2(dir);
 }
 

@@ -20,9 +20,9 @@ struct cgroup_limits {
   int64_t memory_bytes = 0;  // hard limit, swap included where the kernel counts it; 0 none
   int64_t cpu_milli = 0;     // CFS quota: 500 is half a core; 0 none
   int64_t pids_max = 0;      // processes and threads; 0 none
-  // Device rules for the devices controller ("c 195:* rwm"), written after "deny a"; empty:
-  // devices are not restricted.
-  std::vector<std::string> device_allow;
+  // Devices the task may not open, as devices-controller rules ("c 195:3 rwm"); everything
+  // else stays allowed. Enforced on v1 only (v2 would need a BPF device program).
+  std::vector<std::string> device_deny;
 };
 
 // What a task's group used, read at its end. -1: the kernel does not count it.

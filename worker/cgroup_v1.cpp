@@ -53,12 +53,11 @@ class v1_group final : public task_cgroup {
     if (l.pids_max > 0)
       if (auto r = write_cgroup_file(d_.pids + "/pids.max", std::to_string(l.pids_max)); !r)
         return r;
-    if (!l.device_allow.empty()) {
+    if (!l.device_deny.empty()) {
       if (d_.devices.empty())
         return fail(errc::failed_precondition, "no devices hierarchy for the device rules");
-      if (auto r = write_cgroup_file(d_.devices + "/devices.deny", "a"); !r) return r;
-      for (const auto& rule : l.device_allow)
-        if (auto r = write_cgroup_file(d_.devices + "/devices.allow", rule); !r) return r;
+      for (const auto& rule : l.device_deny)
+        if (auto r = write_cgroup_file(d_.devices + "/devices.deny", rule); !r) return r;
     }
     return {};
   }

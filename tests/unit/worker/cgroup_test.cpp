@@ -274,3 +274,16 @@ TEST_CASE("cgroup v1 (real): cpu 0.5 caps a busy loop at half a core") {
   CHECK(cores >= 0.2);  // it ran (less than 0.4 only when the machine is starved)
   remove_when_empty(**g);
 }
+
+TEST_CASE("cgroup v1 (real): a denied device cannot be opened, others can") {
+  auto driver = real_v1();
+  if (!driver) return;
+  temp_dir dir;
+  auto g = driver->create("devices", {0, 0, 0, {"c 1:5 rwm"}});  // /dev/zero
+  REQUIRE_MESSAGE(g.has_value(), g.error().message);
+  pid_t pid = spawn_in(**g, dir.path,
+                       {"sh", "-c", "head -c1 /dev/urandom >/dev/null && ! head -c1 /dev/zero"});
+  CHECK(wait_exit(pid) == 0);
+  CHECK(slurp(dir.path / "output.log").find("Operation not permitted") != std::string::npos);
+  remove_when_empty(**g);
+}
