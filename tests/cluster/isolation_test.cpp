@@ -37,12 +37,12 @@ TEST_CASE("a worker reports its isolation; --require-isolation refuses one witho
   c.start_coordinator({"--require-isolation"});
   c.start_worker("plain", {"--cgroups", "none"});
   CHECK_FALSE(c.wait_node("plain", "ready", 3000));
-  CHECK(read_file(c.log_of("plain")).find("requires it (--require-isolation)") !=
+  CHECK(c.log_of("plain").find("requires it (--require-isolation)") !=
         std::string::npos);
   c.start_worker("auto");
   if (!c.wait_node("auto", "ready", 20000)) {
     MESSAGE("this machine gives the worker no cgroups: only the refusal is checked");
-    CHECK(read_file(c.log_of("auto")).find("isolation: none") != std::string::npos);
+    CHECK(c.log_of("auto").find("isolation: none") != std::string::npos);
     return;
   }
   std::string mode = isolation_of(c, "auto");
@@ -121,12 +121,12 @@ TEST_CASE("cgroups: cancel kills a daemon that left the task's session") {
     return;
   }
   std::string script = c.dir() + "/daemon.sh";
-  std::ofstream(script) << R"(
+  std::ofstream(script) << R"SH(
 setsid sh -c 'echo $$ > "$GANTRY_OUTPUT_DIR/d.tmp"; mv "$GANTRY_OUTPUT_DIR/d.tmp" "$GANTRY_OUTPUT_DIR/d.pid"; exec sleep 600' &
 while [ ! -e "$GANTRY_OUTPUT_DIR/d.pid" ]; do :; done
 echo "daemon $(cat "$GANTRY_OUTPUT_DIR/d.pid")"
 exec sleep 600
-)";
+)SH";
   std::string job = c.submit("daemon.yaml", R"(
 name: daemon
 stages:
