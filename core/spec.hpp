@@ -47,8 +47,8 @@ struct stage_spec {
 
 struct job_spec {
   std::string name;
-  int32_t priority = 0;      // higher first; FIFO within a priority
-  int32_t max_restarts = 0;  // restarts of a failed gang/task before the job fails
+  int32_t priority = 0;       // higher first; FIFO within a priority
+  int32_t max_restarts = 0;   // restarts of a failed gang/task before the job fails
   int64_t time_limit_ms = 0;  // wall clock per attempt of every rank; 0 none
   // A rank stopped by its time limit is restarted (counted under max_restarts) only if true.
   bool restart_on_time_limit = false;

@@ -37,8 +37,7 @@ TEST_CASE("a worker reports its isolation; --require-isolation refuses one witho
   c.start_coordinator({"--require-isolation"});
   c.start_worker("plain", {"--cgroups", "none"});
   CHECK_FALSE(c.wait_node("plain", "ready", 3000));
-  CHECK(c.log_of("plain").find("requires it (--require-isolation)") !=
-        std::string::npos);
+  CHECK(c.log_of("plain").find("requires it (--require-isolation)") != std::string::npos);
   c.start_worker("auto");
   if (!c.wait_node("auto", "ready", 20000)) {
     MESSAGE("this machine gives the worker no cgroups: only the refusal is checked");
