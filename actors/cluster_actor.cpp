@@ -8,6 +8,7 @@
 #include "actors/unexpected.hpp"
 #include "core/log.hpp"
 #include "core/manifest.hpp"
+#include "scheduler/feasibility.hpp"
 
 namespace gantry {
 namespace cluster_detail {
@@ -26,17 +27,20 @@ class session_port final : public worker_session_port {
                std::shared_ptr<liveness_cell> liveness)
       : sys_(sys), node_(std::move(node)), session_(session), liveness_(std::move(liveness)) {}
   // Answered right here on the RPC thread: a stamp, no actor message (see liveness.hpp).
-  void heartbeat(callback<void> done) override {
+  void heartbeat(heartbeat_info beat, callback<void> done) override {
     if (liveness_->revoked)
       return done(fail(errc::failed_precondition, "session " + std::to_string(session_) +
                                                       " is no longer current; register again"));
-    liveness_->last_ns = liveness_cell::stamp(sys_.clock().now());
+    liveness_->beat(now_ns(), beat.lag_ms);
     done({});
   }
+  // Every message from the worker shows that it is alive.
   void task_exited(task_report report) override {
+    liveness_->heard(now_ns());
     caf::anon_send(node_, msg::exited{session_, std::move(report)});
   }
   void checkpoint_committed(std::string task_id, int64_t step) override {
+    liveness_->heard(now_ns());
     caf::anon_send(node_, msg::checkpoint_report{session_, std::move(task_id), step});
   }
   void disconnected() override {
@@ -44,6 +48,8 @@ class session_port final : public worker_session_port {
   }
 
  private:
+  int64_t now_ns() const { return liveness_cell::stamp(sys_.clock().now()); }
+
   caf::actor_system& sys_;
   node_actor node_;
   uint64_t session_;
@@ -78,7 +84,7 @@ void with_record(actor_t* self, const std::string& id, callback<job_record> fn) 
 
 caf::typed_response_promise<result<submit_reply>> submit(actor_t* self, msg::submit& m) {
   auto rp = self->make_response_promise<result<submit_reply>>();
-  auto spec = parse_manifest(m.manifest);
+  auto spec = parse_manifest(m.manifest, self->state.config.max_manifest_bytes);
   if (!spec) {
     submit_reply reply;
     for (auto& e : spec.error()) reply.errors.push_back({e.path, e.message});
@@ -86,6 +92,17 @@ caf::typed_response_promise<result<submit_reply>> submit(actor_t* self, msg::sub
     return rp;
   }
   auto& st = self->state;
+  if (!m.allow_unschedulable) {
+    std::vector<node_inventory> known;  // every node counts: a lost one may come back
+    for (const auto& [name, node] : st.nodes) known.push_back(node.status.inventory);
+    auto never = sched::never_schedulable(*spec, known);
+    if (!never.empty()) {
+      submit_reply reply;
+      for (auto& e : never) reply.errors.push_back({e.path, e.message});
+      rp.deliver(result<submit_reply>(std::move(reply)));
+      return rp;
+    }
+  }
   uint64_t number = st.next_job_number++;
   job_record rec = make_job_record(format_job_id(number), std::move(*spec), number, now_ms());
   job_event first{rec.id, 1, rec.submitted_ms, event_kind::job, "", -1, "pending"};
@@ -309,9 +326,11 @@ cluster_impl::behavior_type cluster_behavior(actor_t* self, store_actor store,
             static_cast<uint32_t>(nodes * 1000 / coordinator_config::kMaxHeartbeatsPerSecond));
         uint32_t timeout = std::max(st.config.heartbeat_timeout_ms, 4 * interval);
         auto cell = std::make_shared<liveness_cell>();
+        cell->interval_ns = int64_t{interval} * 1'000'000;
         cell->last_ns = liveness_cell::stamp(self->clock().now());
         self->send(node, msg::attach{session, timeout, cell, std::move(m.agent), m.inventory,
-                                     std::move(m.tasks)});
+                                     std::move(m.tasks),
+                                     std::max(st.config.heartbeat_timeout_max_ms, timeout)});
         return worker_registration{
             std::make_shared<session_port>(self->system(), node, session, cell), interval};
       },

@@ -1,4 +1,6 @@
 // The cluster actor's placement side: the scheduler runs, node changes, recovery.
+#include <tuple>
+
 #include "actors/cluster_state.hpp"
 #include "actors/job_actor.hpp"
 #include "actors/node_actor.hpp"
@@ -163,7 +165,7 @@ void recover(actor_t* self, recovered_state&& rs) {
     ++live;
     msg::start_job start;
     std::vector<std::string> orphans;  // running on nodes nobody knows
-    std::vector<std::pair<node_actor, std::string>> expected;
+    std::vector<std::tuple<node_actor, std::string, drain_plan>> expected;
     for (const auto& stage : rec.stages) {
       const stage_spec* spec = rec.spec.find_stage(stage.name);
       for (const auto& rk : stage.ranks) {
@@ -178,14 +180,15 @@ void recover(actor_t* self, recovered_state&& rs) {
         ++node->second.status.tasks;
         start.held[rk.task_id] = a;
         start.nodes[rk.node] = node->second.actor;
-        expected.emplace_back(node->second.actor, rk.task_id);
+        expected.emplace_back(node->second.actor, rk.task_id, drain_plan_of(spec));
       }
     }
     std::vector<job_event> events;
     if (auto ev = rs.events.find(rec.id); ev != rs.events.end()) events = std::move(ev->second);
     entry.actor = spawn_job_actor(self->system(), self, st.store, std::move(rec), std::move(events),
                                   st.config);
-    for (auto& [node, task] : expected) self->send(node, msg::expect_task{task, entry.actor});
+    for (auto& [node, task, drain] : expected)
+      self->send(node, msg::expect_task{task, entry.actor, drain});
     self->send(entry.actor, std::move(start));
     for (auto& task : orphans)
       self->send(entry.actor, msg::task_lost{task, "its node is not known after a restart"});

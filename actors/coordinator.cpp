@@ -19,8 +19,10 @@ class actor_backend final : public coordinator_backend {
   actor_backend(caf::actor_system& sys, cluster_actor cluster, rendezvous_actor rendezvous)
       : sys_(sys), cluster_(std::move(cluster)), rendezvous_(std::move(rendezvous)) {}
 
-  void submit(std::string manifest, callback<submit_reply> done) override {
-    ask<submit_reply>(sys_, cluster_, msg::submit{std::move(manifest)}, std::move(done));
+  void submit(std::string manifest, bool allow_unschedulable,
+              callback<submit_reply> done) override {
+    ask<submit_reply>(sys_, cluster_, msg::submit{std::move(manifest), allow_unschedulable},
+                      std::move(done));
   }
   void list_jobs(callback<std::vector<job_summary>> done) override {
     ask<std::vector<job_summary>>(sys_, cluster_, msg::list_jobs{}, std::move(done));
@@ -121,7 +123,7 @@ result<std::unique_ptr<coordinator>> coordinator::open(caf::actor_system& sys,
   std::error_code ec;
   std::filesystem::create_directories(data_dir, ec);
   if (ec) return fail(errc::io_error, "cannot create data dir " + data_dir + ": " + ec.message());
-  auto kv = storage::open_rocksdb(data_dir + "/state");
+  auto kv = storage::open_rocksdb(data_dir + "/state", config.min_free_disk_bytes);
   if (!kv) return fail(kv.error());
   return open(sys, std::move(*kv), config);
 }

@@ -10,6 +10,23 @@
 namespace gantry {
 namespace {
 
+// Sent to itself after a failed write: write what is held again.
+struct retry_flush {};
+
+}  // namespace
+}  // namespace gantry
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(gantry::retry_flush)
+
+namespace gantry {
+namespace {
+
+// How long a job waits before writing again what the store refused (a full disk).
+constexpr auto kFlushRetry = std::chrono::seconds(1);
+
+// The job actor's full interface: its public one plus what it sends itself.
+using job_impl = job_actor::extend<caf::reacts_to<retry_flush>>;
+
 struct job_actor_state {
   // Not an aggregate: CAF constructs a state from the actor's own pointer when it can
   // (stateful_actor::cr_state), which would try to make the first handle from it.
@@ -25,11 +42,12 @@ struct job_actor_state {
   size_t unflushed_from = 0;                // index in events of the first unpersisted
   bool flushing = false;
   bool dirty = false;
+  bool write_failing = false;  // the last write failed; a retry_flush is on its way
   std::vector<std::shared_ptr<event_sink>> watchers;
   static inline const char* name = "gantry.job";
 };
 
-using job_actor_t = job_actor::stateful_base<job_actor_state>;
+using job_actor_t = job_impl::stateful_base<job_actor_state>;
 
 void flush(job_actor_t* self);
 
@@ -49,6 +67,15 @@ void maybe_finish(job_actor_t* self) {
   if (!st.machine->finished() || st.flushing || st.dirty) return;
   self->send(st.cluster, msg::job_changed{summarize(st.machine->record()), true});
   self->quit();
+}
+
+// The stage that runs `task_id`, or nullptr.
+const stage_spec* stage_of_task(const job_actor_state& st, const std::string& task_id) {
+  const job_record& rec = st.machine->record();
+  for (const auto& stage : rec.stages)
+    for (const auto& rk : stage.ranks)
+      if (rk.task_id == task_id) return rec.spec.find_stage(stage.name);
+  return nullptr;
 }
 
 // Carries out what the state machine decided, then persists.
@@ -80,7 +107,8 @@ void apply(job_actor_t* self, job_effects& fx) {
                                                                "node " + l.node + " is unknown")});
       continue;
     }
-    self->send(it->second, msg::launch{std::move(l.task), self});
+    drain_plan drain = drain_plan_of(rec.spec.find_stage(l.task.stage));
+    self->send(it->second, msg::launch{std::move(l.task), self, drain});
   }
   for (auto& k : fx.kills) {
     if (auto it = st.nodes.find(k.node); it != st.nodes.end())
@@ -101,24 +129,36 @@ void flush(job_actor_t* self) {
   batch->put_job(st.machine->record());
   for (size_t i = st.unflushed_from; i < st.events.size(); ++i) batch->put_event(st.events[i]);
   uint64_t up_to = st.events.empty() ? 0 : st.events.back().seq;
+  size_t from = st.unflushed_from;
   st.unflushed_from = st.events.size();
   st.flushing = true;
   st.dirty = false;
-  self->request(st.store, caf::infinite, msg::persist{batch}).then([self, up_to](result<void>& r) {
-    auto& st = self->state;
-    st.flushing = false;
-    if (!r) {
-      // Keep going in memory; the next change rewrites the whole record.
-      log_error("job " + st.machine->record().id + ": persisting failed: " + r.error().message);
-    }
-    publish(self, up_to);
-    flush(self);
-  });
+  self->request(st.store, caf::infinite, msg::persist{batch})
+      .then([self, up_to, from](result<void>& r) {
+        auto& st = self->state;
+        st.flushing = false;
+        if (!r) {
+          // Nothing is lost or reordered: the events stay held (unpublished) and are written
+          // again, with whatever came since, after kFlushRetry; the job keeps running.
+          if (!st.write_failing)
+            log_error("job " + st.machine->record().id + ": persisting failed (retrying every " +
+                      std::to_string(kFlushRetry.count()) + " s): " + r.error().message);
+          st.write_failing = true;
+          st.unflushed_from = std::min(st.unflushed_from, from);
+          st.dirty = true;
+          self->delayed_send(self, kFlushRetry, retry_flush{});
+          return;
+        }
+        if (st.write_failing) log_info("job " + st.machine->record().id + ": persisting again");
+        st.write_failing = false;
+        publish(self, up_to);
+        flush(self);
+      });
 }
 
-job_actor::behavior_type job_behavior(job_actor_t* self, cluster_actor cluster, store_actor store,
-                                      job_record record, std::vector<job_event> events,
-                                      coordinator_config config) {
+job_impl::behavior_type job_behavior(job_actor_t* self, cluster_actor cluster, store_actor store,
+                                     job_record record, std::vector<job_event> events,
+                                     coordinator_config config) {
   log_unexpected_messages(self);
   auto& st = self->state;
   st.cluster = std::move(cluster);
@@ -129,6 +169,7 @@ job_actor::behavior_type job_behavior(job_actor_t* self, cluster_actor cluster, 
   st.unflushed_from = st.events.size();
   st.machine = std::make_unique<job_machine>(std::move(record), config.restart_backoff_ms);
   return {
+      [self](retry_flush) { flush(self); },
       [self](msg::start_job& m) {
         auto& st = self->state;
         st.nodes.insert(m.nodes.begin(), m.nodes.end());
@@ -172,12 +213,14 @@ job_actor::behavior_type job_behavior(job_actor_t* self, cluster_actor cluster, 
         self->state.machine->on_evict(m.task_id, m.reason, fx);
         apply(self, fx);
       },
+      [self](msg::task_draining& m) { self->state.machine->on_draining(m.task_id, m.draining); },
       [self](msg::task_adopt& m) {
         auto& st = self->state;
         st.nodes[m.node] = m.from;
         job_effects fx;
         if (st.machine->on_adopt(m.report, m.node, fx)) {
-          self->send(m.from, msg::expect_task{m.report.task_id, self});
+          self->send(m.from, msg::expect_task{m.report.task_id, self,
+                                              drain_plan_of(stage_of_task(st, m.report.task_id))});
         } else {
           log_warn("killing stale task " + m.report.task_id + " on " + m.node);
           self->send(m.from, msg::kill_task{m.report.task_id, 0});

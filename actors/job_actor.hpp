@@ -22,6 +22,7 @@ struct task_launched;
 struct task_exit;
 struct task_lost;
 struct task_evict;
+struct task_draining;
 struct task_adopt;
 struct port_reserved;
 struct checkpoint;
@@ -38,8 +39,8 @@ using job_actor = caf::typed_actor<
     // From node actors (and from the cluster, for reports no node actor expected).
     caf::reacts_to<msg::task_launched>, caf::reacts_to<msg::task_exit>,
     caf::reacts_to<msg::task_lost>, caf::reacts_to<msg::task_evict>,
-    caf::reacts_to<msg::task_adopt>, caf::reacts_to<msg::port_reserved>,
-    caf::reacts_to<msg::checkpoint>,
+    caf::reacts_to<msg::task_draining>, caf::reacts_to<msg::task_adopt>,
+    caf::reacts_to<msg::port_reserved>, caf::reacts_to<msg::checkpoint>,
     // The client API, through the cluster actor.
     caf::replies_to<msg::subscribe>::with<result<watch_reply>>,
     caf::replies_to<msg::cancel_job>::with<result<void>>,

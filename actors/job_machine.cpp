@@ -266,9 +266,12 @@ void job_machine::on_launched(const std::string& task_id, const result<int64_t>&
   if (!rk) return;
   if (!pid) {
     bool stopping = finishing_ || restarting_.count(where.stage);
-    if (is_active(rk->state))
-      rank_ended(where, stopping ? rank_state::cancelled : rank_state::failed, -1,
-                 "launch failed: " + pid.error().message, fx);
+    if (!is_active(rk->state)) return;
+    std::string why = "launch failed: " + pid.error().message;
+    // The node went away between its placement and the launch: nothing of the task ran,
+    // so it is placed again without counting a restart.
+    if (pid.error().code == errc::unavailable && !stopping) return move_rank(where, why, fx);
+    rank_ended(where, stopping ? rank_state::cancelled : rank_state::failed, -1, why, fx);
     return;
   }
   if (rk->pid == 0) rk->pid = *pid;
@@ -300,6 +303,10 @@ void job_machine::on_exit(const std::string& task_id, int32_t exit_code, const s
     requeue_rank(where, "moved off a draining node", 0, fx);
     return;
   }
+  if (exit_moves(where, task_id))
+    return move_rank(
+        where,
+        "ended (exit code " + std::to_string(exit_code) + ") while moving off a draining node", fx);
   std::string reason =
       exit_code == 0
           ? ""

@@ -4,7 +4,9 @@
 //   - a stage starts (pending) when every stage in its `after` succeeded;
 //   - a plain stage asks for one placement per rank, a collective stage one for the gang;
 //   - a stage succeeds when all its ranks exited 0; the job when all stages succeeded;
-//   - a failed rank (non-zero exit, launch failure, node lost) is restarted while the job
+//   - a rank whose launch found its node gone (errc::unavailable) is placed again without
+//     counting a restart: nothing of it ran;
+//   - a failed rank (non-zero exit, other launch failure, node lost) is restarted while the job
 //     has restarts left (`max_restarts`) and its exit code is not in
 //     `no_retry_exit_codes`: a plain rank alone, a collective stage as a whole gang (its
 //     other ranks are stopped first), with GANTRY_ATTEMPT + 1, after a backoff;
@@ -104,6 +106,10 @@ class job_machine {
   void on_checkpoint(const std::string& task_id, int64_t step, job_effects& fx);
   // The task's node is draining: move it (a gang as a whole) without counting a restart.
   void on_evict(const std::string& task_id, const std::string& reason, job_effects& fx);
+  // The task's node started draining: from now on its exit, whatever the code, moves it (a
+  // gang as a whole, and any rank exit of a gang with a draining rank) without a restart.
+  // draining == false: the drain was called off, its exits count as before.
+  void on_draining(const std::string& task_id, bool draining);
   result<void> cancel(job_effects& fx);
 
   // Placement request ids currently outstanding, by stage and rank.
@@ -132,6 +138,11 @@ class job_machine {
   void restart_gang(size_t stage, job_effects& fx);
   void stop_gang(size_t stage, uint32_t delay_ms, const std::string& why, job_effects& fx);
   void requeue_rank(rank_ref where, const std::string& why, uint32_t delay_ms, job_effects& fx);
+  // Ends an active rank as cancelled and places it (its gang) again at once, counting no
+  // restart: it stopped for a reason outside the task (a node that went away, a drain).
+  void move_rank(rank_ref where, const std::string& why, job_effects& fx);
+  // An exit of this rank is a move: it or a rank of its gang is on a draining node.
+  bool exit_moves(rank_ref where, const std::string& task_id);
   uint32_t backoff_ms() const;
   // A failed rank is restarted (max_restarts permitting) only if `may_restart`.
   void rank_ended(rank_ref where, rank_state state, int32_t exit_code, const std::string& reason,
@@ -153,6 +164,7 @@ class job_machine {
   };
   std::map<size_t, awaiting_port> awaiting_port_;  // gangs placed, waiting for MASTER_PORT
   std::set<std::string> evicting_;                 // plain tasks stopped to move them
+  std::set<std::string> draining_;                 // tasks on a draining node
   // Checkpoint commits above the stage's consistent step: stage -> step -> ranks.
   std::map<size_t, std::map<int64_t, std::set<int32_t>>> commits_;
   std::map<std::string, rank_ref> tasks_;               // task id -> rank

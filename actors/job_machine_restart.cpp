@@ -66,8 +66,10 @@ void job_machine::stop_gang(size_t stage, uint32_t delay_ms, const std::string& 
   bool unlaunched = awaiting_port_.erase(stage) > 0;
   for (size_t r = 0; r < st.ranks.size(); ++r) {
     if (!is_active(st.ranks[r].state)) continue;
-    if (unlaunched) abandon(stage, r, fx);
-    else fx.kills.push_back({st.ranks[r].task_id, st.ranks[r].node});
+    if (unlaunched)
+      abandon(stage, r, fx);
+    else
+      fx.kills.push_back({st.ranks[r].task_id, st.ranks[r].node});
   }
   emit_stage(stage, st.state, why, fx);
 }
@@ -83,8 +85,7 @@ void job_machine::requeue_rank(rank_ref where, const std::string& why, uint32_t 
   request_ranks(where.stage, {rk.rank}, fx, delay_ms);
 }
 
-void job_machine::on_evict(const std::string& task_id, const std::string& reason,
-                           job_effects& fx) {
+void job_machine::on_evict(const std::string& task_id, const std::string& reason, job_effects& fx) {
   rank_ref where{};
   rank_record* rk = find_task(task_id, &where);
   if (!rk || !is_active(rk->state) || finishing_ || restarting_.count(where.stage)) return;
@@ -95,6 +96,32 @@ void job_machine::on_evict(const std::string& task_id, const std::string& reason
   }
   evicting_.insert(task_id);
   fx.kills.push_back({task_id, rk->node});
+}
+
+void job_machine::move_rank(rank_ref where, const std::string& why, job_effects& fx) {
+  rank_ended(where, rank_state::cancelled, -1, why, fx);
+  if (spec_of(where.stage).is_gang())
+    stop_gang(where.stage, 0, why + "; placing the gang again", fx);
+  else
+    requeue_rank(where, why + "; placing it again", 0, fx);
+  evaluate(fx);
+}
+
+void job_machine::on_draining(const std::string& task_id, bool draining) {
+  rank_ref where{};
+  rank_record* rk = find_task(task_id, &where);
+  if (!draining)
+    draining_.erase(task_id);
+  else if (rk && is_active(rk->state))
+    draining_.insert(task_id);
+}
+
+bool job_machine::exit_moves(rank_ref where, const std::string& task_id) {
+  if (draining_.erase(task_id)) return true;
+  if (!spec_of(where.stage).is_gang()) return false;
+  for (const auto& rk : rec_.stages[where.stage].ranks)
+    if (is_active(rk.state) && draining_.count(rk.task_id)) return true;
+  return false;
 }
 
 // Every rank of a stopped gang goes back to pending with the next attempt number.

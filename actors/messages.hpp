@@ -23,6 +23,23 @@
 #include "scheduler/scheduler.hpp"
 #include "storage/state_store.hpp"
 
+namespace gantry {
+
+// What a drain does with one task, from its stage's `checkpoint`: send `signal` and move the
+// task `grace_ms` later (0: the drain's own grace); with no signal (0), move it at once.
+struct drain_plan {
+  int32_t signal = 0;
+  uint32_t grace_ms = 0;
+};
+
+inline drain_plan drain_plan_of(const stage_spec* stage) {
+  if (stage == nullptr || !stage->checkpoint) return {};
+  return {signal_number(stage->checkpoint->signal),
+          static_cast<uint32_t>(stage->checkpoint->grace_ms)};
+}
+
+}  // namespace gantry
+
 namespace gantry::msg {
 
 // --- store actor ------------------------------------------------------------------------
@@ -55,6 +72,7 @@ struct rdv_drop_job {
 // --- cluster actor: client API -----------------------------------------------------------
 struct submit {
   std::string manifest;
+  bool allow_unschedulable = false;  // else a stage no known node could ever host is refused
 };
 struct list_jobs {};
 struct describe {
@@ -161,6 +179,12 @@ struct task_evict {
   std::string task_id;
   std::string reason;
 };  // its node drains: move it
+// Its node started draining (draining: however the task ends from now on, it is moved, not
+// failed), or the drain was called off (uncordon) while the task still runs there.
+struct task_draining {
+  std::string task_id;
+  bool draining = true;
+};
 // A reconnecting worker still runs this task: the job adopts it (and tells `from` to expect
 // it) or has `from` kill it.
 struct task_adopt {
@@ -188,10 +212,11 @@ struct port_reserved {
 struct attach {
   uint64_t session;
   uint32_t heartbeat_timeout_ms;            // for this session (scaled with the cluster's size)
-  std::shared_ptr<liveness_cell> liveness;  // stamped by the RPC thread on each heartbeat
+  std::shared_ptr<liveness_cell> liveness;  // stamped by the RPC thread on each message
   std::shared_ptr<task_agent> agent;
   node_inventory inventory;
   std::vector<task_report> tasks;
+  uint32_t heartbeat_timeout_max_ms = 0;  // how far lateness may stretch the timeout; 0: not at all
 };
 struct detach {
   uint64_t session;
@@ -200,6 +225,7 @@ struct detach {
 struct launch {
   task_spec task;
   job_actor job;
+  drain_plan drain;
 };
 struct kill_task {
   std::string task_id;
@@ -208,6 +234,7 @@ struct kill_task {
 struct expect_task {
   std::string task_id;
   job_actor job;
+  drain_plan drain;
 };  // recovery: a task that should run there
 struct exited {
   uint64_t session;
@@ -268,6 +295,7 @@ GANTRY_LOCAL_MESSAGE(gantry::msg::task_launched)
 GANTRY_LOCAL_MESSAGE(gantry::msg::task_exit)
 GANTRY_LOCAL_MESSAGE(gantry::msg::task_lost)
 GANTRY_LOCAL_MESSAGE(gantry::msg::task_evict)
+GANTRY_LOCAL_MESSAGE(gantry::msg::task_draining)
 GANTRY_LOCAL_MESSAGE(gantry::msg::task_adopt)
 GANTRY_LOCAL_MESSAGE(gantry::msg::subscribe)
 GANTRY_LOCAL_MESSAGE(gantry::msg::cancel_job)

@@ -3,7 +3,10 @@
 // 64-rank gangs, plus the bytes per node of the scheduler's snapshot (cluster_view).
 // A measurement, not a test: prints figures and writes JSON (BENCHMARKS.md #1).
 //   bench_placement [--nodes 1000,5000,10000] [--policy FGD] [--seed 1] [--out FILE]
-//                   [--quick]
+//                   [--quick] [--book]
+// --book: the same decisions through the queue book (one queue, nothing to preempt: the
+// coordinator's common path), plus `reclaim_1gpu`: a round that plans a preemption on a
+// cluster full of borrowed work.
 #include <malloc.h>
 #include <time.h>
 
@@ -16,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "scheduler/queues/queue_book.hpp"
 #include "scheduler/random.hpp"
 #include "scheduler/scheduler.hpp"
 
@@ -112,12 +116,46 @@ double pct(std::vector<double>& v, double q) {
   return v[k];
 }
 
+// The scheduler's own queue and round.
+struct scheduler_path {
+  scheduler s;
+  scheduler_path(policy_kind policy, uint64_t seed) : s(policy, seed) {}
+  void submit(placement_request r) { s.enqueue(std::move(r)); }
+  std::vector<placement> round(cluster_view& view, int64_t) { return s.schedule(view).placed; }
+  void end(cluster_view& view, const placement& p) {
+    for (const auto& a : p.tasks) view.release(a);
+  }
+  void withdraw(const std::string& id) { s.withdraw(id); }
+};
+
+// The queue book (default queue only): admission, then the scheduler's round.
+struct book_path {
+  queue_book b;
+  book_path(policy_kind policy, uint64_t seed) : b(policy, seed) {}
+  void submit(placement_request r) {
+    queued_request q;
+    q.job = r.id;
+    q.request = std::move(r);
+    (void)b.submit(std::move(q));
+  }
+  std::vector<placement> round(cluster_view& view, int64_t now) {
+    std::vector<placement> out;
+    for (auto& a : b.schedule(view, now).placed) out.push_back(std::move(a.placed));
+    return out;
+  }
+  void end(cluster_view& view, const placement& p) {
+    for (const auto& a : p.tasks) b.release(view, p.request_id, a);
+  }
+  void withdraw(const std::string& id) { b.withdraw(id); }
+};
+
 // Enqueue one request and run one scheduling round, `decisions` times; gangs are released
 // after each round so the cluster stays at its prefilled level.
+template <class Path>
 figures run(const std::string& name, const cluster_view& base, policy_kind policy, uint64_t seed,
             const placement_request& shape, int decisions, bool release) {
   cluster_view view = base;
-  scheduler s(policy, seed);
+  Path path(policy, seed);
   std::vector<double> lat, cpu;
   lat.reserve(decisions);
   cpu.reserve(decisions);
@@ -129,24 +167,77 @@ figures run(const std::string& name, const cluster_view& base, policy_kind polic
     placement_request r = shape;
     r.id = name + "/" + std::to_string(i);
     r.submit_seq = static_cast<uint64_t>(i);
-    s.enqueue(std::move(r));
+    path.submit(std::move(r));
     const double c0 = thread_cpu_us();
     const auto t0 = clock_type::now();
-    schedule_result res = s.schedule(view);
+    std::vector<placement> placed = path.round(view, i);
     const auto t1 = clock_type::now();
     cpu.push_back(thread_cpu_us() - c0);
     lat.push_back(std::chrono::duration<double, std::micro>(t1 - t0).count());
     ++f.decisions;
-    for (const auto& p : res.placed) f.placed_tasks += static_cast<int64_t>(p.tasks.size());
-    if (res.placed.empty()) {
-      s.withdraw(name + "/" + std::to_string(i));
+    for (const auto& p : placed) f.placed_tasks += static_cast<int64_t>(p.tasks.size());
+    if (placed.empty()) {
+      path.withdraw(name + "/" + std::to_string(i));
       break;  // full
     }
     if (release) {
-      for (const auto& p : res.placed) {
-        for (const auto& a : p.tasks) view.release(a);
-      }
+      for (const auto& p : placed) path.end(view, p);
     }
+  }
+  f.seconds = std::chrono::duration<double>(clock_type::now() - start).count();
+  f.p50_us = pct(lat, 0.50);
+  f.p99_us = pct(lat, 0.99);
+  f.max_us = lat.empty() ? 0 : *std::max_element(lat.begin(), lat.end());
+  f.cpu_p50_us = pct(cpu, 0.50);
+  f.cpu_p99_us = pct(cpu, 0.99);
+  return f;
+}
+
+// A cluster full of 1-GPU tasks of the default queue (borrowed); each decision is the round
+// in which a guaranteed queue's 1-GPU request gets its preemption plan (a victim, checked by
+// trial placements on the view with the victims released). The victim then stops and the request is
+// placed, outside the measurement.
+figures run_reclaim(const cluster_view& empty, policy_kind policy, uint64_t seed, int decisions) {
+  cluster_view view = empty;
+  queue_book book(policy, seed);
+  queue_spec vision;
+  vision.name = "vision";
+  vision.guarantee.gpu_milli = int64_t{1} << 40;
+  (void)book.define(vision);
+  int64_t gpus = 0;
+  for (const auto& [name, n] : view.nodes()) gpus += static_cast<int64_t>(n.gpus.size());
+  uint64_t seq = 0;
+  for (int64_t i = 0; i < gpus; ++i) {
+    queued_request q;
+    q.request = request("fill/" + std::to_string(i), 8000, 1, kGpuMilliWhole, 1);
+    q.request.submit_seq = ++seq;
+    q.job = q.request.id;
+    (void)book.submit(std::move(q));
+  }
+  (void)book.schedule(view, 0);
+  std::vector<double> lat, cpu;
+  figures f;
+  f.scenario = "reclaim_1gpu";
+  f.nodes = static_cast<int64_t>(view.nodes().size());
+  const auto start = clock_type::now();
+  for (int i = 0; i < decisions; ++i) {
+    const int64_t now = 1000 + i;
+    queued_request q;
+    q.request = request("vision/" + std::to_string(i), 8000, 1, kGpuMilliWhole, 1);
+    q.request.submit_seq = ++seq;
+    q.job = q.request.id;
+    q.queue = "vision";
+    (void)book.submit(std::move(q));
+    const double c0 = thread_cpu_us();
+    const auto t0 = clock_type::now();
+    const book_round r = book.schedule(view, now);
+    const auto t1 = clock_type::now();
+    cpu.push_back(thread_cpu_us() - c0);
+    lat.push_back(std::chrono::duration<double, std::micro>(t1 - t0).count());
+    ++f.decisions;
+    if (r.stops.size() != 1) break;  // nothing left to reclaim
+    for (const auto& a : r.stops[0].tasks) book.release(view, r.stops[0].request_id, a);
+    f.placed_tasks += static_cast<int64_t>(book.schedule(view, now).placed.size());
   }
   f.seconds = std::chrono::duration<double>(clock_type::now() - start).count();
   f.p50_us = pct(lat, 0.50);
@@ -165,6 +256,7 @@ int main(int argc, char** argv) {
   uint64_t seed = 1;
   std::string out_path = "bench_placement.json";
   bool quick = false;
+  bool book = false;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     auto value = [&]() -> std::string { return i + 1 < argc ? argv[++i] : ""; };
@@ -189,9 +281,11 @@ int main(int argc, char** argv) {
       out_path = value();
     } else if (arg == "--quick") {
       quick = true;
+    } else if (arg == "--book") {
+      book = true;
     } else {
       std::cerr << "usage: bench_placement [--nodes 1000,5000,10000] [--policy FGD] [--seed 1] "
-                   "[--out FILE] [--quick]\n";
+                   "[--out FILE] [--quick] [--book]\n";
       return 2;
     }
   }
@@ -199,8 +293,9 @@ int main(int argc, char** argv) {
   const int gangs8 = quick ? 100 : 1000;
   const int gangs64 = quick ? 50 : 300;
   nlohmann::json results = nlohmann::json::array();
-  std::printf("bench_placement: policy %s, seed %llu; clusters half full before measuring\n",
-              to_string(policy), static_cast<unsigned long long>(seed));
+  std::printf("bench_placement: policy %s, seed %llu; clusters half full before measuring; %s\n",
+              to_string(policy), static_cast<unsigned long long>(seed),
+              book ? "through the queue book" : "through the scheduler's queue");
   std::printf("%-7s %-16s %9s %12s %9s %9s %9s %9s %9s\n", "nodes", "scenario", "decisions",
               "placements/s", "p50 us", "p99 us", "max us", "cpu p50", "cpu p99");
   for (int n : sizes) {
@@ -215,14 +310,21 @@ int main(int argc, char** argv) {
       prefill(base, filler, seed);
     }
     std::vector<figures> rows;
-    rows.push_back(
-        run("single_cpu", base, policy, seed, request("", 1000, 0, 0, 1), singles, false));
-    rows.push_back(
-        run("fractional_gpu", base, policy, seed, request("", 2000, 1, 250, 1), singles, false));
-    rows.push_back(run("gang_8x1gpu", base, policy, seed, request("", 8000, 1, kGpuMilliWhole, 8),
-                       gangs8, true));
-    rows.push_back(run("gang_64x1gpu", base, policy, seed, request("", 8000, 1, kGpuMilliWhole, 64),
-                       gangs64, true));
+    auto scenario = [&](const std::string& name, const placement_request& shape, int decisions,
+                        bool release) {
+      rows.push_back(
+          book ? run<book_path>(name, base, policy, seed, shape, decisions, release)
+               : run<scheduler_path>(name, base, policy, seed, shape, decisions, release));
+    };
+    scenario("single_cpu", request("", 1000, 0, 0, 1), singles, false);
+    scenario("fractional_gpu", request("", 2000, 1, 250, 1), singles, false);
+    scenario("gang_8x1gpu", request("", 8000, 1, kGpuMilliWhole, 8), gangs8, true);
+    scenario("gang_64x1gpu", request("", 8000, 1, kGpuMilliWhole, 64), gangs64, true);
+    if (book) {
+      cluster_view empty;
+      for (int i = 0; i < n; ++i) empty.upsert_node(make_node(i));
+      rows.push_back(run_reclaim(empty, policy, seed, quick ? 20 : 200));
+    }
     for (const auto& f : rows) {
       const double rate = f.seconds > 0 ? static_cast<double>(f.decisions) / f.seconds : 0;
       std::printf("%-7d %-16s %9lld %12.0f %9.1f %9.1f %9.1f %9.1f %9.1f\n", n, f.scenario.c_str(),
@@ -230,6 +332,7 @@ int main(int argc, char** argv) {
                   f.cpu_p50_us, f.cpu_p99_us);
       results.push_back({{"nodes", n},
                          {"scenario", f.scenario},
+                         {"path", book ? "queue_book" : "scheduler"},
                          {"policy", to_string(policy)},
                          {"decisions", f.decisions},
                          {"tasks_placed", f.placed_tasks},

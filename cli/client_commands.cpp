@@ -106,21 +106,23 @@ int follow_job(const client_options& c, const std::string& verb, std::string job
 
 }  // namespace
 
-int run_submit(const client_options& c, const std::string& file, bool watch) {
+int run_submit(const client_options& c, const std::string& file, bool watch,
+               bool allow_unschedulable) {
   auto text = read_manifest_file(file);
   if (!text) {
     std::cerr << "gantry submit: " << text.error().message << "\n";
     return kExitUsage;
   }
-  // Validate here first: a bad manifest never reaches the coordinator.
-  auto spec = parse_manifest(*text);
+  // Validate here first: a bad manifest never reaches the coordinator. The coordinator checks
+  // again, against its own --max-manifest-bytes; here only the most it could accept applies.
+  auto spec = parse_manifest(*text, kMaxManifestBytesCeiling);
   if (!spec) {
     for (const auto& e : spec.error()) std::cerr << file << ": " << e.to_string() << "\n";
     return kExitUsage;
   }
   auto cl = connect(c);
   if (!cl) return report(cl.error());
-  auto r = (*cl)->submit(*text, file);
+  auto r = (*cl)->submit(*text, file, allow_unschedulable);
   if (!r) return report(r.error());
   if (!r->errors.empty()) {
     for (const auto& e : r->errors)
@@ -194,10 +196,14 @@ int run_describe(const client_options& c, const std::string& job) {
   if (!id) return report(id.error());
   auto rec = (*cl)->describe(*id);
   if (!rec) return report(rec.error());
+  // Ranks that share a GPU show how their node shares it; without the node list, they don't.
+  gpu_sharing_map sharing;
+  if (auto nodes = (*cl)->list_nodes())
+    for (const auto& n : *nodes) sharing[n.inventory.name] = n.inventory.gpu_sharing;
   if (c.json)
-    std::cout << job_json(*rec).dump(2) << std::endl;
+    std::cout << job_json(*rec, sharing).dump(2) << std::endl;
   else
-    std::cout << job_text(*rec);
+    std::cout << job_text(*rec, sharing);
   return kExitOk;
 }
 

@@ -11,6 +11,7 @@
 
 #include "actors/config.hpp"
 #include "core/result.hpp"
+#include "protocol/connection_limits.hpp"
 #include "protocol/job_filter.hpp"
 
 namespace gantry::cli {
@@ -30,6 +31,7 @@ struct coordinator_options {
   std::string listen = kDefaultCoordinator;
   std::string data_dir;
   coordinator_config config;  // the tunables, with their defaults
+  connection_limits limits;   // what one connection may do, with their defaults
 };
 int run_coordinator(const coordinator_options& o);
 
@@ -58,7 +60,8 @@ struct client_options {
 
 // Where a JOB argument is expected, it is a job id (j-NNNNNN) or a job name: the newest job of
 // that name (stderr says which one when several have it).
-int run_submit(const client_options& c, const std::string& file, bool watch);
+int run_submit(const client_options& c, const std::string& file, bool watch,
+               bool allow_unschedulable = false);
 int run_watch(const client_options& c, const std::string& job, uint64_t from_seq);
 int run_jobs(const client_options& c, const job_filter& filter);
 int run_nodes(const client_options& c);
@@ -96,6 +99,9 @@ struct sim_cli_options {
   std::string seeds = "42";
   double load = 1.3;
   bool json = false;
+  std::string queues_csv;     // --queues: the multi-queue replay instead
+  double duration = 14400;    // --duration (seconds), with --queues
+  double task_seconds = 900;  // --task-seconds (mean), with --queues
 };
 int run_sim(const sim_cli_options& o);
 

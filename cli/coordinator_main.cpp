@@ -1,7 +1,6 @@
 // `gantry coordinator`: the KJ thread serves Cap'n Proto; the logic runs in CAF actors.
 #include <signal.h>
 
-#include <capnp/rpc-twoparty.h>
 #include <kj/async-io.h>
 #include <kj/async-unix.h>
 
@@ -16,6 +15,8 @@
 #include "core/log.hpp"
 #include "protocol/client.hpp"
 #include "protocol/coordinator_service.hpp"
+#include "protocol/listener.hpp"
+#include "protocol/rpc_server.hpp"
 
 namespace gantry::cli {
 
@@ -27,6 +28,12 @@ int run_coordinator(const coordinator_options& o) {
   }
   if (auto ok = check_host_port(o.listen, /*allow_any_port=*/true); !ok) {
     std::cerr << "gantry coordinator: --listen: " << ok.error().message << "\n";
+    return kExitUsage;
+  }
+  if (o.config.max_manifest_bytes + (64 << 10) > o.limits.max_message_bytes) {
+    std::cerr << "gantry coordinator: --max-manifest-bytes " << o.config.max_manifest_bytes
+              << " does not fit in a message of --max-message-bytes " << o.limits.max_message_bytes
+              << " (leave 64 KiB for the rest of the request); raise --max-message-bytes\n";
     return kExitUsage;
   }
   capture_stop_signals();  // before any thread exists
@@ -42,25 +49,28 @@ int run_coordinator(const coordinator_options& o) {
   }
 
   auto mailbox = std::make_shared<kj_mailbox>();
-  kj::Own<kj::ConnectionReceiver> listener;
-  KJ_IF_MAYBE (e, kj::runCatchingExceptions([&] {
-                 auto addr = io.provider->getNetwork().parseAddress(o.listen).wait(io.waitScope);
-                 listener = addr->listen();
-               })) {
-    log_error("cannot listen on " + o.listen + ": " + e->getDescription().cStr());
+  uint64_t fds = raise_fd_limit();
+  auto listening = listener::open(io, o.listen, o.limits);
+  if (!listening) {
+    log_error(listening.error().message);
     return kExitUsage;
   }
+  auto& accepting = **listening;
   std::string host = o.listen.substr(0, o.listen.rfind(':'));
-  std::string where = host + ":" + std::to_string(listener->getPort());
+  std::string where = host + ":" + std::to_string(accepting.port());
   // The first line on stdout says where to connect (gantry dev and tests read it).
   std::printf("gantry coordinator listening on %s\n", where.c_str());
   std::fflush(stdout);
-  log_info("listening on " + where + ", store in " + o.data_dir);
+  log_info("listening on " + where + ", store in " + o.data_dir + "; at most " +
+           std::to_string(accepting.counter().max_total()) + " connections (" +
+           std::to_string(accepting.counter().max_per_peer()) + " per address; " +
+           "RLIMIT_NOFILE " + std::to_string(fds) + ")");
 
-  capnp::TwoPartyServer server(kj::heap<coordinator_service>((*coord)->api(), mailbox));
-  auto serving = server.listen(*listener).eagerlyEvaluate([](kj::Exception&& e) {
-    log_error(std::string("listener failed: ") + e.getDescription().cStr());
-  });
+  // Until token authentication exists, a connection's first whole message authenticates it.
+  rpc_server server(kj::heap<coordinator_service>((*coord)->api(), mailbox),
+                    io.provider->getTimer(), o.limits, /*first_message_authenticates=*/true);
+  auto serving = accepting.run([&](accepted_connection c) { return server.serve(kj::mv(c)); })
+                     .eagerlyEvaluate(nullptr);
   auto mail = mailbox->run().eagerlyEvaluate(nullptr);
   // The RPC loop's pulse: node actors hold their verdicts while it is stale.
   std::function<kj::Promise<void>()> beat = [&]() -> kj::Promise<void> {

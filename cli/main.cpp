@@ -42,6 +42,37 @@ void add_client_flags(CLI::App* cmd, client_options& c, bool json) {
   if (json) cmd->add_flag("--json", c.json, "Machine-readable JSON output");
 }
 
+// What one connection or one manifest may cost the coordinator (docs/security.md).
+void add_limit_flags(CLI::App* cmd, coordinator_options& o) {
+  auto& l = o.limits;
+  cmd->add_option("--max-connections", l.max_connections,
+                  "Open connections in total (0 = the file descriptor limit minus " +
+                      std::to_string(gantry::connection_limits::kReservedFds) + ")")
+      ->capture_default_str();
+  cmd->add_option("--max-connections-per-peer", l.max_connections_per_peer,
+                  "Open connections from one IP address")
+      ->capture_default_str();
+  cmd->add_option("--auth-timeout-ms", l.auth_timeout_ms,
+                  "A connection that has not authenticated this long after it opened is closed")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, std::numeric_limits<uint32_t>::max()));
+  cmd->add_option("--idle-timeout-ms", l.idle_timeout_ms,
+                  "A connection without a message in or out this long is closed (0 = never)")
+      ->capture_default_str();
+  cmd->add_option("--max-message-bytes", l.max_message_bytes,
+                  "Largest RPC message accepted from an authenticated connection")
+      ->capture_default_str()
+      ->check(CLI::Range(uint64_t{1} << 20, uint64_t{1} << 30));
+  cmd->add_option("--max-manifest-bytes", o.config.max_manifest_bytes,
+                  "Largest job manifest accepted, also after its YAML aliases are expanded")
+      ->capture_default_str()
+      ->check(CLI::Range(uint64_t{1} << 10, gantry::kMaxManifestBytesCeiling));
+  cmd->add_option("--min-free-disk-bytes", o.config.min_free_disk_bytes,
+                  "Refuse writes to the store (submit fails, state changes wait) while its "
+                  "disk has less free than this")
+      ->capture_default_str();
+}
+
 command coordinator_command(CLI::App& app) {
   auto o = std::make_shared<coordinator_options>();
   auto& cfg = o->config;
@@ -52,7 +83,10 @@ command coordinator_command(CLI::App& app) {
   cmd->add_option("--heartbeat-interval-ms", cfg.heartbeat_interval_ms, "Worker heartbeat interval")
       ->capture_default_str();
   cmd->add_option("--heartbeat-timeout-ms", cfg.heartbeat_timeout_ms,
-                  "A node without heartbeats this long is lost")
+                  "A node that sends nothing this long is lost")
+      ->capture_default_str();
+  cmd->add_option("--heartbeat-timeout-max-ms", cfg.heartbeat_timeout_max_ms,
+                  "How far late heartbeats (a starved machine) may stretch the timeout")
       ->capture_default_str();
   cmd->add_option("--reconnect-grace-ms", cfg.reconnect_grace_ms,
                   "After a restart, how long known workers have to reconnect")
@@ -64,10 +98,12 @@ command coordinator_command(CLI::App& app) {
                   "Delay before a job's second restart; doubles up to 16x (the first is immediate)")
       ->capture_default_str();
   cmd->add_option("--drain-grace-ms", cfg.drain_grace_ms,
-                  "On drain: time between SIGUSR1 (checkpoint now) and moving the tasks")
+                  "On drain: time between a stage's checkpoint signal and moving its tasks, "
+                  "unless the stage sets checkpoint.grace")
       ->capture_default_str();
   cmd->add_flag("--require-isolation", cfg.require_isolation,
                 "Refuse workers that cannot put tasks in cgroups (isolation: none)");
+  add_limit_flags(cmd, *o);
   return {cmd, [o] { return run_coordinator(*o); }};
 }
 
@@ -124,13 +160,16 @@ command submit_command(CLI::App& app) {
     client_options c;
     std::string file;
     bool watch = false;
+    bool allow_unschedulable = false;
   };
   auto o = std::make_shared<options>();
   auto* cmd = app.add_subcommand("submit", "Submit a job manifest; prints the job id");
   cmd->add_option("FILE", o->file, "Manifest (YAML)")->required();
   cmd->add_flag("--watch", o->watch, "Then stream its events until it ends");
+  cmd->add_flag("--allow-unschedulable", o->allow_unschedulable,
+                "Accept a stage no known node could ever host; it stays pending with its reason");
   add_client_flags(cmd, o->c, true);
-  return {cmd, [o] { return run_submit(o->c, o->file, o->watch); }};
+  return {cmd, [o] { return run_submit(o->c, o->file, o->watch, o->allow_unschedulable); }};
 }
 
 command watch_command(CLI::App& app) {
@@ -310,6 +349,12 @@ command sim_command(CLI::App& app) {
   cmd->add_option("--load", o->load, "Arrived GPU load to replay up to (1.3 = 130%)")
       ->capture_default_str();
   cmd->add_flag("--json", o->json, "JSON output");
+  cmd->add_option("--queues", o->queues_csv,
+                  "Queue list CSV (name,weight,guarantee_gpu,...): replay the queues over time");
+  cmd->add_option("--duration", o->duration, "With --queues: simulated seconds")
+      ->capture_default_str();
+  cmd->add_option("--task-seconds", o->task_seconds, "With --queues: mean task duration (s)")
+      ->capture_default_str();
   return {cmd, [o] { return run_sim(*o); }};
 }
 

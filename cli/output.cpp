@@ -48,9 +48,17 @@ std::string usage_text(const task_usage& u) {
   if (u.wall_ms >= 0) add("wall " + seconds(u.wall_ms, 1000));
   return out.empty() ? "-" : out;
 }
+
+// The sharing mode of a rank that shares a GPU, when its node's is known; else empty.
+std::string rank_sharing(const rank_record& r, const gpu_sharing_map& sharing) {
+  if (r.gpus.empty() || r.gpu_milli <= 0 || r.gpu_milli >= kGpuMilliWhole) return "";
+  auto it = sharing.find(r.node);
+  return it == sharing.end() ? "" : it->second;
+}
+
 }  // namespace
 
-json job_json(const job_record& job) {
+json job_json(const job_record& job, const gpu_sharing_map& sharing) {
   json stages = json::array();
   for (size_t s = 0; s < job.stages.size(); ++s) {
     const auto& st = job.stages[s];
@@ -67,6 +75,7 @@ json job_json(const job_record& job) {
                        {"reason", r.reason},
                        {"task_id", r.task_id}});
       add_usage(ranks.back(), r.usage);
+      if (auto mode = rank_sharing(r, sharing); !mode.empty()) ranks.back()["gpu_sharing"] = mode;
     }
     json stage = {
         {"name", st.name},
@@ -124,6 +133,7 @@ json nodes_json(const std::vector<node_status>& nodes) {
                    {"dpus", n.inventory.dpus.size()},
                    {"dpu_devices", dpus},
                    {"fabrics", n.inventory.fabrics},
+                   {"gpu_sharing", n.inventory.gpu_sharing},
                    {"labels", n.inventory.labels},
                    {"isolation", n.inventory.isolation.empty() ? "none" : n.inventory.isolation}});
   }
@@ -207,7 +217,7 @@ std::string jobs_table(const std::vector<job_summary>& jobs, int64_t now_ms) {
   return render_table(rows);
 }
 
-std::string job_text(const job_record& job) {
+std::string job_text(const job_record& job, const gpu_sharing_map& sharing) {
   std::string out = "Job " + job.id + " (" + job.spec.name + "): " + to_string(job.state);
   if (!job.reason.empty()) out += " - " + job.reason;
   out += "\n  priority " + std::to_string(job.spec.priority) + ", restarts " +
@@ -233,8 +243,11 @@ std::string job_text(const job_record& job) {
     for (const auto& r : st.ranks) {
       std::string gpus;
       for (size_t i = 0; i < r.gpus.size(); ++i) gpus += (i ? "," : "") + std::to_string(r.gpus[i]);
-      if (!gpus.empty() && r.gpu_milli < kGpuMilliWhole && r.gpu_milli > 0)
-        gpus += " (" + std::to_string(r.gpu_milli / 10) + "%)";
+      if (!gpus.empty() && r.gpu_milli < kGpuMilliWhole && r.gpu_milli > 0) {
+        std::string mode = rank_sharing(r, sharing);
+        gpus +=
+            " (" + std::to_string(r.gpu_milli / 10) + "%" + (mode.empty() ? "" : ", " + mode) + ")";
+      }
       rows.push_back({"  " + std::to_string(r.rank), to_string(r.state),
                       r.node.empty() ? "-" : r.node, r.pid ? std::to_string(r.pid) : "-",
                       std::to_string(r.attempt), gpus.empty() ? "-" : gpus,
@@ -247,8 +260,8 @@ std::string job_text(const job_record& job) {
 }
 
 std::string nodes_table(const std::vector<node_status>& nodes) {
-  std::vector<std::vector<std::string>> rows{{"NAME", "STATE", "CPU", "MEMORY", "GPUS", "DPUS",
-                                              "FABRICS", "TASKS", "ISOLATION", "REASON"}};
+  std::vector<std::vector<std::string>> rows{{"NAME", "STATE", "CPU", "MEMORY", "GPUS", "SHARING",
+                                              "DPUS", "FABRICS", "TASKS", "ISOLATION", "REASON"}};
   for (const auto& n : nodes) {
     std::map<std::string, int> models;
     bool simulated = false;
@@ -268,7 +281,8 @@ std::string nodes_table(const std::vector<node_status>& nodes) {
         {n.inventory.name, to_string(n.state),
          format_cpu(n.allocated_cpu_milli) + "/" + format_cpu(n.inventory.cpu_milli),
          format_bytes(n.allocated_memory_bytes) + "/" + format_bytes(n.inventory.memory_bytes),
-         gpus.empty() ? "-" : gpus, dpus, fabrics.empty() ? "-" : fabrics, std::to_string(n.tasks),
+         gpus.empty() ? "-" : gpus, gpus.empty() ? "-" : n.inventory.gpu_sharing, dpus,
+         fabrics.empty() ? "-" : fabrics, std::to_string(n.tasks),
          n.inventory.isolation.empty() ? "none" : n.inventory.isolation, n.reason});
   }
   return render_table(rows);

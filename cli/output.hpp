@@ -1,6 +1,7 @@
 #pragma once
 // Human tables and the `--json` documents of the client commands (keys in
 // docs/cli.md; the ones scripts rely on are fixed by the user contract).
+#include <map>
 #include <string>
 #include <vector>
 
@@ -12,12 +13,16 @@
 namespace gantry::cli {
 
 nlohmann::json jobs_json(const std::vector<job_summary>& jobs);
-nlohmann::json job_json(const job_record& job);
+// How each node shares its GPUs (node name -> "mps" | "time-sliced"), for the ranks that
+// share one; a rank whose node is not in it is shown without.
+using gpu_sharing_map = std::map<std::string, std::string>;
+
+nlohmann::json job_json(const job_record& job, const gpu_sharing_map& sharing = {});
 nlohmann::json nodes_json(const std::vector<node_status>& nodes);
 nlohmann::json event_json(const job_event& e);
 
 std::string jobs_table(const std::vector<job_summary>& jobs, int64_t now_ms);
-std::string job_text(const job_record& job);
+std::string job_text(const job_record& job, const gpu_sharing_map& sharing = {});
 std::string nodes_table(const std::vector<node_status>& nodes);
 // One line per event: "06:50:01.123  #4  greet/0  running on dev-1 (pid 1234)".
 std::string event_line(const job_event& e);

@@ -27,6 +27,9 @@ int run_sim(const sim_cli_options& o) {
   so.seeds = *seeds;
   so.load = o.load;
   so.json = o.json;
+  so.queues_csv = o.queues_csv;
+  so.duration_s = o.duration;
+  so.task_seconds = o.task_seconds;
   return sched::run_sim(so, std::cout, std::cerr);
 }
 

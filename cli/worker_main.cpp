@@ -2,6 +2,7 @@
 #include <limits.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
@@ -65,6 +66,26 @@ environment own_environment() {
       env.emplace_back(std::string(kv.substr(0, eq)), std::string(kv.substr(eq + 1)));
   }
   return env;
+}
+
+// MPS daemons for real GPUs when nvidia-cuda-mps-control is on PATH (sets the inventory's
+// gpu_sharing to mps); else null, and shared GPUs are time-sliced. Simulated GPUs are never
+// fenced.
+std::shared_ptr<mps_manager> gpu_sharing(node_inventory& inv, const std::string& data_dir) {
+  inv.gpu_sharing = kGpuSharingTimeSliced;
+  bool real = std::any_of(inv.gpus.begin(), inv.gpus.end(), [](auto& g) { return !g.simulated; });
+  if (!real) return nullptr;
+  auto mps = std::make_shared<mps_manager>(
+      mps_options{"nvidia-cuda-mps-control", data_dir + "/mps", own_environment(), 10000});
+  if (mps->control_path().empty()) {
+    log_warn(
+        "GPU sharing: time-sliced (nvidia-cuda-mps-control is not on PATH): tasks that "
+        "share a GPU get no compute or memory cap");
+    return nullptr;
+  }
+  inv.gpu_sharing = kGpuSharingMps;
+  log_info("GPU sharing: mps (" + mps->control_path() + ", daemons under " + data_dir + "/mps)");
+  return mps;
 }
 
 }  // namespace
@@ -149,6 +170,7 @@ int run_worker(const worker_options& o) {
   sopts.pids_max = o.pids_limit;
   if (!inv->gpus.empty() && !inv->gpus[0].simulated) sopts.gpu_devices = list_nvidia_devices();
   sopts.time_limit_grace_ms = o.time_limit_grace_ms;
+  sopts.mps = gpu_sharing(*inv, o.data_dir);
   supervisor sup(*sys, sopts, reports);
   worker_link link(io, mailbox, sup.agent(), {*coordinator, *inv});
   reports->set(link.reports());

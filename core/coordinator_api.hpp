@@ -77,6 +77,9 @@ enum class node_action { cordon, uncordon, drain };
 
 inline constexpr size_t kRendezvousMaxValue = 1 << 20;
 inline constexpr size_t kRendezvousMaxKey = 256;
+// The most one log read returns, whatever max_bytes asks for: a chunk travels from the
+// worker through the coordinator in one message.
+inline constexpr uint32_t kMaxLogChunk = 1 << 20;
 
 struct worker_registration {
   std::shared_ptr<worker_session_port> session;
@@ -86,8 +89,10 @@ struct worker_registration {
 class coordinator_backend {
  public:
   virtual ~coordinator_backend() = default;
-  // Replies once the job is durably stored, or with the manifest's errors.
-  virtual void submit(std::string manifest, callback<submit_reply> done) = 0;
+  // Replies once the job is durably stored, or with the manifest's errors; unless
+  // `allow_unschedulable`, also with an error per stage that no known node could ever host.
+  virtual void submit(std::string manifest, bool allow_unschedulable,
+                      callback<submit_reply> done) = 0;
   virtual void list_jobs(callback<std::vector<job_summary>> done) = 0;
   virtual void describe_job(std::string job_id, callback<job_record> done) = 0;
   virtual void list_nodes(callback<std::vector<node_status>> done) = 0;

@@ -8,7 +8,9 @@
 
 namespace gantry {
 
-// FI_PROVIDER for every provider; for NCCL, the transport that matches it:
+// FI_PROVIDER for every provider, as written (libfabric takes a layered chain such as
+// "verbs;ofi_rxm" and then offers only that stack); for NCCL, the transport that matches its
+// core provider (the name before the first ';'):
 //   verbs -> InfiniBand/RoCE (NCCL_NET=IB, NCCL_IB_DISABLE=0)
 //   efa   -> the aws-ofi-nccl plugin over libfabric (NCCL_NET="AWS Libfabric",
 //            FI_EFA_USE_DEVICE_RDMA=1)

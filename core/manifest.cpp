@@ -1,14 +1,12 @@
 // Canonical YAML output for job specs, and helpers shared by the manifest reader and validator.
 #include "core/manifest.hpp"
 
-#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <array>
 #include <cctype>
 #include <cstdio>
-#include <sstream>
 
 #include "core/quantity.hpp"
 
@@ -140,74 +138,6 @@ std::string text_problem(std::string_view s) {
   return "";
 }
 
-namespace {
-
-// Sees one document's events without building it: how many, where the first one is, and
-// whether the document holds anything but null.
-class document_probe : public YAML::EventHandler {
- public:
-  int events = 0;
-  YAML::Mark first;
-  bool empty = true;
-
-  void OnDocumentStart(const YAML::Mark&) override {}
-  void OnDocumentEnd() override {}
-  void OnNull(const YAML::Mark& m, YAML::anchor_t) override { seen(m, true); }
-  void OnAlias(const YAML::Mark& m, YAML::anchor_t) override { seen(m, false); }
-  void OnScalar(const YAML::Mark& m, const std::string&, YAML::anchor_t,
-                const std::string&) override {
-    seen(m, false);
-  }
-  void OnSequenceStart(const YAML::Mark& m, const std::string&, YAML::anchor_t,
-                       YAML::EmitterStyle::value) override {
-    seen(m, false);
-  }
-  void OnSequenceEnd() override {}
-  void OnMapStart(const YAML::Mark& m, const std::string&, YAML::anchor_t,
-                  YAML::EmitterStyle::value) override {
-    seen(m, false);
-  }
-  void OnMapEnd() override {}
-
- private:
-  void seen(const YAML::Mark& m, bool null) {
-    if (events++ == 0) first = m;
-    if (!null) empty = false;
-  }
-};
-
-}  // namespace
-
-// yaml-cpp 0.7's parser can stall on some malformed input (",a", "- a\n, b"): it hands out the
-// same empty document forever, so YAML::LoadAll never returns. This walks the documents without
-// building them and stops at a stall, or as soon as a second non-empty document shows up.
-std::string yaml_documents_problem(std::string_view text) {
-  constexpr int kMaxDocuments = 10000;
-  try {
-    std::istringstream in{std::string(text)};
-    YAML::Parser parser(in);
-    int non_empty = 0, last_pos = -2;
-    for (int i = 0; i < kMaxDocuments; ++i) {
-      document_probe probe;
-      if (!parser.HandleNextDocument(probe)) return "";
-      int pos = probe.events > 0 ? probe.first.pos : -1;
-      if (pos == last_pos) {
-        std::string what = "unexpected character";
-        if (pos >= 0 && static_cast<size_t>(pos) < text.size() &&
-            std::isgraph(static_cast<unsigned char>(text[pos])))
-          what = std::string("unexpected '") + text[pos] + "'";
-        return "invalid YAML at line " + std::to_string(probe.first.line + 1) + ", column " +
-               std::to_string(probe.first.column + 1) + ": " + what;
-      }
-      last_pos = pos;
-      if (!probe.empty && ++non_empty > 1) return "expected one YAML document, found more";
-    }
-    return "expected one YAML document, found more than " + std::to_string(kMaxDocuments);
-  } catch (const YAML::Exception&) {
-    return "";  // YAML::LoadAll meets the same error first and reports it with its position
-  }
-}
-
 std::string key_path(const std::string& parent, std::string_view key) {
   if (!is_plain_key(key)) return parent + "[" + quote(key) + "]";
   return parent.empty() ? std::string(key) : parent + "." + std::string(key);
@@ -332,6 +262,12 @@ void emit_stage(YAML::Emitter& out, const stage_spec& s) {
     out << YAML::Key << "checkpoint" << YAML::Value << YAML::Flow << YAML::BeginMap;
     out << YAML::Key << "dir" << YAML::Value;
     emit_text(out, s.checkpoint->dir);
+    if (!s.checkpoint->signal.empty()) {
+      out << YAML::Key << "signal" << YAML::Value;
+      emit_text(out, s.checkpoint->signal);
+    }
+    if (s.checkpoint->grace_ms != 0)
+      out << YAML::Key << "grace" << YAML::Value << format_duration_ms(s.checkpoint->grace_ms);
     out << YAML::EndMap;
   }
   if (s.time_limit_ms > 0)

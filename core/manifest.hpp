@@ -24,10 +24,18 @@ struct manifest_error {
 // All errors, one per line (each as manifest_error::to_string()).
 std::string to_string(const std::vector<manifest_error>& errors);
 
+// The coordinator's default --max-manifest-bytes, and the most that flag accepts.
+inline constexpr uint64_t kDefaultMaxManifestBytes = 1 << 20;
+inline constexpr uint64_t kMaxManifestBytesCeiling = 64 << 20;
+
 // Parses YAML text into a job_spec, fills in defaults and validates it. On failure returns every
 // error found (not only the first), in document order; a YAML syntax error is one error with an
 // empty path whose message gives the line and column.
-std::expected<job_spec, std::vector<manifest_error>> parse_manifest(std::string_view yaml_text);
+// The text, and the text as its YAML aliases expand it (every alias counts as a copy of the node
+// it names: the reader would copy it), must each fit in max_bytes; otherwise the one error
+// (empty path) names the limit, before any node tree is built.
+std::expected<job_spec, std::vector<manifest_error>> parse_manifest(
+    std::string_view yaml_text, uint64_t max_bytes = kDefaultMaxManifestBytes);
 
 // Checks an already-built spec against every manifest rule (the coordinator re-validates specs
 // that arrive over RPC). Returns the errors in stage order; empty = valid. Defaults are not
@@ -64,10 +72,12 @@ bool valid_utf8(std::string_view s);
 // YAML, or "" when it can: it holds a NUL character or is not valid UTF-8.
 std::string text_problem(std::string_view s);
 
-// Why YAML text cannot be loaded as a single document, or "" when it can (syntax errors inside
-// a document are left for the loader). Guards against yaml-cpp 0.7's LoadAll, which loops
-// forever on some malformed input.
-std::string yaml_documents_problem(std::string_view text);
+// Why YAML text cannot be loaded as a single document within max_expanded_bytes, or "" when
+// it can (syntax errors inside a document are left for the loader). Guards against yaml-cpp
+// 0.7's LoadAll, which loops forever on some malformed input, and against alias bombs: the
+// expanded weight is 1 per node plus the bytes of every scalar, an alias weighing what its
+// anchored node weighs (core/manifest_scan.cpp).
+std::string yaml_documents_problem(std::string_view text, uint64_t max_expanded_bytes);
 
 // True for a path segment that prints bare after a dot (letters, digits, '_', '-').
 bool is_plain_key(std::string_view key);

@@ -41,6 +41,13 @@ std::string name_expectation(const std::string& got) {
          detail::quote(got);
 }
 
+// A share in milli-GPU as a manifest writes it: 500 -> "0.5", 250 -> "0.25".
+std::string format_gpu_share(int32_t milli) {
+  std::string frac = std::to_string(1000 + milli % 1000).substr(1);
+  while (!frac.empty() && frac.back() == '0') frac.pop_back();
+  return std::to_string(milli / 1000) + (frac.empty() ? "" : "." + frac);
+}
+
 std::string int_range(int64_t lo, int64_t hi, int64_t got) {
   return "expected an integer from " + std::to_string(lo) + " to " + std::to_string(hi) + ", got " +
          std::to_string(got);
@@ -118,6 +125,11 @@ class validator {
       fail(p + ".collective", "expected nccl");
     else if (s.is_gang() && device_ok && s.device == device_kind::dpu)
       fail(p + ".collective", "a collective stage cannot run on device dpu");
+    else if (s.is_gang() && s.resources.fractional_gpu())
+      fail(p + ".resources.gpu", "stage " + detail::quote(s.name) + " is collective: its ranks " +
+                                     "need whole GPUs (NCCL rejects two ranks of one " +
+                                     "communicator on one GPU), got a share of " +
+                                     format_gpu_share(s.resources.gpu_milli));
     if (s.placement != placement_pref::none && s.placement != placement_pref::pack &&
         s.placement != placement_pref::spread)
       fail(p + ".placement", "expected pack or spread");
@@ -129,6 +141,7 @@ class validator {
         fail(p + ".checkpoint.dir", why);
       else if (dir[0] != '/')
         fail(p + ".checkpoint.dir", "expected an absolute path, got " + detail::quote(dir));
+      check_checkpoint_signal(*s.checkpoint, p + ".checkpoint");
     }
     if (!s.working_dir.empty()) {
       if (auto why = detail::text_problem(s.working_dir); !why.empty())
@@ -249,6 +262,18 @@ class validator {
       else if (!seen.insert(name).second)
         fail(ap, detail::quote(name) + " is listed twice");
     }
+  }
+
+  void check_checkpoint_signal(const checkpoint_spec& c, const std::string& p) {
+    if (!c.signal.empty() && signal_number(c.signal) == 0)
+      fail(p + ".signal",
+           "unknown signal " + detail::quote(c.signal) + "; use a name such as SIGUSR1");
+    if (c.grace_ms < 0 || c.grace_ms > kMaxCheckpointGraceMs)
+      fail(p + ".grace", "expected a duration above 0 and at most " +
+                             format_duration_ms(kMaxCheckpointGraceMs) + ", got " +
+                             format_duration_ms(c.grace_ms));
+    else if (c.grace_ms > 0 && c.signal.empty())
+      fail(p + ".grace", "is how long a drain waits after the signal; declare a signal too");
   }
 
   void check_colocate(const stage_spec& s, const std::string& stage) {

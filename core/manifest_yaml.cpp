@@ -27,7 +27,7 @@ const std::vector<std::string> kStageFields{
     "time_limit"};
 const std::vector<std::string> kResourceFields{"cpu",        "memory",    "gpu",
                                                "gpu_memory", "gpu_model", "dpu"};
-const std::vector<std::string> kCheckpointFields{"dir"};
+const std::vector<std::string> kCheckpointFields{"dir", "signal", "grace"};
 
 bool all_digits(std::string_view s) {
   return std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
@@ -198,7 +198,7 @@ class reader {
   // A positive duration: "2h", "90m", "30s".
   std::optional<int64_t> read_duration(const YAML::Node& n, const std::string& path) {
     if (n.IsScalar())
-      if (auto d = parse_duration_ms(n.Scalar())) return *d;
+      if (auto d = parse_time_limit_ms(n.Scalar())) return *d;
     report(path, n, "expected a duration like 2h, 90m or 30s, got " + describe(n));
     return std::nullopt;
   }
@@ -249,6 +249,7 @@ class reader {
   stage_spec read_stage(const YAML::Node& n, const std::string& path);
   void read_resources(const YAML::Node& n, const std::string& path, resource_request& r);
   void read_gpu(const YAML::Node& n, const std::string& path, resource_request& r);
+  void read_grace(const YAML::Node& n, const std::string& path, checkpoint_spec& c);
 
   std::vector<located> errors_;
   std::set<std::string> reported_;
@@ -305,10 +306,17 @@ stage_spec reader::read_stage(const YAML::Node& n, const std::string& path) {
             return report(p, v, "expected a map like {dir: /shared/ckpt}, got " + describe(v));
           bool has_dir = false;
           for_each_field(v, p, kCheckpointFields,
-                         [&](const std::string&, const YAML::Node& dv, const std::string& dp) {
-                           has_dir = true;
-                           if (auto t = read_text(dv, dp, "an absolute path"))
-                             s.checkpoint->dir = *t;
+                         [&](const std::string& ck, const YAML::Node& dv, const std::string& dp) {
+                           if (ck == "signal") {
+                             if (auto t = read_text(dv, dp, "a signal name such as SIGUSR1"))
+                               s.checkpoint->signal = *t;
+                           } else if (ck == "grace") {
+                             read_grace(dv, dp, *s.checkpoint);
+                           } else {
+                             has_dir = true;
+                             if (auto t = read_text(dv, dp, "an absolute path"))
+                               s.checkpoint->dir = *t;
+                           }
                          });
           if (!has_dir) report(p + ".dir", v, "required");
         } else if (key == "time_limit") {
@@ -340,6 +348,15 @@ stage_spec reader::read_stage(const YAML::Node& n, const std::string& path) {
   if (!has_name) report(path + ".name", n, "required");
   if (!has_command) report(path + ".command", n, "required");
   return s;
+}
+
+void reader::read_grace(const YAML::Node& n, const std::string& path, checkpoint_spec& c) {
+  if (!n.IsScalar())
+    return report(path, n, "expected a duration like 30s or 2m, got " + describe(n));
+  auto ms = parse_duration_ms(n.Scalar());
+  if (!ms) return report(path, n, ms.error().message);
+  if (*ms <= 0) return report(path, n, "expected a duration above 0, got " + describe(n));
+  c.grace_ms = *ms;
 }
 
 void reader::read_resources(const YAML::Node& n, const std::string& path, resource_request& r) {
@@ -425,9 +442,15 @@ std::unexpected<std::vector<manifest_error>> document_error(std::string message)
 
 }  // namespace
 
-std::expected<job_spec, std::vector<manifest_error>> parse_manifest(std::string_view yaml_text) {
+std::expected<job_spec, std::vector<manifest_error>> parse_manifest(std::string_view yaml_text,
+                                                                    uint64_t max_bytes) {
+  if (yaml_text.size() > max_bytes)
+    return document_error("the manifest has " + std::to_string(yaml_text.size()) +
+                          " bytes; at most " + std::to_string(max_bytes) + " (" +
+                          format_bytes(static_cast<int64_t>(max_bytes)) +
+                          ") are accepted (the coordinator's --max-manifest-bytes)");
   try {
-    if (auto problem = detail::yaml_documents_problem(yaml_text); !problem.empty())
+    if (auto problem = detail::yaml_documents_problem(yaml_text, max_bytes); !problem.empty())
       return document_error(problem);
     std::vector<YAML::Node> docs;
     for (auto& doc : YAML::LoadAll(std::string(yaml_text)))

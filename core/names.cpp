@@ -3,7 +3,19 @@
 #include "core/spec.hpp"
 #include "core/state.hpp"
 
+#include <csignal>
+
 namespace gantry {
+
+int signal_number(std::string_view name) {
+  if (name.substr(0, 3) == "SIG") name.remove_prefix(3);
+  static constexpr std::pair<std::string_view, int> kSignals[] = {
+      {"HUP", SIGHUP},   {"INT", SIGINT},   {"QUIT", SIGQUIT}, {"USR1", SIGUSR1},
+      {"USR2", SIGUSR2}, {"TERM", SIGTERM}, {"ALRM", SIGALRM}, {"WINCH", SIGWINCH}};
+  for (const auto& [n, number] : kSignals)
+    if (n == name) return number;
+  return 0;
+}
 
 const char* to_string(errc code) {
   switch (code) {

@@ -51,12 +51,19 @@ class event_sink {
   virtual bool closed() const = 0;
 };
 
+// One heartbeat of a worker session: its number (from 1) and how long after it was due
+// the worker sent it (its own event loop's lateness).
+struct heartbeat_info {
+  uint64_t seq = 0;
+  uint32_t lag_ms = 0;
+};
+
 // The coordinator's view of one registered worker connection.
 class worker_session_port {
  public:
   virtual ~worker_session_port() = default;
   // failed_precondition: the session was replaced or the node declared lost.
-  virtual void heartbeat(callback<void> done) = 0;
+  virtual void heartbeat(heartbeat_info beat, callback<void> done) = 0;
   virtual void task_exited(task_report report) = 0;
   virtual void checkpoint_committed(std::string task_id, int64_t step) = 0;
   // The connection dropped. Called once, on the RPC thread.

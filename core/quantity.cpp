@@ -82,6 +82,36 @@ result<int64_t> parse_cpu_milli(std::string_view text) {
   return static_cast<int64_t>(std::llround(milli));
 }
 
+result<int64_t> parse_duration_ms(std::string_view text) {
+  auto bad = [&] {
+    return fail(errc::invalid_argument,
+                "\"" + std::string(text) + "\" is not a duration (expected e.g. 30s, 2m or 500ms)");
+  };
+  size_t digits = 0;
+  while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits]))) ++digits;
+  if (digits == 0) return bad();
+  int64_t number = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + digits, number);
+  if (ec != std::errc{}) return bad();
+  std::string_view unit = text.substr(digits);
+  int64_t factor = unit == "ms"  ? 1
+                   : unit == "s" ? 1000
+                   : unit == "m" ? 60'000
+                   : unit == "h" ? 3'600'000
+                                 : 0;
+  if (factor == 0) return bad();
+  if (number > std::numeric_limits<int64_t>::max() / factor)
+    return fail(errc::invalid_argument, "\"" + std::string(text) + "\" is too long");
+  return number * factor;
+}
+
+std::string format_duration_ms(int64_t ms) {
+  if (ms != 0 && ms % 3'600'000 == 0) return std::to_string(ms / 3'600'000) + "h";
+  if (ms != 0 && ms % 60'000 == 0) return std::to_string(ms / 60'000) + "m";
+  if (ms != 0 && ms % 1000 == 0) return std::to_string(ms / 1000) + "s";
+  return std::to_string(ms) + "ms";
+}
+
 std::string format_bytes(int64_t bytes) {
   static constexpr std::array<std::pair<int64_t, const char*>, 4> kSteps{
       {{kKi * kKi * kKi * kKi, "TiB"}, {kKi * kKi * kKi, "GiB"}, {kKi * kKi, "MiB"}, {kKi, "KiB"}}};
@@ -116,7 +146,7 @@ constexpr duration_unit kDurationUnits[] = {
     {"ms", 1}, {"d", 86'400'000}, {"h", 3'600'000}, {"m", 60'000}, {"s", 1000}};
 }  // namespace
 
-result<int64_t> parse_duration_ms(std::string_view text) {
+result<int64_t> parse_time_limit_ms(std::string_view text) {
   auto bad = [&](const std::string& why) {
     return fail(errc::invalid_argument, "expected a duration like 2h, 90m or 30s, got \"" +
                                             std::string(text) + "\"" +

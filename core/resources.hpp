@@ -10,6 +10,8 @@
 namespace gantry {
 
 inline constexpr int32_t kGpuMilliWhole = 1000;
+inline constexpr const char* kGpuSharingMps = "mps";
+inline constexpr const char* kGpuSharingTimeSliced = "time-sliced";
 
 // What one task (one rank of a stage) asks for.
 struct resource_request {
@@ -55,6 +57,9 @@ struct node_inventory {
   std::vector<dpu_info> dpus;
   std::vector<std::string> fabrics;  // libfabric providers: tcp, shm, verbs, efa, ...
   std::map<std::string, std::string> labels;
+  // How tasks sharing one of its GPUs share it: kGpuSharingMps (fenced by the MPS daemon
+  // the worker runs, docs/gpu.md) or kGpuSharingTimeSliced (no compute or memory cap).
+  std::string gpu_sharing = kGpuSharingTimeSliced;
   std::string isolation;  // how the worker isolates tasks: none | v1 | v2 (cgroup version)
   friend bool operator==(const node_inventory&, const node_inventory&) = default;
 };

@@ -4,6 +4,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/resources.hpp"
@@ -18,8 +19,21 @@ const char* to_string(device_kind v);
 const char* to_string(collective_kind v);
 const char* to_string(placement_pref v);
 
+// The number of a catchable signal named like "SIGUSR1" or "USR1" (SIGHUP, SIGINT, SIGQUIT,
+// SIGUSR1, SIGUSR2, SIGTERM, SIGALRM, SIGWINCH); 0 for any other text.
+int signal_number(std::string_view name);
+
+// Longest `checkpoint.grace` a manifest may ask for.
+constexpr int64_t kMaxCheckpointGraceMs = 3'600'000;
+
 struct checkpoint_spec {
   std::string dir;
+  // Sent to the stage's tasks on a drain, as written ("SIGUSR1" or "USR1"); empty: none,
+  // and a drain stops them at once.
+  std::string signal;
+  // How long a drain waits after `signal` before it moves them; 0: the coordinator's
+  // --drain-grace-ms.
+  int64_t grace_ms = 0;
   friend bool operator==(const checkpoint_spec&, const checkpoint_spec&) = default;
 };
 

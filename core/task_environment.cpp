@@ -71,7 +71,8 @@ std::string join(const std::vector<std::string>& items) {
   return out;
 }
 
-result<void> gpu_devices(env_map& env, const task_spec& t, const worker_facts& facts) {
+result<void> gpu_devices(env_map& env, const task_spec& t, const worker_facts& facts,
+                         const task_paths& paths) {
   if (t.gpus.empty()) {
     env["CUDA_VISIBLE_DEVICES"] = "";
     return {};
@@ -91,6 +92,12 @@ result<void> gpu_devices(env_map& env, const task_spec& t, const worker_facts& f
   env["CUDA_DEVICE_ORDER"] = "PCI_BUS_ID";
   env["CUDA_VISIBLE_DEVICES"] = join(all_uuids ? uuids : indices);
   if (t.gpu_milli >= kGpuMilliWhole) return {};
+  const bool mps = !paths.mps_pipe_dir.empty();
+  env["GANTRY_GPU_SHARING"] = mps ? "mps" : "time-sliced";
+  if (mps) {
+    env["CUDA_MPS_PIPE_DIRECTORY"] = paths.mps_pipe_dir;
+    env["CUDA_MPS_LOG_DIRECTORY"] = paths.mps_log_dir;
+  }
   env["CUDA_MPS_ACTIVE_THREAD_PERCENTAGE"] = std::to_string(std::max<int32_t>(1, t.gpu_milli / 10));
   // Without a memory figure (a GPU that reported none) a limit of 0 would starve the task.
   if (t.gpu_memory_bytes <= 0) return {};
@@ -114,7 +121,7 @@ result<environment> task_environment(const task_spec& task, const worker_facts& 
   gantry_identity(env, task, facts, paths);
   for (auto& [name, value] : fabric_environment(task.fabric)) env[name] = std::move(value);
   if (task.gang) torchrun(env, task, *task.gang, facts);
-  if (auto gpus = gpu_devices(env, task, facts); !gpus) return fail(gpus.error());
+  if (auto gpus = gpu_devices(env, task, facts, paths); !gpus) return fail(gpus.error());
   return environment(env.begin(), env.end());
 }
 

@@ -25,7 +25,10 @@
 //      GPUs by UUID in the task's order (so CUDA ordinal i is task_spec::gpus[i]); by index
 //      instead when one of them has no UUID. A share of a GPU also gets
 //      CUDA_MPS_ACTIVE_THREAD_PERCENTAGE (its share, at least 1) and, when its memory is
-//      known, CUDA_MPS_PINNED_DEVICE_MEM_LIMIT keyed by CUDA ordinal ("0=20480M");
+//      known, CUDA_MPS_PINNED_DEVICE_MEM_LIMIT keyed by CUDA ordinal ("0=20480M"); these
+//      fence it only under an MPS daemon: then CUDA_MPS_PIPE_DIRECTORY and
+//      CUDA_MPS_LOG_DIRECTORY name it and GANTRY_GPU_SHARING=mps, else
+//      GANTRY_GPU_SHARING=time-sliced;
 //      tasks given no GPU: CUDA_VISIBLE_DEVICES="" (they must not take others' GPUs).
 #include <string>
 #include <string_view>
@@ -53,6 +56,10 @@ struct worker_facts {
 struct task_paths {
   std::string output_dir;  // GANTRY_OUTPUT_DIR: shared by the job's ranks on this worker
   std::string task_dir;    // GANTRY_TASK_DIR: the task's own directory
+  // The MPS control daemon serving a shared GPU (worker/mps.hpp): its pipe and log
+  // directories; empty when the task's GPU is shared time-sliced.
+  std::string mps_pipe_dir;
+  std::string mps_log_dir;
 };
 
 // The complete environment of the task, one entry per name, sorted by name. Fails

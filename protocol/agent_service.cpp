@@ -1,5 +1,7 @@
 #include "protocol/agent_service.hpp"
 
+#include <algorithm>
+
 #include "protocol/convert.hpp"
 #include "protocol/kj_bridge.hpp"
 
@@ -28,8 +30,8 @@ kj::Promise<void> agent_service::kill(KillContext context) {
 kj::Promise<void> agent_service::readLog(ReadLogContext context) {
   auto p = context.getParams();
   auto b = to_promise<log_chunk>();
-  agent_.read_log(std::string(p.getTaskId().cStr()), p.getOffset(), p.getMaxBytes(),
-                  std::move(b.fn));
+  agent_.read_log(std::string(p.getTaskId().cStr()), p.getOffset(),
+                  std::min(p.getMaxBytes(), kMaxLogChunk), std::move(b.fn));
   return b.promise.then(
       [context](result<log_chunk> r) mutable { wc::set_log(context.getResults(), r); });
 }

@@ -3,13 +3,14 @@
 #include <netdb.h>
 #include <sys/socket.h>
 
-#include <capnp/rpc-twoparty.h>
 #include <kj/async-io.h>
 #include <kj/debug.h>
 
 #include <cctype>
 
+#include "protocol/connection_limits.hpp"
 #include "protocol/convert.hpp"
+#include "protocol/rpc_client.hpp"
 
 namespace gantry {
 namespace wc = wire_convert;
@@ -65,11 +66,24 @@ struct client::impl {
   std::string address;
   kj::AsyncIoContext io = kj::setupAsyncIo();
   kj::Own<kj::AsyncIoStream> stream;
-  kj::Own<capnp::TwoPartyClient> rpc;
+  kj::Own<rpc_client> rpc;
   kj::Maybe<wire::Coordinator::Client> coordinator;
   kj::Maybe<kj::ForkedPromise<void>> disconnected;
 
   wire::Coordinator::Client& cap() { return KJ_ASSERT_NONNULL(coordinator); }
+
+  // While a call waits, a hello every kKeepaliveMs keeps the coordinator from closing the
+  // connection as idle (--idle-timeout-ms): a watch of a quiet job may wait for hours.
+  kj::Promise<void> keepalive() {
+    return io.provider->getTimer()
+        .afterDelay(connection_limits::kKeepaliveMs * kj::MILLISECONDS)
+        .then([this] {
+          auto req = cap().helloRequest();
+          req.setClientVersion(wire::PROTOCOL_VERSION);
+          return req.send().ignoreResult();
+        })
+        .then([this] { return keepalive(); });
+  }
 
   // Waits for `p` unless the connection drops first; exceptions become `unavailable`.
   template <class T>
@@ -77,6 +91,7 @@ struct client::impl {
     auto guard = KJ_ASSERT_NONNULL(disconnected).addBranch().then([]() -> T {
       kj::throwFatalException(KJ_EXCEPTION(DISCONNECTED, "connection to coordinator closed"));
     });
+    auto alive = keepalive().eagerlyEvaluate([](kj::Exception&&) {});  // the guard sees drops
     result<T> out = fail(errc::internal, "no result");
     KJ_IF_MAYBE (e, kj::runCatchingExceptions(
                         [&] { out = p.exclusiveJoin(kj::mv(guard)).wait(io.waitScope); })) {
@@ -126,7 +141,7 @@ result<std::unique_ptr<client>> client::connect(const std::string& address, uint
     return fail(errc::unavailable,
                 "cannot reach the coordinator at " + address + ": " + e->getDescription().cStr());
   }
-  p->rpc = kj::heap<capnp::TwoPartyClient>(*p->stream);
+  p->rpc = kj::heap<rpc_client>(*p->stream, kClientMaxMessageBytes);
   p->coordinator = p->rpc->bootstrap().castAs<wire::Coordinator>();
   p->disconnected = p->rpc->onDisconnect().fork();
   auto req = p->cap().helloRequest();
@@ -137,10 +152,11 @@ result<std::unique_ptr<client>> client::connect(const std::string& address, uint
 }
 
 result<submit_reply> client::submit(const std::string& manifest_text,
-                                    const std::string& source_name) {
+                                    const std::string& source_name, bool allow_unschedulable) {
   auto req = impl_->cap().submitRequest();
   req.setManifest(manifest_text);
   req.setSourceName(source_name);
+  req.setAllowUnschedulable(allow_unschedulable);
   return impl_->call(req.send().then([](auto resp) -> result<submit_reply> {
     submit_reply out;
     for (auto e : resp.getErrors())

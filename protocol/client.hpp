@@ -29,7 +29,8 @@ class client {
   ~client();
 
   const std::string& address() const;
-  result<submit_reply> submit(const std::string& manifest_text, const std::string& source_name);
+  result<submit_reply> submit(const std::string& manifest_text, const std::string& source_name,
+                              bool allow_unschedulable = false);
   // The jobs `filter` selects, oldest first.
   result<std::vector<job_summary>> list_jobs(const job_filter& filter = {});
   result<job_record> describe(const std::string& job_id);

@@ -103,6 +103,7 @@ void to_wire(wire::Inventory::Builder b, const node_inventory& inv) {
   });
   auto fabrics = b.initFabrics(inv.fabrics.size());
   for (unsigned i = 0; i < inv.fabrics.size(); ++i) fabrics.set(i, inv.fabrics[i]);
+  b.setGpuSharing(inv.gpu_sharing);
   auto labels = b.initLabels(inv.labels.size());
   unsigned i = 0;
   for (const auto& [k, v] : inv.labels) {
@@ -127,6 +128,7 @@ node_inventory from_wire(wire::Inventory::Reader r) {
     inv.dpus.push_back({d.getIndex(), text(d.getModel()), d.getSimulated()});
   for (auto f : r.getFabrics()) inv.fabrics.push_back(text(f));
   for (auto kv : r.getLabels()) inv.labels[text(kv.getKey())] = text(kv.getValue());
+  if (r.hasGpuSharing() && r.getGpuSharing().size() > 0) inv.gpu_sharing = text(r.getGpuSharing());
   inv.isolation = text(r.getIsolation());
   return inv;
 }

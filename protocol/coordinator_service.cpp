@@ -1,5 +1,6 @@
 #include "protocol/coordinator_service.hpp"
 
+#include <algorithm>
 #include <atomic>
 
 #include <kj/debug.h>
@@ -152,8 +153,9 @@ class worker_session_impl final : public wire::WorkerSession::Server {
 
  protected:
   kj::Promise<void> heartbeat(HeartbeatContext context) override {
+    auto p = context.getParams();
     auto b = to_promise<void>();
-    port_->heartbeat(std::move(b.fn));
+    port_->heartbeat(heartbeat_info{p.getSeq(), p.getLagMs()}, std::move(b.fn));
     return b.promise.then(
         [context](result<void> r) mutable { wc::set_status(context.getResults(), r); });
   }
@@ -194,7 +196,8 @@ kj::Promise<void> coordinator_service::hello(HelloContext context) {
 
 kj::Promise<void> coordinator_service::submit(SubmitContext context) {
   auto b = to_promise<submit_reply>();
-  backend_.submit(text(context.getParams().getManifest()), std::move(b.fn));
+  auto params = context.getParams();
+  backend_.submit(text(params.getManifest()), params.getAllowUnschedulable(), std::move(b.fn));
   return b.promise.then([context](result<submit_reply> r) mutable {
     auto results = context.getResults();
     if (!r) return wc::to_wire(results.initStatus(), r.error());
@@ -282,7 +285,7 @@ kj::Promise<void> coordinator_service::readLogs(ReadLogsContext context) {
   auto p = context.getParams();
   auto b = to_promise<log_chunk>();
   backend_.read_logs(text(p.getJobId()), text(p.getStage()), p.getRank(), p.getAttempt(),
-                     p.getOffset(), p.getMaxBytes(), std::move(b.fn));
+                     p.getOffset(), std::min(p.getMaxBytes(), kMaxLogChunk), std::move(b.fn));
   return b.promise.then(
       [context](result<log_chunk> r) mutable { wc::set_log(context.getResults(), r); });
 }

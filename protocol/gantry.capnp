@@ -65,7 +65,8 @@ struct Inventory {
   dpus @5 :List(DpuInfo);
   fabrics @6 :List(Text);
   labels @7 :List(KeyValue);
-  isolation @8 :Text;          # none | v1 | v2: how the worker isolates tasks (cgroups)
+  gpuSharing @8 :Text;         # mps | time-sliced (empty from older workers: time-sliced)
+  isolation @9 :Text;          # none | v1 | v2: how the worker isolates tasks (cgroups)
 }
 
 struct NodeInfo {
@@ -202,8 +203,10 @@ struct TaskReport {
 interface Coordinator {
   hello @0 (clientVersion :UInt32) -> (serverVersion :UInt32, status :Status);
 
-  # Validates and durably stores a job; returns only after the write is synced.
-  submit @1 (manifest :Text, sourceName :Text) -> (status :Status, jobId :Text, errors :List(FieldError));
+  # Validates and durably stores a job; returns only after the write is synced. Unless
+  # `allowUnschedulable`, a stage that no known node could ever host is refused with errors.
+  submit @1 (manifest :Text, sourceName :Text, allowUnschedulable :Bool)
+      -> (status :Status, jobId :Text, errors :List(FieldError));
   # Jobs in submission order (oldest first). Empty `state` / `name` and `limit` 0 select
   # every job; otherwise only jobs in that state, with that name, and the newest `limit`.
   listJobs @2 (state :Text, name :Text, limit :UInt32) -> (jobs :List(JobSummary));
@@ -260,9 +263,11 @@ interface JobWatcher {
 interface Subscription {}
 
 interface WorkerSession {
-  # failedPrecondition: this session was replaced or the node was declared lost; the
-  # worker must register again.
-  heartbeat @0 () -> (status :Status);
+  # Sent on a fixed schedule (every heartbeatIntervalMs, not waiting for the previous
+  # reply). `seq` counts from 1 in each session; `lagMs` is how long after it was due the
+  # worker sent it. failedPrecondition: this session was replaced or the node was declared
+  # lost; the worker must register again.
+  heartbeat @0 (seq :UInt64, lagMs :UInt32) -> (status :Status);
   taskExited @1 (report :TaskReport) -> ();
   checkpointCommitted @2 (taskId :Text, step :Int64) -> ();
 }

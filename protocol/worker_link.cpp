@@ -1,20 +1,25 @@
 #include "protocol/worker_link.hpp"
 
 #include <algorithm>
+#include <chrono>
+#include <cstdint>
 
 #include <kj/debug.h>
 
 #include "core/log.hpp"
 #include "protocol/agent_service.hpp"
+#include "protocol/connection_limits.hpp"
 #include "protocol/convert.hpp"
+#include "protocol/rpc_client.hpp"
 
 namespace gantry {
 namespace wc = wire_convert;
 
 struct worker_link::connection {
-  explicit connection(kj::Own<kj::AsyncIoStream> s) : stream(kj::mv(s)), client(*stream) {}
+  explicit connection(kj::Own<kj::AsyncIoStream> s)
+      : stream(kj::mv(s)), client(*stream, kWorkerMaxMessageBytes) {}
   kj::Own<kj::AsyncIoStream> stream;
-  capnp::TwoPartyClient client;
+  rpc_client client;
 };
 
 void worker_link::error_handler::taskFailed(kj::Exception&& e) {
@@ -100,20 +105,64 @@ kj::Promise<void> worker_link::register_with(wire::Coordinator::Client coordinat
   });
 }
 
+// One session's heartbeats. The schedule is fixed (every interval from registration, on
+// the monotonic clock), never "an interval after the last reply": a slow round trip must
+// not stretch the gaps the coordinator sees. A beat due while the loop was stalled goes
+// out at once, carrying how late it is; the ones missed meanwhile are not sent.
+struct worker_link::beats : kj::Refcounted {
+  using clock = std::chrono::steady_clock;
+  clock::duration interval;
+  clock::time_point due;
+  uint64_t seq = 0;
+  uint32_t in_flight = 0;
+  kj::Own<kj::PromiseFulfiller<void>> ended;  // rejected when a heartbeat is refused
+};
+
 kj::Promise<void> worker_link::heartbeat_loop(uint32_t interval_ms) {
-  return io_.provider->getTimer()
-      .afterDelay(interval_ms * kj::MILLISECONDS)
-      .then([this]() -> kj::Promise<void> {
-        KJ_IF_MAYBE (session, session_) {
-          return session->heartbeatRequest().send().then([](auto resp) -> kj::Promise<void> {
-            auto st = wc::from_wire(resp.getStatus());
-            if (!st) return KJ_EXCEPTION(DISCONNECTED, "session ended", st.error().message);
-            return kj::READY_NOW;
-          });
-        }
-        return KJ_EXCEPTION(DISCONNECTED, "no session");
-      })
-      .then([this, interval_ms]() { return heartbeat_loop(interval_ms); });
+  auto paf = kj::newPromiseAndFulfiller<void>();
+  auto b = kj::refcounted<beats>();
+  b->interval = std::chrono::milliseconds(interval_ms);
+  b->due = beats::clock::now() + b->interval;
+  b->ended = kj::mv(paf.fulfiller);
+  return next_beat(kj::mv(b)).exclusiveJoin(kj::mv(paf.promise));
+}
+
+kj::Promise<void> worker_link::next_beat(kj::Own<beats> b) {
+  auto now = beats::clock::now();
+  if (now < b->due) {
+    // KJ's timer counts from the loop's last wake-up, so it may fire early: check again.
+    auto wait = std::chrono::duration_cast<std::chrono::nanoseconds>(b->due - now).count();
+    return io_.provider->getTimer()
+        .afterDelay(wait * kj::NANOSECONDS)
+        .then([this, b = kj::mv(b)]() mutable { return next_beat(kj::mv(b)); });
+  }
+  auto lag = now - b->due;
+  send_beat(*b, std::chrono::duration_cast<std::chrono::nanoseconds>(lag).count());
+  b->due += b->interval * (1 + lag / b->interval);
+  return next_beat(kj::mv(b));
+}
+
+void worker_link::send_beat(beats& b, int64_t lag_ns) {
+  KJ_IF_MAYBE (session, session_) {
+    if (b.in_flight >= kMaxBeatsInFlight) return;
+    auto req = session->heartbeatRequest();
+    req.setSeq(++b.seq);
+    req.setLagMs(static_cast<uint32_t>(std::min<int64_t>(lag_ns / 1'000'000, UINT32_MAX)));
+    ++b.in_flight;
+    tasks_.add(req.send().then(
+        [b = kj::addRef(b)](auto resp) mutable {
+          --b->in_flight;
+          auto st = wc::from_wire(resp.getStatus());
+          if (!st && b->ended->isWaiting())
+            b->ended->reject(KJ_EXCEPTION(DISCONNECTED, "session ended", st.error().message));
+        },
+        [b = kj::addRef(b)](kj::Exception&& e) mutable {
+          --b->in_flight;
+          if (b->ended->isWaiting()) b->ended->reject(kj::mv(e));
+        }));
+    return;
+  }
+  if (b.ended->isWaiting()) b.ended->reject(KJ_EXCEPTION(DISCONNECTED, "no session"));
 }
 
 class worker_link::sink final : public report_sink {

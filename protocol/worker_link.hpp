@@ -38,12 +38,23 @@ class worker_link {
   // the coordinator acknowledges it. Valid while this link lives.
   std::shared_ptr<report_sink> reports();
 
+  // Exit reports the coordinator has not acknowledged yet (KJ thread).
+  size_t unacknowledged() const { return unacked_.size(); }
+
+  // Heartbeats sent and not answered yet stop at this many: more would not tell a
+  // coordinator that answers none of them anything new.
+  static constexpr uint32_t kMaxBeatsInFlight = 16;
+
  private:
   struct connection;
   kj::Promise<void> session_once();
   kj::Promise<void> register_with(wire::Coordinator::Client coordinator,
                                   std::vector<task_report> running);
+  // Heartbeats on a fixed schedule until the coordinator refuses one (rejects then).
+  struct beats;
   kj::Promise<void> heartbeat_loop(uint32_t interval_ms);
+  kj::Promise<void> next_beat(kj::Own<beats> b);
+  void send_beat(beats& b, int64_t lag_ns);
   class sink;
   void on_exit(task_report report);
   void on_checkpoint(std::string task_id, int64_t step);

@@ -45,6 +45,10 @@ bool engine::place_rank(const cluster_view& view, const task_shape& s, const sco
     gpu = st.version == cand.version ? cand.gpu : policy_->score(st, s, ctx).gpu;
   if (!choose_gpus(st, s, gpu, policy_->ties, gen_, *last_group, slots_)) return false;
   tasks.push_back(take_task(st, s, slots_));
+  // NCCL refuses two ranks of one communicator on one GPU: a GPU one rank of a gang shares
+  // is offered to none of its other ranks (this scratch copy is never applied).
+  if (s.req != nullptr && s.req->gang && s.fractional())
+    for (int32_t slot : slots_) st.gpu_milli[slot] = 0;
   if (!slots_.empty()) *last_group = st.gpu_group[slots_.front()];
   return true;
 }

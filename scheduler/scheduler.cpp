@@ -53,40 +53,68 @@ bool refresh_mask(const cluster_view& view, const placement_request& owner, node
 
 }  // namespace
 
-schedule_result scheduler::schedule(cluster_view& view) {
-  schedule_result res;
+void scheduler::begin_round(round_state& rs,
+                            const std::function<bool(const std::string&)>& waiting) {
+  rs = {};
+  node_reservation& r = engine_->reservation;
+  if (!r.owner.empty() && !waiting(r.owner)) r = {};
+}
+
+bool scheduler::place_next(cluster_view& view, const placement_request& req, round_state& rs,
+                           placement& out, std::string& reason) {
   engine& e = *engine_;
   node_reservation& r = e.reservation;
-  if (!r.owner.empty() &&
-      std::none_of(queue_.begin(), queue_.end(), [&](auto& q) { return q.id == r.owner; }))
-    r = {};
-  const node_reservation* active = nullptr;  // applies to requests after the first blocked
+  if (e.plan(view, req, rs.reserving ? &r : nullptr, out, reason)) {
+    view.apply(out);
+    if (req.id == r.owner) r = {};
+    return true;
+  }
+  if (rs.reserving) return false;
+  // The first blocked request: it holds the reservation (keeping its nodes if still valid)
+  // unless the cluster could never host it.
+  bool held = r.owner == req.id && refresh_mask(view, req, r);
+  if (!held) {
+    std::vector<std::string> nodes;
+    if (e.reserve(view, req, nodes)) {
+      r = {};
+      r.owner = req.id;
+      r.nodes = std::move(nodes);
+      held = refresh_mask(view, req, r);
+    } else {
+      reason += "; exceeds cluster capacity";
+    }
+  }
+  rs.reserving = held;
+  return false;
+}
+
+bool scheduler::try_next(const cluster_view& view, const placement_request& req,
+                         const round_state& rs, placement& out, std::string& reason) const {
+  return engine_->plan(view, req, rs.reserving ? &engine_->reservation : nullptr, out, reason);
+}
+
+void scheduler::commit(cluster_view& view, const placement& p) {
+  view.apply(p);
+  if (p.request_id == engine_->reservation.owner) engine_->reservation = {};
+}
+
+void scheduler::observe(const placement_request& req) {
+  engine_->observe(req);
+}
+
+schedule_result scheduler::schedule(cluster_view& view) {
+  schedule_result res;
+  round_state rs;
+  begin_round(rs, [this](const std::string& id) {
+    return std::any_of(queue_.begin(), queue_.end(), [&](auto& q) { return q.id == id; });
+  });
   std::vector<placement_request> keep;
   for (auto& req : queue_) {
     placement p;
     std::string reason;
-    if (e.plan(view, req, active, p, reason)) {
-      view.apply(p);
+    if (place_next(view, req, rs, p, reason)) {
       res.placed.push_back(std::move(p));
-      if (req.id == r.owner) r = {};
       continue;
-    }
-    if (active == nullptr) {
-      // The first blocked request: it holds the reservation (keeping its nodes if still
-      // valid) unless the cluster could never host it.
-      bool held = r.owner == req.id && refresh_mask(view, req, r);
-      if (!held) {
-        std::vector<std::string> nodes;
-        if (e.reserve(view, req, nodes)) {
-          r = {};
-          r.owner = req.id;
-          r.nodes = std::move(nodes);
-          held = refresh_mask(view, req, r);
-        } else {
-          reason += "; exceeds cluster capacity";
-        }
-      }
-      if (held) active = &r;
     }
     res.pending.push_back({req.id, std::move(reason)});
     keep.push_back(std::move(req));

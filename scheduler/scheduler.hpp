@@ -10,6 +10,7 @@
 //   - when a task ends the coordinator calls cluster_view::release() with its assignment.
 // The shared types alone are in types.hpp, cluster_view.hpp, policy_kind.hpp, workload.hpp.
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -23,6 +24,14 @@
 namespace gantry::sched {
 
 class engine;
+
+// One scheduling round whose order the caller decides, request by request (the queue book
+// orders requests across queues this way); schedule() is such a round over the scheduler's
+// own queue. Once a request of the round did not fit, the nodes reserved for the round's
+// first blocked request are kept from every later one (backfill around them).
+struct round_state {
+  bool reserving = false;  // the reservation applies to the rest of this round
+};
 
 class scheduler {
  public:
@@ -42,6 +51,21 @@ class scheduler {
   // would fit the cluster's capacity reserves nodes: later requests are placed only on
   // other nodes (backfill) until it runs, so a big gang is not starved by small tasks.
   schedule_result schedule(cluster_view& view);
+
+  // The round primitives. begin_round() drops the reservation unless `waiting(owner)`.
+  // place_next() places `req` on `view` if it fits under the round's reservation; when it
+  // does not, the round's first blocked request takes (or keeps) the reservation unless the
+  // cluster could never host it (then `reason` says so). try_next() is the same dry run
+  // without any change; commit() applies a placement try_next() returned for `req` and
+  // drops the reservation `req` held.
+  void begin_round(round_state& rs, const std::function<bool(const std::string&)>& waiting);
+  bool place_next(cluster_view& view, const placement_request& req, round_state& rs, placement& out,
+                  std::string& reason);
+  bool try_next(const cluster_view& view, const placement_request& req, const round_state& rs,
+                placement& out, std::string& reason) const;
+  void commit(cluster_view& view, const placement& p);
+  // Feeds FGD's workload learner, as enqueue() does (for callers with their own queue).
+  void observe(const placement_request& req);
 
   // Tries one request without changing the view; on failure `reason` says why.
   bool try_place(const cluster_view& view, const placement_request& req, placement& out,

@@ -8,6 +8,7 @@ packages=(
   libcaf-dev capnproto libcapnp-dev libssl-dev librocksdb-dev
   libfabric-dev libfabric-bin doctest-dev libyaml-cpp-dev libcli11-dev
   nlohmann-json3-dev libfmt-dev libbenchmark-dev procps
+  clang libclang-rt-14-dev  # tests/fuzz (scripts/fuzz.sh)
 )
 
 missing=()

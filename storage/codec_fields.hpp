@@ -30,6 +30,8 @@ void fields(V& v, T& r) {
 template <class V, record_of<checkpoint_spec> T>
 void fields(V& v, T& r) {
   v("dir", r.dir);
+  v("signal", r.signal);
+  v("grace_ms", r.grace_ms);
 }
 
 template <class V, record_of<stage_spec> T>
@@ -154,6 +156,7 @@ void fields(V& v, T& r) {
   v("dpus", r.dpus);
   v("fabrics", r.fabrics);
   v("labels", r.labels);
+  v("gpu_sharing", r.gpu_sharing);
   v("isolation", r.isolation);
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 // The key-value interface under the coordinator's state (LevelDB-style), with a RocksDB
 // implementation for production and an in-memory one for tests.
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -44,10 +45,18 @@ class kv_store {
                             const std::function<bool(std::string_view, std::string_view)>& fn) = 0;
 };
 
+// Free space a RocksDB store keeps by default: a memtable flush writes up to 64 MiB.
+inline constexpr uint64_t kDefaultMinFreeBytes = 64 << 20;
+
 // Opens (creating dir and the column families as needed) a RocksDB store in dir. Fails with
 // errc::io_error naming dir and carrying RocksDB's status text; when another process (or
 // store) holds dir, the message asks "is another coordinator running?".
-result<std::unique_ptr<kv_store>> open_rocksdb(const std::string& dir);
+// Full disk: a write while the file system holding dir has less than min_free_bytes free
+// fails without reaching RocksDB, with an errc::io_error that starts "the coordinator's
+// storage is full: DIR"; an existing store opened then is opened read-only (reads work) and
+// reopened for writing by the first write that finds room again.
+result<std::unique_ptr<kv_store>> open_rocksdb(const std::string& dir,
+                                               uint64_t min_free_bytes = kDefaultMinFreeBytes);
 
 // An empty store in memory, with the same semantics (sync is a no-op). Thread-safe.
 std::unique_ptr<kv_store> make_memory_store();

@@ -11,8 +11,9 @@ class Env;
 
 namespace gantry::storage {
 
-// Like open_rocksdb(dir), with every file operation going through env (not owned; it must
-// outlive the store). nullptr = the default environment.
-result<std::unique_ptr<kv_store>> open_rocksdb(const std::string& dir, rocksdb::Env* env);
+// Like open_rocksdb(dir, min_free_bytes), with every file operation going through env (not
+// owned; it must outlive the store). nullptr = the default environment.
+result<std::unique_ptr<kv_store>> open_rocksdb(const std::string& dir, rocksdb::Env* env,
+                                               uint64_t min_free_bytes = kDefaultMinFreeBytes);
 
 }  // namespace gantry::storage

@@ -92,6 +92,7 @@ struct task_entry {
   std::chrono::steady_clock::time_point started_steady;  // for its wall time
   std::shared_ptr<task_cgroup> group;                    // null without cgroups
   bool time_limited = false;                             // stopped by its time limit
+  int32_t mps_gpu = -1;  // the GPU whose MPS daemon it holds; -1 none
 };
 
 struct sup_state {
@@ -196,10 +197,14 @@ result<int64_t> do_launch(sup_t* self, task_spec& task) {
   if (ec) return fail(errc::io_error, "cannot create task directories: " + ec.message());
   task_entry entry;
   entry.log_path = (dir / "output.log").string();
-  auto env = task_environment(task, st.opts.facts, {out.string(), dir.string()});
+  auto env = task_environment(task, st.opts.facts, {out.string(), dir.string(), "", ""});
   if (!env) return fail(env.error());
   if (!task.working_dir.empty() && task.working_dir[0] != '/')
     return fail(errc::invalid_argument, "working_dir \"" + task.working_dir + "\" is not absolute");
+  // A task sharing a GPU holds its MPS daemon until it exits; the environment then names it.
+  task_paths paths{out.string(), dir.string(), "", ""};
+  if ((entry.mps_gpu = mps_for_task(st.opts.mps.get(), task, st.opts.facts.gpus, paths)) >= 0)
+    env = task_environment(task, st.opts.facts, paths);
   std::string cwd = task.working_dir.empty() ? dir.string() : task.working_dir;
   process_spec ps{task.command, std::move(*env), std::move(cwd), entry.log_path};
   if (st.opts.cgroups) {
@@ -207,6 +212,7 @@ result<int64_t> do_launch(sup_t* self, task_spec& task) {
         st.opts.cgroups->create(task.task_id, {task.memory_bytes, task.cpu_milli, st.opts.pids_max,
                                                gpu_deny_rules(st.opts.gpu_devices, task.gpus)});
     if (!group) {
+      if (entry.mps_gpu >= 0) st.opts.mps->release(entry.mps_gpu);
       log_warn("task " + task.task_id + " did not start: " + group.error().message);
       return fail(errc::failed_precondition,
                   "cannot create the task's cgroup: " + group.error().message);
@@ -216,6 +222,7 @@ result<int64_t> do_launch(sup_t* self, task_spec& task) {
   }
   auto pid = spawn_process(ps);  // returns once the program runs, or with why it cannot
   if (!pid) {
+    if (entry.mps_gpu >= 0) st.opts.mps->release(entry.mps_gpu);
     log_warn("task " + task.task_id + " did not start: " + pid.error().message);
     release_group(self, std::move(entry.group), 0);
     return fail(pid.error());
@@ -277,6 +284,7 @@ void on_exit(sup_t* self, child_exited& m) {
            " ended: " + (report.message.empty() ? "exit 0" : report.message));
   st.reports->task_exited(report);
   release_group(self, std::move(t.group), 0);
+  if (t.mps_gpu >= 0) st.opts.mps->release(t.mps_gpu);
   st.tasks.erase(it);  // its log stays on disk, found by its task id
   if (self->state.tasks.empty()) {
     for (auto& [rp, grace] : st.stop_waiters) rp.deliver(result<void>{});

@@ -9,7 +9,8 @@
 // or time-limit reason to the coordinator link, and serves their log files. A launch is answered
 // once the program runs, or with why it could not start. For tasks with a checkpoint dir it
 // looks for commit markers ($GANTRY_CHECKPOINT_DIR/step-N/rank-R.done) every 250 ms and
-// reports each new one once.
+// reports each new one once. A task that shares a GPU holds that GPU's MPS daemon from its
+// launch to its exit (worker/mps.hpp).
 #include <memory>
 #include <string>
 
@@ -19,6 +20,7 @@
 #include "core/task_environment.hpp"
 #include "worker/cgroup.hpp"
 #include "worker/device_rules.hpp"
+#include "worker/mps.hpp"
 
 namespace gantry {
 
@@ -35,6 +37,9 @@ struct supervisor_options {
   std::vector<dev_entry> gpu_devices;
   // After a task's time limit: SIGTERM, then SIGKILL to its whole tree this much later.
   uint32_t time_limit_grace_ms = 10000;
+  // MPS daemons for GPUs that tasks share (worker/mps.hpp); null: shared GPUs are
+  // time-sliced.
+  std::shared_ptr<mps_manager> mps;
 };
 
 class supervisor {

@@ -44,6 +44,10 @@ class allreduce_backend {
   // Replaces `data` on every rank by the element-wise sum over ranks. Returns the seconds
   // spent in the collective itself (host<->device copies excluded).
   virtual outcome<double> allreduce_sum(std::span<float> data) = 0;
+  // Ends this rank's part in the collective so its peers fail at once instead of at their
+  // timeout, and nothing here waits on a peer again (NCCL: ncclCommAbort). Called after an
+  // error or a timeout; the backend only fails after it. Buffers are freed after the abort.
+  virtual void abort() = 0;
   // "cpu" or "nccl", as the result file names it.
   virtual const char* name() const = 0;
 };

@@ -172,7 +172,7 @@ outcome<std::unique_ptr<allreduce_backend>> open_backend(const run_config& c, co
   std::cout << "NCCL all-reduce on CUDA device " << device << " of " << gpu.devices
             << " (CUDA_VISIBLE_DEVICES=" << env("CUDA_VISIBLE_DEVICES", "unset") << ")"
             << std::endl;
-  return nccl_join(c.rank, c.world, device, *id);
+  return nccl_join(c.rank, c.world, device, *id, timeout);
 #else
   return failure("internal: NCCL chosen in a build without CUDA");
 #endif
@@ -215,7 +215,10 @@ int main(int argc, char** argv) {
 
   auto began = std::chrono::steady_clock::now();
   auto report = run_steps(*c, *start, **backend, std::cout);
-  if (!report) return fail_run(&*c, report.error());
+  if (!report) {
+    (*backend)->abort();  // peers fail at once, not at their timeout
+    return fail_run(&*c, report.error());
+  }
   double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count();
 
   std::ostringstream summary;

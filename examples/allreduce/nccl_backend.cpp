@@ -6,6 +6,8 @@
 #include <chrono>
 #include <cstring>
 
+#include "examples/allreduce/bounded_wait.hpp"
+
 namespace gantry::example {
 namespace {
 
@@ -20,18 +22,45 @@ std::string nccl_text(ncclResult_t r, ncclComm_t comm) {
   return text;
 }
 
+// Polls a non-blocking communicator's state: done once no operation is in progress,
+// failed on an asynchronous error (a peer died, the network broke).
+step_status comm_state(ncclComm_t comm) {
+  ncclResult_t state = ncclSuccess;
+  if (auto r = ncclCommGetAsyncError(comm, &state); r != ncclSuccess)
+    return {step_state::failed, "ncclCommGetAsyncError: " + nccl_text(r, comm)};
+  if (state == ncclInProgress) return {};
+  if (state != ncclSuccess) return {step_state::failed, nccl_text(state, comm)};
+  return {step_state::done, ""};
+}
+
+// One rank's communicator, non-blocking (ncclConfig_t::blocking = 0), so nothing here
+// waits on a peer without a deadline (examples/allreduce/bounded_wait.hpp).
 class nccl_allreduce final : public allreduce_backend {
  public:
-  nccl_allreduce(ncclComm_t comm, cudaStream_t stream) : comm_(comm), stream_(stream) {}
+  nccl_allreduce(ncclComm_t comm, cudaStream_t stream, uint32_t timeout_ms)
+      : comm_(comm), stream_(stream), timeout_ms_(timeout_ms) {}
   ~nccl_allreduce() override {
+    if (comm_ && !failed_) {
+      // A clean end: flush, wait (bounded) for the flush, then destroy.
+      auto r = ncclCommFinalize(comm_);
+      if (r != ncclSuccess && r != ncclInProgress) failed_ = true;
+      if (!failed_ &&
+          !wait_for_step([&] { return comm_state(comm_); }, timeout_ms_, "ncclCommFinalize"))
+        failed_ = true;
+      if (!failed_) {
+        ncclCommDestroy(comm_);
+        comm_ = nullptr;
+      }
+    }
+    abort();  // after an error: abort first, free the buffers after
     if (buffer_) cudaFree(buffer_);
-    if (comm_) (failed_ ? ncclCommAbort(comm_) : ncclCommDestroy(comm_));
     if (stream_) cudaStreamDestroy(stream_);
   }
   nccl_allreduce(const nccl_allreduce&) = delete;
   nccl_allreduce& operator=(const nccl_allreduce&) = delete;
 
   outcome<double> allreduce_sum(std::span<float> data) override {
+    if (!comm_) return failure("nccl: the communicator was aborted");
     if (data.empty()) return 0.0;
     if (data.size() > capacity_) {
       if (buffer_) cudaFree(buffer_);
@@ -48,10 +77,24 @@ class nccl_allreduce final : public allreduce_backend {
     if (e == cudaSuccess) e = cudaStreamSynchronize(stream_);
     if (e != cudaSuccess) return fail_with("copy to the GPU: " + cuda_text(e));
     auto start = std::chrono::steady_clock::now();
+    // On a non-blocking communicator the call may return ncclInProgress while it enqueues.
     auto r = ncclAllReduce(buffer_, buffer_, data.size(), ncclFloat, ncclSum, comm_, stream_);
-    if (r != ncclSuccess) return fail_with("ncclAllReduce: " + nccl_text(r, comm_));
-    if (e = cudaStreamSynchronize(stream_); e != cudaSuccess)
-      return fail_with("ncclAllReduce: " + cuda_text(e));
+    if (r != ncclSuccess && r != ncclInProgress)
+      return fail_with("ncclAllReduce: " + nccl_text(r, comm_));
+    // Done when the stream has run it; a peer that hangs or dies shows as no result by the
+    // deadline, or as the communicator's asynchronous error.
+    auto done = wait_for_step(
+        [&]() -> step_status {
+          step_status comm = comm_state(comm_);
+          if (comm.state == step_state::failed) return comm;
+          if (comm.state == step_state::pending) return {};  // still enqueuing
+          cudaError_t q = cudaStreamQuery(stream_);
+          if (q == cudaSuccess) return {step_state::done, ""};
+          if (q != cudaErrorNotReady) return {step_state::failed, cuda_text(q)};
+          return {};
+        },
+        timeout_ms_, "ncclAllReduce");
+    if (!done) return fail_with(done.error().message);
     double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     e = cudaMemcpyAsync(data.data(), buffer_, data.size_bytes(), cudaMemcpyDeviceToHost, stream_);
@@ -60,16 +103,23 @@ class nccl_allreduce final : public allreduce_backend {
     return seconds;
   }
 
+  void abort() override {
+    if (comm_) ncclCommAbort(comm_);  // never waits on peers
+    comm_ = nullptr;
+    failed_ = true;
+  }
+
   const char* name() const override { return "nccl"; }
 
  private:
   std::unexpected<run_error> fail_with(const std::string& what) {
-    failed_ = true;  // the communicator may be wedged: abort rather than destroy it
+    abort();  // the communicator may be wedged: abort it now, before anything is freed
     return failure("nccl: " + what);
   }
 
   ncclComm_t comm_ = nullptr;
   cudaStream_t stream_ = nullptr;
+  uint32_t timeout_ms_;
   float* buffer_ = nullptr;
   size_t capacity_ = 0;
   bool failed_ = false;
@@ -100,7 +150,8 @@ outcome<std::string> nccl_new_id_hex() {
 }
 
 outcome<std::unique_ptr<allreduce_backend>> nccl_join(int rank, int world, int device,
-                                                      const std::string& id_hex) {
+                                                      const std::string& id_hex,
+                                                      uint32_t timeout_ms) {
   ncclUniqueId id;
   if (id_hex.size() != 2 * sizeof id.internal)
     return failure("nccl: the id from rank 0 has " + std::to_string(id_hex.size()) +
@@ -118,13 +169,26 @@ outcome<std::unique_ptr<allreduce_backend>> nccl_join(int rank, int world, int d
   cudaStream_t stream = nullptr;
   if (auto e = cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking); e != cudaSuccess)
     return failure("cuda: cudaStreamCreate: " + cuda_text(e));
+  // Non-blocking: ncclCommInitRankConfig returns at once (ncclInProgress) and the join is
+  // polled, so a peer that never joins costs timeout_ms, not forever.
+  ncclConfig_t config = NCCL_CONFIG_INITIALIZER;
+  config.blocking = 0;
   ncclComm_t comm = nullptr;
-  if (auto r = ncclCommInitRank(&comm, world, id, rank); r != ncclSuccess) {
+  const std::string what =
+      "nccl: ncclCommInitRank(rank " + std::to_string(rank) + " of " + std::to_string(world) + ")";
+  auto r = ncclCommInitRankConfig(&comm, world, id, rank, &config);
+  outcome<void> joined;
+  if (r != ncclSuccess && r != ncclInProgress)
+    joined = failure(what + ": " + nccl_text(r, comm));
+  else
+    joined = wait_for_step([&] { return comm_state(comm); }, timeout_ms,
+                           what + " (waiting for every rank to join)");
+  if (!joined) {
+    if (comm) ncclCommAbort(comm);
     cudaStreamDestroy(stream);
-    return failure("nccl: ncclCommInitRank(rank " + std::to_string(rank) + " of " +
-                   std::to_string(world) + "): " + nccl_text(r, nullptr));
+    return std::unexpected(joined.error());
   }
-  return std::make_unique<nccl_allreduce>(comm, stream);
+  return std::make_unique<nccl_allreduce>(comm, stream, timeout_ms);
 }
 
 }  // namespace gantry::example

@@ -15,12 +15,15 @@
 #include <thread>
 #include <utility>
 
+#include "examples/allreduce/bounded_wait.hpp"
+
 namespace gantry::example {
 namespace {
 
 using clock_type = std::chrono::steady_clock;
 
 constexpr int32_t kMagic = 0x47524e47;  // "GRNG": a ring connection of this example
+constexpr int kSliceMs = 10;            // the longest a step waits for a socket event
 
 struct handshake {
   int32_t magic;
@@ -111,19 +114,24 @@ bool transfer_all(int fd, void* buf, size_t n, bool write, clock_type::time_poin
   return true;
 }
 
-// Accepts connections until one carries the handshake of `want_rank` in this world.
-outcome<int> accept_from(int listen_fd, int want_rank, int world, clock_type::time_point deadline) {
-  while (true) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock_type::now());
-    pollfd pfd{listen_fd, POLLIN, 0};
-    if (left.count() <= 0 || ::poll(&pfd, 1, static_cast<int>(left.count())) <= 0)
-      return failure("ring: rank " + std::to_string(want_rank) + " did not connect in time");
-    fd_guard s{::accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC)};
-    if (s.fd < 0) continue;
-    handshake h{};
-    if (!transfer_all(s.fd, &h, sizeof h, false, deadline)) continue;
-    if (h.magic == kMagic && h.rank == want_rank && h.world == world) return s.release();
-  }
+// One step of accepting the predecessor: a connection that carries the handshake of
+// `want_rank` in this world ends it (into `accepted`); others are dropped.
+step_status accept_step(int listen_fd, int want_rank, int world, clock_type::time_point deadline,
+                        int& accepted) {
+  pollfd pfd{listen_fd, POLLIN, 0};
+  if (::poll(&pfd, 1, kSliceMs) <= 0) return {};
+  fd_guard s{::accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC)};
+  if (s.fd < 0) return {};
+  handshake h{};
+  if (!transfer_all(s.fd, &h, sizeof h, false, deadline)) return {};
+  if (h.magic != kMagic || h.rank != want_rank || h.world != world) return {};
+  accepted = s.release();
+  return {step_state::done, ""};
+}
+
+uint32_t ms_until(clock_type::time_point deadline) {
+  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock_type::now());
+  return left.count() > 0 ? static_cast<uint32_t>(left.count()) : 0;
 }
 
 void set_stream_options(int fd) {
@@ -190,9 +198,10 @@ outcome<std::unique_ptr<tcp_ring>> tcp_ring::join(int rank, int world, rendezvou
   if (!transfer_all(ring->send_fd_, &h, sizeof h, true, deadline))
     return failure("ring: handshake with rank " + std::to_string(successor) + " at " + *address +
                    " failed");
-  auto in = accept_from(listen_fd.fd, predecessor, world, deadline);
+  auto in = wait_for_step(
+      [&] { return accept_step(listen_fd.fd, predecessor, world, deadline, ring->recv_fd_); },
+      ms_until(deadline), "ring: waiting for rank " + std::to_string(predecessor) + " to connect");
   if (!in) return std::unexpected(in.error());
-  ring->recv_fd_ = *in;
   set_stream_options(ring->send_fd_);
   set_stream_options(ring->recv_fd_);
   return ring;
@@ -203,34 +212,39 @@ outcome<void> tcp_ring::exchange(std::span<const float> send, std::span<float> r
   char* in = reinterpret_cast<char*>(recv.data());
   size_t sent = 0, got = 0, to_send = send.size_bytes(), to_recv = recv.size_bytes();
   int successor = mod(rank_ + 1, world_), predecessor = mod(rank_ - 1, world_);
-  while (sent < to_send || got < to_recv) {
+  auto failed = [](std::string why) { return step_status{step_state::failed, std::move(why)}; };
+  auto step = [&]() -> step_status {
+    if (sent == to_send && got == to_recv) return {step_state::done, ""};
     pollfd fds[2];
     int n = 0, si = -1, ri = -1;
     if (sent < to_send) fds[si = n++] = {send_fd_, POLLOUT, 0};
     if (got < to_recv) fds[ri = n++] = {recv_fd_, POLLIN, 0};
-    int ready = ::poll(fds, n, static_cast<int>(timeout_ms_));
-    if (ready < 0 && errno == EINTR) continue;
-    if (ready < 0) return failure(sys_error("ring: poll"));
-    if (ready == 0)
-      return failure("ring: rank " + std::to_string(rank_) + " made no progress for " +
-                     std::to_string(timeout_ms_) + " ms exchanging with ranks " +
-                     std::to_string(successor) + " and " + std::to_string(predecessor));
+    int ready = ::poll(fds, n, kSliceMs);
+    if (ready < 0 && errno != EINTR) return failed(sys_error("poll"));
+    if (ready <= 0) return {};
     if (si >= 0 && fds[si].revents) {
       ssize_t k = ::send(send_fd_, out + sent, to_send - sent, MSG_NOSIGNAL);
       if (k < 0 && errno != EAGAIN && errno != EINTR)
-        return failure(sys_error("ring: sending to rank " + std::to_string(successor)));
+        return failed(sys_error("sending to rank " + std::to_string(successor)));
       if (k > 0) sent += static_cast<size_t>(k);
     }
     if (ri >= 0 && fds[ri].revents) {
       ssize_t k = ::recv(recv_fd_, in + got, to_recv - got, 0);
-      if (k == 0)
-        return failure("ring: rank " + std::to_string(predecessor) + " closed the connection");
+      if (k == 0) return failed("rank " + std::to_string(predecessor) + " closed the connection");
       if (k < 0 && errno != EAGAIN && errno != EINTR)
-        return failure(sys_error("ring: receiving from rank " + std::to_string(predecessor)));
+        return failed(sys_error("receiving from rank " + std::to_string(predecessor)));
       if (k > 0) got += static_cast<size_t>(k);
     }
-  }
-  return {};
+    return sent == to_send && got == to_recv ? step_status{step_state::done, ""} : step_status{};
+  };
+  return wait_for_step(step, timeout_ms_,
+                       "ring: rank " + std::to_string(rank_) + " exchanging with ranks " +
+                           std::to_string(successor) + " and " + std::to_string(predecessor));
+}
+
+void tcp_ring::abort() {
+  if (send_fd_ >= 0) ::shutdown(send_fd_, SHUT_RDWR);
+  if (recv_fd_ >= 0) ::shutdown(recv_fd_, SHUT_RDWR);
 }
 
 outcome<double> tcp_ring::allreduce_sum(std::span<float> data) {

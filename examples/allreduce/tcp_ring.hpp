@@ -32,20 +32,25 @@ class tcp_ring final : public allreduce_backend {
  public:
   // Joins the ring: listens on a free port, puts "ring/<rank>" = "HOST:PORT", gets the
   // successor's address, connects to it, and accepts the predecessor (checked by a
-  // handshake). World size 1 opens no socket. REQUIRES: 0 <= rank < world.
+  // handshake), all within options.timeout_ms: a peer that never joins fails the join with
+  // an error naming it. World size 1 opens no socket. REQUIRES: 0 <= rank < world.
   static outcome<std::unique_ptr<tcp_ring>> join(int rank, int world, rendezvous& rdv,
                                                  const ring_options& options);
   ~tcp_ring() override;
   tcp_ring(const tcp_ring&) = delete;
   tcp_ring& operator=(const tcp_ring&) = delete;
 
+  // Each exchange with the neighbours is a step of examples/allreduce/bounded_wait.hpp:
+  // it fails when it has no result within the timeout.
   outcome<double> allreduce_sum(std::span<float> data) override;
+  // Shuts both connections down: the neighbours see the ring closed at once.
+  void abort() override;
   const char* name() const override { return "cpu"; }
 
  private:
   tcp_ring(int rank, int world, uint32_t timeout_ms);
   // Sends `send` to the successor while receiving `recv` from the predecessor, both at once
-  // (poll), so that neither side blocks on a full socket buffer.
+  // (poll), so that neither side blocks on a full socket buffer; a bounded step.
   outcome<void> exchange(std::span<const float> send, std::span<float> recv);
 
   int rank_;

@@ -11,22 +11,6 @@ namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
-// FGD's target workload: the trace's task types (memory ignored, as in the paper).
-std::vector<workload_type> trace_workload(const std::vector<sim_task>& tasks) {
-  std::vector<workload_type> all;
-  all.reserve(tasks.size());
-  for (const auto& t : tasks) {
-    workload_type w;
-    w.cpu_milli = t.resources.cpu_milli;
-    w.gpu_count = t.resources.gpu_count;
-    w.gpu_milli = t.resources.gpu_milli;
-    w.gpu_models = t.resources.gpu_models;
-    w.weight = 1;
-    all.push_back(std::move(w));
-  }
-  return typical_workload(all, 0.95);
-}
-
 struct run_result {
   std::vector<double> alloc;  // per integer arrived %, NaN when no task landed near it
   std::vector<double> frag;
@@ -108,6 +92,21 @@ double mean_of(const std::vector<double>& v) {
 }
 
 }  // namespace
+
+std::vector<workload_type> trace_workload(const std::vector<sim_task>& tasks) {
+  std::vector<workload_type> all;
+  all.reserve(tasks.size());
+  for (const auto& t : tasks) {
+    workload_type w;
+    w.cpu_milli = t.resources.cpu_milli;
+    w.gpu_count = t.resources.gpu_count;
+    w.gpu_milli = t.resources.gpu_milli;
+    w.gpu_models = t.resources.gpu_models;
+    w.weight = 1;
+    all.push_back(std::move(w));
+  }
+  return typical_workload(all, 0.95);
+}
 
 sim_curve simulate(const std::vector<node_inventory>& nodes, const std::vector<sim_task>& tasks,
                    policy_kind policy, const std::vector<uint64_t>& seeds, double load) {

@@ -1,4 +1,5 @@
 // `gantry sim`: options to replays, and the report (a table, or JSON).
+#include "scheduler/sim/queue_sim.hpp"
 #include "scheduler/sim/sim.hpp"
 
 #include <cmath>
@@ -26,6 +27,7 @@ std::string seeds_text(const std::vector<uint64_t>& seeds) {
 }  // namespace
 
 int run_sim(const sim_options& opts, std::ostream& out, std::ostream& err) {
+  if (!opts.queues_csv.empty()) return run_queue_sim(opts, out, err);
   if (!(opts.load > 0 && opts.load <= 10)) {
     err << "gantry sim: --load " << opts.load << ": expected a ratio in (0, 10], e.g. 1.3\n";
     return 2;

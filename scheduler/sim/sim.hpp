@@ -21,11 +21,16 @@ struct sim_options {
   std::vector<uint64_t> seeds;        // empty = {42}
   double load = 1.3;                  // arrived GPU demand to reach, over cluster capacity
   bool json = false;
+  // With a queue list: the multi-queue replay over time instead (queue_sim.hpp).
+  std::string queues_csv;
+  double duration_s = 14400;  // simulated time
+  double task_seconds = 900;  // mean task duration
 };
 
 // Runs the replay and prints a table (or JSON: one object per policy, {policy, seconds,
-// points: [{arrived_pct, gpu_alloc_pct, frag_pct}], ...}). Returns 0, or 2 on bad input
-// with an error naming the file, line and column on `err`.
+// points: [{arrived_pct, gpu_alloc_pct, frag_pct}], ...}); with `queues_csv`, the
+// multi-queue replay's report (run_queue_sim). Returns 0, or 2 on bad input with an error
+// naming the file, line and column on `err`.
 int run_sim(const sim_options& opts, std::ostream& out, std::ostream& err);
 
 // "42", "42..51", "1,2,3" (items may mix: "1,5..7").
@@ -64,6 +69,10 @@ struct sim_curve {
 // replacement (or drop random ones) until arrived GPU demand is at most load * capacity.
 std::vector<const sim_task*> sim_order(const std::vector<sim_task>& tasks, uint64_t seed,
                                        double load, int64_t cluster_gpu_milli);
+
+// FGD's target workload for a trace: its task types, the most common up to 95% of tasks
+// (memory ignored, as in the paper).
+std::vector<workload_type> trace_workload(const std::vector<sim_task>& tasks);
 
 sim_curve simulate(const std::vector<node_inventory>& nodes, const std::vector<sim_task>& tasks,
                    policy_kind policy, const std::vector<uint64_t>& seeds, double load);

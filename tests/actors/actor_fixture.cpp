@@ -18,10 +18,14 @@ struct store_stub_state {
 
 store_stub_actor::behavior_type store_stub(
     store_stub_actor::stateful_pointer<store_stub_state> self, std::shared_ptr<bool> hold,
-    std::shared_ptr<size_t> count) {
+    std::shared_ptr<size_t> count, std::shared_ptr<bool> failing) {
   return {
-      [self, hold, count](msg::persist& m) {
+      [self, hold, count, failing](msg::persist& m) {
         auto rp = self->make_response_promise<result<void>>();
+        if (*failing) {
+          rp.deliver(result<void>(fail(errc::io_error, "the coordinator's storage is full: test")));
+          return rp;
+        }
         *count += m.batch->size();
         if (*hold)
           self->state.held.push_back(rp);
@@ -47,7 +51,7 @@ actor_fixture::actor_fixture() {
   sched = &dynamic_cast<caf::scheduler::test_coordinator&>(sys->scheduler());
   cluster = caf::actor_cast<cluster_actor>(sys->spawn(recorder, to_cluster));
   node = caf::actor_cast<node_actor>(sys->spawn(recorder, to_node));
-  store = sys->spawn(store_stub, hold_persists, persisted_events);
+  store = sys->spawn(store_stub, hold_persists, persisted_events, fail_persists);
   run();
 }
 

@@ -89,9 +89,12 @@ struct actor_fixture {
   inbox to_node = std::make_shared<std::vector<caf::message>>();
   cluster_actor cluster;   // records into to_cluster
   node_actor node;         // records into to_node
-  store_stub_actor store;  // holds persists while hold_persists is true
+  store_stub_actor store;  // holds persists while hold_persists is true, fails them while
+                           // fail_persists is
   std::shared_ptr<bool> hold_persists = std::make_shared<bool>(false);
   std::shared_ptr<size_t> persisted_events = std::make_shared<size_t>(0);
+  // While true, every persist fails at once (a full disk) and is not counted.
+  std::shared_ptr<bool> fail_persists = std::make_shared<bool>(false);
 };
 
 }  // namespace gantry::test

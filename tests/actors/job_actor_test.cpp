@@ -1,6 +1,8 @@
 // The job actor's state machine under CAF's deterministic test coordinator.
 #include <doctest/doctest.h>
 
+#include <csignal>
+
 #include "actors/job_actor.hpp"
 #include "core/task_environment.hpp"
 #include "tests/actors/actor_fixture.hpp"
@@ -402,4 +404,127 @@ TEST_CASE_FIXTURE(job_fixture, "a second restart asks for placement only after t
   REQUIRE(places_for().size() == 3);
   CHECK(places_for()[2] == "j-000001/a/0");
   CHECK(received<msg::place>(to_cluster)[2].ranks == std::vector<int32_t>{0});
+}
+
+TEST_CASE_FIXTURE(job_fixture,
+                  "a gang placed on a node that was lost meanwhile is placed again, no restart") {
+  // The cluster placed the gang just before its node was declared lost: the launch finds
+  // the node gone (errc::unavailable). Nothing of the rank ran, so this is no failure.
+  job_spec spec;
+  spec.name = "raced";
+  spec.max_restarts = 1;
+  spec.stages = {stage("train", 2)};
+  spec.stages[0].collective = collective_kind::nccl;
+  start(spec);
+  place("train", {0, 1});
+  caf::anon_send(job, msg::port_reserved{"train", 0, uint16_t{29999}});
+  run();
+  REQUIRE(launches().size() == 2);
+  started(task("train", 0), 20);
+  caf::anon_send(job, msg::task_launched{task("train", 1),
+                                         fail(errc::unavailable, "node n1 is not connected")});
+  run();
+  // The survivor is stopped, then the gang is placed again as a whole.
+  CHECK(received<msg::kill_task>(to_node).size() == 1);
+  exited(task("train", 0), 143);
+  REQUIRE(places_for().size() == 2);
+  place("train", {0, 1});
+  caf::anon_send(job, msg::port_reserved{"train", 1, uint16_t{30001}});
+  run();
+  REQUIRE(launches().size() == 4);
+  CHECK(launches()[2].task.attempt == 1);
+  auto d = ask<result<job_record>>(job, msg::describe_job{});
+  REQUIRE(d.has_value());
+  CHECK((*d)->restarts == 0);
+  CHECK(job_states() == std::vector<std::string>{"pending", "running"});
+}
+
+TEST_CASE_FIXTURE(job_fixture, "any other launch failure still counts as a failed rank") {
+  job_spec spec;
+  spec.name = "badexec";
+  spec.stages = {stage("a", 1)};
+  start(spec);
+  place("a", {0});
+  caf::anon_send(job, msg::task_launched{task("a", 0), fail(errc::not_found, "no such file")});
+  run();
+  CHECK(job_states().back() == "failed");
+}
+
+TEST_CASE_FIXTURE(job_fixture, "a launch tells the node what a drain does with the task") {
+  job_spec spec;
+  spec.name = "mixed";
+  spec.stages = {stage("plain", 1), stage("ckpt", 1), stage("usr2", 1)};
+  spec.stages[1].checkpoint = checkpoint_spec{"/ckpt"};
+  spec.stages[2].checkpoint = checkpoint_spec{"/ckpt", "USR2", 45000};
+  start(spec);
+  place("plain", {0});
+  place("ckpt", {0});
+  place("usr2", {0});
+  REQUIRE(launches().size() == 3);
+  for (const auto& l : launches()) {
+    CAPTURE(l.task.stage);
+    if (l.task.stage == "usr2") {
+      CHECK(l.drain.signal == SIGUSR2);
+      CHECK(l.drain.grace_ms == 45000);
+    } else {  // a checkpoint without a signal is not asked either
+      CHECK(l.drain.signal == 0);
+    }
+  }
+}
+
+TEST_CASE_FIXTURE(job_fixture, "a task that ends on a draining node is moved, whatever its code") {
+  job_spec spec;
+  spec.name = "sleeper";  // max_restarts 0: one failure would fail the job
+  spec.stages = {stage("a", 1)};
+  start(spec);
+  place("a", {0});
+  started(task("a", 0), 11);
+  caf::anon_send(job, msg::task_draining{task("a", 0), true});
+  run();
+  exited(task("a", 0), 138);  // SIGUSR1's default action ended it
+  REQUIRE(places_for().size() == 2);
+  place("a", {0});
+  CHECK(launches().back().task.attempt == 1);
+  started(launches().back().task.task_id, 12);
+  exited(launches().back().task.task_id, 0);
+  CHECK(job_states().back() == "succeeded");
+  REQUIRE_FALSE(received<msg::job_changed>(to_cluster).empty());
+  CHECK(received<msg::job_changed>(to_cluster).back().summary.restarts == 0);
+}
+
+TEST_CASE_FIXTURE(job_fixture, "a gang with a draining rank moves as a whole when any rank ends") {
+  job_spec spec;
+  spec.name = "ddp";
+  spec.stages = {stage("train", 2)};
+  spec.stages[0].collective = collective_kind::nccl;
+  start(spec);
+  place("train", {0, 1});
+  caf::anon_send(job, msg::port_reserved{"train", 0, uint16_t{29999}});
+  run();
+  started(task("train", 0), 20);
+  started(task("train", 1), 21);
+  caf::anon_send(job, msg::task_draining{task("train", 1), true});
+  run();
+  exited(task("train", 0), 1);  // its peer on the draining node went away first
+  CHECK(received<msg::kill_task>(to_node).size() == 1);
+  exited(task("train", 1), 143);
+  REQUIRE(places_for().size() == 2);
+  auto d = ask<result<job_record>>(job, msg::describe_job{});
+  REQUIRE(d.has_value());
+  CHECK((*d)->restarts == 0);
+  CHECK(job_states() == std::vector<std::string>{"pending", "running"});
+}
+
+TEST_CASE_FIXTURE(job_fixture, "after a drain is called off, an exit counts again") {
+  job_spec spec;
+  spec.name = "stays";
+  spec.stages = {stage("a", 1)};
+  start(spec);
+  place("a", {0});
+  started(task("a", 0), 11);
+  caf::anon_send(job, msg::task_draining{task("a", 0), true});
+  caf::anon_send(job, msg::task_draining{task("a", 0), false});
+  run();
+  exited(task("a", 0), 1);
+  CHECK(job_states().back() == "failed");
 }

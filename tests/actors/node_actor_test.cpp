@@ -58,10 +58,11 @@ struct node_fixture : actor_fixture {
       beat();
     }
   }
-  void launch(const std::string& task_id) {
+  // A task whose stage declares `drain` (by default: checkpoint.signal SIGUSR1, no own grace).
+  void launch(const std::string& task_id, drain_plan drain = {SIGUSR1, 0}) {
     task_spec t;
     t.task_id = task_id;
-    caf::anon_send(n1, msg::launch{t, as_job(node)});
+    caf::anon_send(n1, msg::launch{t, as_job(node), drain});
     run();
   }
   std::vector<std::string> evicted() {
@@ -79,7 +80,7 @@ TEST_CASE_FIXTURE(node_fixture, "a node that stops heartbeating is lost, and its
   CHECK(states() == std::vector<node_state>{node_state::ready});
   task_spec t;
   t.task_id = "j-000001.a.0.0";
-  caf::anon_send(n1, msg::launch{t, as_job(node)});
+  caf::anon_send(n1, msg::launch{t, as_job(node), drain_plan{}});
   run();
   CHECK(agent->launched.size() == 1);
 
@@ -97,7 +98,7 @@ TEST_CASE_FIXTURE(node_fixture, "a node that stops heartbeating is lost, and its
 }
 
 TEST_CASE_FIXTURE(node_fixture,
-                  "a dropped connection makes the node lost at once; a new session revives it") {
+                  "a dropped connection makes the node lost at once, a new session revives it") {
   caf::anon_send(n1, attach(7));
   run();
   caf::anon_send(n1, msg::detach{6, "an older session"});  // ignored
@@ -151,6 +152,11 @@ TEST_CASE_FIXTURE(node_fixture,
   CHECK(states().back() == node_state::draining);
   REQUIRE(agent->signalled.size() == 1);
   CHECK(agent->signalled[0] == std::pair<std::string, int32_t>{"j-000001.a.0.0", SIGUSR1});
+  // Its job heard of the drain, so the exit the signal may cause is a move.
+  auto told = received<msg::task_draining>(to_node);
+  REQUIRE(told.size() == 1);
+  CHECK(told[0].task_id == "j-000001.a.0.0");
+  CHECK(told[0].draining);
   advance_beating(750ms);
   CHECK(evicted().empty());  // still within the grace period
   advance_beating(250ms);
@@ -160,6 +166,36 @@ TEST_CASE_FIXTURE(node_fixture,
   run();
   CHECK(states().back() == node_state::cordoned);
   CHECK(received<msg::node_changed>(to_cluster).back().reason == "drained");
+}
+
+TEST_CASE_FIXTURE(node_fixture,
+                  "a drain signals only tasks that declare a signal, each after its own grace") {
+  caf::anon_send(n1, attach(1));
+  run();
+  launch("j-000001.a.0.0", {SIGUSR2, 3000});  // checkpoint: {signal: USR2, grace: 3s}
+  launch("j-000001.b.0.0", {});               // no checkpoint signal
+  launch("j-000001.c.0.0", {SIGUSR1, 0});     // the drain's own grace
+  caf::anon_send(n1, msg::drain{1000});
+  run();
+  using signal_sent = std::pair<std::string, int32_t>;
+  CHECK(agent->signalled ==
+        std::vector<signal_sent>{{"j-000001.a.0.0", SIGUSR2}, {"j-000001.c.0.0", SIGUSR1}});
+  CHECK(received<msg::task_draining>(to_node).size() == 3);        // every job hears of it
+  CHECK(evicted() == std::vector<std::string>{"j-000001.b.0.0"});  // moved at once
+  advance_beating(1000ms);
+  CHECK(evicted() == std::vector<std::string>{"j-000001.b.0.0", "j-000001.c.0.0"});
+  advance_beating(1750ms);
+  CHECK(evicted().size() == 2);  // a's grace is not over
+  advance_beating(250ms);
+  CHECK(evicted() ==
+        std::vector<std::string>{"j-000001.b.0.0", "j-000001.c.0.0", "j-000001.a.0.0"});
+  CHECK(agent->signalled.size() == 2);  // nobody was signalled twice
+  for (const char* t : {"j-000001.a.0.0", "j-000001.b.0.0", "j-000001.c.0.0"}) {
+    CHECK(states().back() == node_state::draining);
+    caf::anon_send(n1, msg::exited{1, task_report{t, 1001, false, 143, ""}});
+    run();
+  }
+  CHECK(states().back() == node_state::cordoned);
 }
 
 TEST_CASE_FIXTURE(node_fixture,
@@ -173,6 +209,9 @@ TEST_CASE_FIXTURE(node_fixture,
   caf::anon_send(n1, msg::set_cordon{false});
   run();
   CHECK(states().back() == node_state::ready);
+  auto told = received<msg::task_draining>(to_node);
+  REQUIRE(told.size() == 2);
+  CHECK_FALSE(told[1].draining);  // its exits count again
   caf::anon_send(n1, msg::drain{1000});
   run();
   CHECK(states().back() == node_state::draining);
@@ -180,4 +219,76 @@ TEST_CASE_FIXTURE(node_fixture,
   CHECK(evicted().empty());
   advance_beating(250ms);  // the second drain's deadline
   CHECK(evicted() == std::vector<std::string>{"j-000001.a.0.0"});
+}
+
+TEST_CASE_FIXTURE(node_fixture,
+                  "a worker whose heartbeats arrive late may stay silent longer, up to the cap") {
+  // What the cluster actor gives a session: a 150 ms interval, stretching up to 6 s.
+  cell->interval_ns = 150'000'000;
+  auto m = attach(1);
+  m.heartbeat_timeout_max_ms = 6000;
+  caf::anon_send(n1, m);
+  run();
+  // A starved worker: its heartbeats come 900 ms apart (750 ms late each).
+  for (int i = 0; i < 4; ++i) {
+    advance(250ms);
+    advance(250ms);
+    advance(250ms);
+    advance(150ms);
+    cell->beat(liveness_cell::stamp(sys->clock().now()), 0);
+  }
+  // 2.5 s of silence: past the plain 1 s timeout, within 150 ms + 4 x 750 ms.
+  for (int i = 0; i < 10; ++i) advance(250ms);
+  CHECK(states() == std::vector<node_state>{node_state::ready});
+  // Silent past that: lost.
+  for (int i = 0; i < 3; ++i) advance(250ms);
+  CHECK(states() == std::vector<node_state>{node_state::ready, node_state::lost});
+  CHECK(received<msg::node_changed>(to_cluster).back().reason.find("limit 3150 ms") !=
+        std::string::npos);
+}
+
+TEST_CASE_FIXTURE(node_fixture, "an exit report counts as life as much as a heartbeat") {
+  caf::anon_send(n1, attach(1));
+  run();
+  for (int i = 0; i < 12; ++i) {  // 3 s without a heartbeat, but reports keep coming
+    advance(250ms);
+    cell->heard(liveness_cell::stamp(sys->clock().now()));
+  }
+  CHECK(states() == std::vector<node_state>{node_state::ready});
+}
+
+TEST_CASE_FIXTURE(
+    node_fixture,
+    "a lost node tells the cluster before any job, so a re-placement never finds it") {
+  // One recorder stands in for both the cluster and the job: its inbox shows the order in
+  // which the node actor sent them. A job that hears of its lost task asks the cluster to
+  // place it again; that request must arrive after the cluster learnt of the loss.
+  auto both = std::make_shared<std::vector<caf::message>>();
+  auto shared_inbox = caf::actor_cast<cluster_actor>(
+      sys->spawn([both](caf::event_based_actor* self) -> caf::behavior {
+        self->set_default_handler(
+            [both](caf::scheduled_actor*, caf::message_view& m) -> caf::result<caf::message> {
+              both->push_back(m.move_content_to_message());
+              return caf::message{};
+            });
+        return {[](int) {}};
+      }));
+  auto n2 = spawn_node_actor(*sys, shared_inbox, inv, false, config);
+  run();
+  caf::anon_send(n2, attach(1));
+  run();
+  task_spec t;
+  t.task_id = "j-000001.a.0.0";
+  caf::anon_send(n2, msg::launch{t, caf::actor_cast<job_actor>(shared_inbox), drain_plan{}});
+  run();
+  both->clear();
+  caf::anon_send(n2, msg::detach{1, "connection to the worker closed"});
+  run();
+  REQUIRE(both->size() == 2);
+  REQUIRE((*both)[0].match_elements<msg::node_changed>());
+  CHECK((*both)[0].get_as<msg::node_changed>(0).state == node_state::lost);
+  CHECK((*both)[1].match_elements<msg::task_lost>());
+  caf::anon_send_exit(n2, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(shared_inbox, caf::exit_reason::user_shutdown);
+  run();
 }

@@ -136,8 +136,9 @@ TEST_CASE("GPU tasks see their GPUs by UUID, with MPS limits keyed by CUDA ordin
   cluster c;
   INFO(c.logs());
   c.start({"g"}, {"--cpus", "8", "--memory", "8GiB", "--simulate-gpus", "4xH100:80GiB"});
-  // Each stage is a gang, placed all at once: together its ranks use every GPU, so most of
-  // them sit on GPUs whose index is not their CUDA ordinal.
+  // Together each stage's ranks use every GPU, so most of them sit on GPUs whose index is
+  // not their CUDA ordinal. whole and pairs are gangs; halves is not (a collective stage
+  // cannot share GPUs), so its eight ranks pack the four GPUs two by two.
   std::string job = c.submit("gpus.yaml", R"(
 name: gpus
 stages:
@@ -150,7 +151,6 @@ stages:
   - name: halves
     device: gpu
     after: [ whole ]
-    collective: nccl
     replicas: 8
     resources: { cpu: 0.5, memory: 32MiB, gpu: 0.5 }
     env: { OMP_NUM_THREADS: "7" }
@@ -192,14 +192,23 @@ stages:
         CHECK(env["CUDA_MPS_ACTIVE_THREAD_PERCENTAGE"] == "50");
         CHECK(env["CUDA_MPS_PINNED_DEVICE_MEM_LIMIT"] == "0=40960M");  // ordinal 0, whatever GPU
         CHECK(env["OMP_NUM_THREADS"] == "7");                          // the stage's own value wins
+        // Simulated GPUs are never fenced by MPS: the task, describe and nodes all say so.
+        CHECK(env["GANTRY_GPU_SHARING"] == "time-sliced");
+        CHECK(env.count("CUDA_MPS_PIPE_DIRECTORY") == 0);
+        CHECK(r["gpu_sharing"] == "time-sliced");
       } else {
         CHECK(env.count("CUDA_MPS_ACTIVE_THREAD_PERCENTAGE") == 0);
         CHECK(env.count("CUDA_MPS_PINNED_DEVICE_MEM_LIMIT") == 0);
         CHECK(env["OMP_NUM_THREADS"] == "1");
+        CHECK(env.count("GANTRY_GPU_SHARING") == 0);
+        CHECK_FALSE(r.contains("gpu_sharing"));
       }
     }
     CHECK(used == std::set<int>{0, 1, 2, 3});
   }
+  auto nodes = c.cli({"nodes", "--json"});
+  REQUIRE(nodes.exit_code == 0);
+  CHECK(nodes.json()[0]["gpu_sharing"] == "time-sliced");
 }
 
 TEST_CASE("working_dir is where a task runs, and a start that fails says why instead of exit 127") {

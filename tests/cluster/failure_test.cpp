@@ -219,6 +219,7 @@ name: mover
 stages:
   - name: s
     resources: { cpu: 1, memory: 16MiB }
+    checkpoint: { dir: /tmp, signal: SIGUSR1 }
     command: [ "sh", "-c", "trap 'echo $GANTRY_ATTEMPT >> $GANTRY_OUTPUT_DIR/usr1' USR1; echo $GANTRY_ATTEMPT $GANTRY_NODE >> $GANTRY_OUTPUT_DIR/starts; while [ ! -e $GANTRY_OUTPUT_DIR/release ]; do sleep 0.1; done" ]
 )");
   event_stream w(c, job);

@@ -90,8 +90,11 @@ std::string cluster::write_manifest(const std::string& name, const std::string& 
   return path;
 }
 
-std::string cluster::submit(const std::string& name, const std::string& yaml) {
-  auto r = cli({"submit", write_manifest(name, yaml)});
+std::string cluster::submit(const std::string& name, const std::string& yaml,
+                            const std::vector<std::string>& flags) {
+  std::vector<std::string> args{"submit", write_manifest(name, yaml)};
+  args.insert(args.end(), flags.begin(), flags.end());
+  auto r = cli(args);
   if (r.exit_code != 0) throw std::runtime_error("submit " + name + " failed: " + r.err);
   return r.out.substr(0, r.out.find('\n'));
 }

@@ -57,8 +57,9 @@ class cluster {
   bool wait_node(const std::string& name, const std::string& state, int timeout_ms = 20000);
   // Writes a manifest into the cluster's dir and returns its path.
   std::string write_manifest(const std::string& name, const std::string& yaml);
-  // Writes the manifest, submits it (which must succeed) and returns the job id.
-  std::string submit(const std::string& name, const std::string& yaml);
+  // Writes the manifest, submits it with `flags` (which must succeed) and returns the job id.
+  std::string submit(const std::string& name, const std::string& yaml,
+                     const std::vector<std::string>& flags = {});
   std::string log_of(const std::string& name) const { return c_.log(name); }
   // The last lines of the coordinator's and every worker's log, for failure messages
   // (use as INFO(c.logs()): doctest evaluates it only when a check fails).

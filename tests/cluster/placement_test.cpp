@@ -12,6 +12,8 @@ TEST_CASE("a gang that cannot fit stays pending with a reason and holds nothing"
   cluster c;
   INFO(c.logs());
   c.start({"w1", "w2"}, {"--cpus", "4", "--memory", "4GiB", "--simulate-gpus", "4xH100:80GiB"});
+  // 12 GPUs on a cluster of 8 would be refused at submit (the test below); this one asks to
+  // wait anyway.
   std::string big = c.submit("big.yaml", R"(
 name: big
 stages:
@@ -21,7 +23,8 @@ stages:
     replicas: 3
     resources: { cpu: 1, memory: 64MiB, gpu: 4 }
     command: [ "true" ]
-)");
+)",
+                             {"--allow-unschedulable"});
   std::string reason;
   REQUIRE(event_stream(c, big).until(20000, [&](const json& e) {
     if (e["kind"] == "stage" && e["state"] == "pending" && !e["message"].get<std::string>().empty())
@@ -54,6 +57,44 @@ stages:
   auto cancel = c.cli({"cancel", big});
   CHECK(cancel.exit_code == 0);
   CHECK(c.cli({"watch", big}).exit_code == 1);
+}
+
+TEST_CASE("a request no node could ever host is refused at submit unless --allow-unschedulable") {
+  cluster c;
+  INFO(c.logs());
+  c.start({"w1"}, {"--cpus", "2", "--memory", "1GiB", "--simulate-gpus", "2xH100:80GiB"});
+  const std::string manifest = R"(
+name: huge
+stages:
+  - name: train
+    device: gpu
+    resources: { cpu: 1, memory: 64MiB, gpu: 2147483647 }
+    command: [ "true" ]
+)";
+  auto refused = c.cli({"submit", c.write_manifest("huge.yaml", manifest)});
+  CHECK(refused.exit_code == 2);
+  CHECK(refused.out.empty());  // no job id
+  CHECK_MESSAGE(refused.err.find("stages[0].resources.gpu: stage \"train\" can never be placed") !=
+                    std::string::npos,
+                refused.err);
+  CHECK_MESSAGE(refused.err.find("0/1 nodes: 1 too few gpus") != std::string::npos, refused.err);
+  CHECK(c.cli({"jobs", "--json"}).json().empty());  // nothing was stored
+
+  std::string id = c.submit("huge.yaml", manifest, {"--allow-unschedulable"});
+  std::string reason;
+  REQUIRE(event_stream(c, id).until(20000, [&](const json& e) {
+    if (e["kind"] == "stage" && e["stage"] == "train" && e["state"] == "pending" &&
+        !e["message"].get<std::string>().empty())
+      reason = e["message"];
+    return !reason.empty();
+  }));
+  json job;
+  for (const auto& j : c.cli({"jobs", "--json"}).json())
+    if (j["id"] == id) job = j;
+  CHECK_MESSAGE(job["state"] == "pending", job.dump());
+  CHECK_MESSAGE(job["pending_reason"] == "train: " + reason, job.dump());
+  CHECK(reason.find("0/1 nodes: 1 too few gpus") != std::string::npos);
+  CHECK(c.cli({"cancel", id}).exit_code == 0);
 }
 
 TEST_CASE(

@@ -62,8 +62,10 @@ std::vector<std::string> probe_fabric_providers(std::string& diagnostic) {
   std::set<std::string> names;
   for (const fi_info* p = info; p; p = p->next) {
     if (!p->fabric_attr || !p->fabric_attr->prov_name) continue;
-    std::string name = core_provider_name(p->fabric_attr->prov_name);
-    if (!name.empty()) names.insert(std::move(name));
+    std::string chain = p->fabric_attr->prov_name;
+    std::string core = core_provider_name(chain);
+    if (!core.empty()) names.insert(std::move(core));
+    if (!chain.empty()) names.insert(std::move(chain));
   }
   lib.freeinfo(info);
   std::vector<std::string> out(names.begin(), names.end());

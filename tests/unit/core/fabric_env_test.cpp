@@ -28,3 +28,13 @@ TEST_CASE("a required fabric points libfabric and NCCL at it") {
   CHECK(as_map("shm").count("NCCL_NET") == 0);
   CHECK(as_map("psm3") == std::map<std::string, std::string>{{"FI_PROVIDER", "psm3"}});
 }
+
+TEST_CASE("a layered provider chain is passed whole, NCCL following its core provider") {
+  auto rxm = as_map("verbs;ofi_rxm");
+  CHECK(rxm["FI_PROVIDER"] == "verbs;ofi_rxm");
+  CHECK(rxm["NCCL_NET"] == "IB");
+  CHECK(rxm["NCCL_IB_DISABLE"] == "0");
+  auto tcp = as_map("tcp;ofi_rxm");
+  CHECK(tcp["FI_PROVIDER"] == "tcp;ofi_rxm");
+  CHECK(tcp["NCCL_NET"] == "Socket");
+}

@@ -50,7 +50,7 @@ job_spec rich_spec() {
   b.after = {"123"};
   b.collective = collective_kind::nccl;
   b.placement = placement_pref::spread;
-  b.checkpoint = checkpoint_spec{"/shared/ckpt dir/ü"};
+  b.checkpoint = checkpoint_spec{"/shared/ckpt dir/ü", "SIGUSR2", 90000};
   b.working_dir = "/shared/runs/ü \"quoted\"";
   stage_spec c = cpu_stage("ingest");
   c.device = device_kind::dpu;
@@ -118,7 +118,13 @@ job_spec random_spec(std::mt19937& rng) {
       if (rng() % 2) s.resources.gpu_models = {random_text(rng, 6) + "x"};
     }
     if (i > 0 && rng() % 2) s.after = {"s" + std::to_string(rng() % i)};
-    if (rng() % 4 == 0) s.checkpoint = checkpoint_spec{"/" + random_text(rng, 10)};
+    if (rng() % 4 == 0) {
+      s.checkpoint = checkpoint_spec{"/" + random_text(rng, 10)};
+      if (rng() % 2) {
+        s.checkpoint->signal = rng() % 2 ? "SIGUSR1" : "TERM";
+        s.checkpoint->grace_ms = static_cast<int64_t>(rng() % 3) * 1500;  // 0: none of its own
+      }
+    }
     if (rng() % 4 == 0) s.working_dir = "/" + random_text(rng, 10);
     if (rng() % 4 == 0) s.node_selector[random_text(rng, 5) + "k"] = random_text(rng, 5);
     j.stages.push_back(std::move(s));
@@ -257,6 +263,11 @@ TEST_CASE("validate_spec rejects values the YAML form cannot express") {
       "stages[0].command[1]: must not contain a NUL character");
   check([](stage_spec& s) { s.checkpoint = checkpoint_spec{}; },
         "stages[0].checkpoint.dir: required");
+  check(
+      [](stage_spec& s) {
+        s.checkpoint = checkpoint_spec{"/c", "USR1", 3'600'001};
+      },
+      "stages[0].checkpoint.grace: expected a duration above 0 and at most 1h, got 3600001ms");
   check([](stage_spec& s) { s.working_dir = "relative"; },
         "stages[0].working_dir: expected an absolute path, got \"relative\"");
   check([](stage_spec& s) { s.node_selector[""] = "x"; },
@@ -314,9 +325,13 @@ stages:
     after: [ a ]
     replicas: 2
     collective: nccl
-    resources: { cpu: 500m, memory: 1GiB, gpu: 0.25, gpu_model: H100 }
+    resources: { cpu: 500m, memory: 1GiB, gpu: 1, gpu_model: H100 }
     checkpoint: { dir: /ckpt }
     command: [ "train" ]
+  - name: c
+    device: gpu
+    resources: { gpu: 0.25, gpu_memory: 4GiB }
+    command: [ "eval" ]
 )";
   const std::string alphabet = " \n\t-:[]{},.\"'#&*!|>?%@`abcdgu0125";
   const char* env_seed = std::getenv("GANTRY_TEST_SEED");

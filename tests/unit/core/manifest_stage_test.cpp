@@ -1,6 +1,8 @@
 // Manifest rules for a stage's own fields and for references between stages.
 #include <doctest/doctest.h>
 
+#include <csignal>
+
 #include "core/manifest.hpp"
 
 using namespace gantry;
@@ -149,6 +151,17 @@ TEST_CASE("collective is nccl or absent, and never on a dpu") {
         "stages[0].collective: a collective stage cannot run on device dpu");
 }
 
+TEST_CASE("a collective stage takes whole GPUs, never a share") {
+  CHECK(errors(one_stage("device: gpu, replicas: 2, collective: nccl, resources: {gpu: 0.5}")) ==
+        "stages[0].resources.gpu: stage \"s\" is collective: its ranks need whole GPUs (NCCL "
+        "rejects two ranks of one communicator on one GPU), got a share of 0.5");
+  CHECK(errors(one_stage("device: gpu, collective: nccl, resources: {gpu: 0.125}"))
+            .find("got a share of 0.125") != std::string::npos);
+  CHECK(parsed_stage("device: gpu, replicas: 2, collective: nccl, resources: {gpu: 1}")
+            .resources.gpu_count == 1);
+  CHECK(parsed_stage("device: gpu, replicas: 2, resources: {gpu: 0.5}").resources.gpu_milli == 500);
+}
+
 TEST_CASE("placement is pack or spread") {
   CHECK(parsed_stage("placement: pack").placement == placement_pref::pack);
   CHECK(parsed_stage("placement: spread").placement == placement_pref::spread);
@@ -169,6 +182,35 @@ TEST_CASE("checkpoint needs an absolute dir") {
   CHECK(errors(one_stage("checkpoint: {dirs: /c}")) ==
         "stages[0].checkpoint.dir: required\n"
         "stages[0].checkpoint.dirs: unknown field (did you mean dir?)");
+}
+
+TEST_CASE("checkpoint.signal names a catchable signal, checkpoint.grace a positive duration") {
+  stage_spec s = parsed_stage("checkpoint: {dir: /c, signal: SIGUSR1, grace: 30s}");
+  REQUIRE(s.checkpoint.has_value());
+  CHECK(s.checkpoint->signal == "SIGUSR1");
+  CHECK(s.checkpoint->grace_ms == 30000);
+  CHECK(parsed_stage("checkpoint: {dir: /c, signal: USR2, grace: 2m}").checkpoint->grace_ms ==
+        120000);
+  CHECK(parsed_stage("checkpoint: {dir: /c, signal: HUP}").checkpoint->grace_ms == 0);
+  CHECK(parsed_stage("checkpoint: {dir: /c}").checkpoint->signal.empty());
+  CHECK(signal_number("SIGTERM") == SIGTERM);
+  CHECK(signal_number("INT") == SIGINT);
+  CHECK(signal_number("SIGKILL") == 0);  // cannot be handled: no use as a request
+  CHECK(errors(stages({"name: a", "name: b, checkpoint: {dir: /c, signal: SIGFOO}"})) ==
+        "stages[1].checkpoint.signal: unknown signal \"SIGFOO\"; use a name such as SIGUSR1");
+  CHECK(errors(one_stage("checkpoint: {dir: /c, signal: sigusr1}")) ==
+        "stages[0].checkpoint.signal: unknown signal \"sigusr1\"; use a name such as SIGUSR1");
+  CHECK(errors(one_stage("checkpoint: {dir: /c, signal: SIGUSR1, grace: 30}")) ==
+        "stages[0].checkpoint.grace: \"30\" is not a duration (expected e.g. 30s, 2m or 500ms)");
+  CHECK(errors(one_stage("checkpoint: {dir: /c, signal: SIGUSR1, grace: -1s}")) ==
+        "stages[0].checkpoint.grace: \"-1s\" is not a duration (expected e.g. 30s, 2m or 500ms)");
+  CHECK(errors(one_stage("checkpoint: {dir: /c, signal: SIGUSR1, grace: 0s}")) ==
+        "stages[0].checkpoint.grace: expected a duration above 0, got \"0s\"");
+  CHECK(errors(one_stage("checkpoint: {dir: /c, signal: SIGUSR1, grace: 2h}")) ==
+        "stages[0].checkpoint.grace: expected a duration above 0 and at most 1h, got 2h");
+  CHECK(errors(one_stage("checkpoint: {dir: /c, grace: 30s}")) ==
+        "stages[0].checkpoint.grace: is how long a drain waits after the signal; declare a "
+        "signal too");
 }
 
 TEST_CASE("working_dir is an absolute path") {

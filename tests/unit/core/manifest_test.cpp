@@ -148,7 +148,7 @@ TEST_CASE("examples/pipeline.yaml parses") {
 }
 
 TEST_CASE("examples survive a round trip through to_yaml") {
-  for (const char* name : {"hello.yaml", "pipeline.yaml"}) {
+  for (const char* name : {"hello.yaml", "pipeline.yaml", "gpu-allreduce.yaml", "gpu-share.yaml"}) {
     CAPTURE(name);
     job_spec j = parsed(read_example(name));
     std::string yaml = to_yaml(j);

@@ -50,7 +50,7 @@ task_spec plain_task() {
   return t;
 }
 
-const task_paths kPaths{"/shared/j-000007", "/data/tasks/j-000007.prep.1.2"};
+const task_paths kPaths{"/shared/j-000007", "/data/tasks/j-000007.prep.1.2", "", ""};
 
 env_map build(const task_spec& t, const worker_facts& f = facts_for_tests()) {
   auto env = task_environment(t, f, kPaths);
@@ -175,6 +175,35 @@ TEST_CASE("a share of a GPU: its compute percentage and a memory limit keyed by 
   CHECK(env["CUDA_MPS_PINNED_DEVICE_MEM_LIMIT"] == "0=20480M");
   t.gpu_milli = 5;  // 0.005 of a GPU still gets 1%
   CHECK(build(t)["CUDA_MPS_ACTIVE_THREAD_PERCENTAGE"] == "1");
+}
+
+TEST_CASE("a share under an MPS daemon names its directories, without one it says time-sliced") {
+  task_spec t = plain_task();
+  t.gpus = {2};
+  t.gpu_milli = 500;
+  t.gpu_memory_bytes = int64_t{40} << 30;
+  env_map sliced = build(t);
+  CHECK(sliced["GANTRY_GPU_SHARING"] == "time-sliced");
+  CHECK(sliced.count("CUDA_MPS_PIPE_DIRECTORY") == 0);
+  CHECK(sliced.count("CUDA_MPS_LOG_DIRECTORY") == 0);
+  task_paths paths = kPaths;
+  paths.mps_pipe_dir = "/data/mps/2/pipe";
+  paths.mps_log_dir = "/data/mps/2/log";
+  auto env = task_environment(t, facts_for_tests(), paths);
+  REQUIRE(env.has_value());
+  env_map mps(env->begin(), env->end());
+  CHECK(mps["GANTRY_GPU_SHARING"] == "mps");
+  CHECK(mps["CUDA_MPS_PIPE_DIRECTORY"] == "/data/mps/2/pipe");
+  CHECK(mps["CUDA_MPS_LOG_DIRECTORY"] == "/data/mps/2/log");
+  CHECK(mps["CUDA_VISIBLE_DEVICES"] == "GPU-x-uuid");  // a UUID, as the MPS docs advise
+  CHECK(mps["CUDA_MPS_PINNED_DEVICE_MEM_LIMIT"] == "0=40960M");
+  // Whole GPUs are not shared: no sharing mode, whatever the paths say.
+  t.gpu_milli = 1000;
+  env = task_environment(t, facts_for_tests(), paths);
+  REQUIRE(env.has_value());
+  env_map whole(env->begin(), env->end());
+  CHECK(whole.count("GANTRY_GPU_SHARING") == 0);
+  CHECK(whole.count("CUDA_MPS_PIPE_DIRECTORY") == 0);
 }
 
 TEST_CASE("shares of several GPUs: one limit per ordinal, in the task's order") {

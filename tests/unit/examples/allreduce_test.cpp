@@ -1,14 +1,19 @@
 // gantry-example-allreduce's library: the CPU ring all-reduce among threads over loopback,
 // the checkpoint protocol's files, and the values and their verification.
+#include <arpa/inet.h>
 #include <doctest/doctest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <sstream>
 #include <thread>
 #include <vector>
 
+#include "examples/allreduce/bounded_wait.hpp"
 #include "examples/allreduce/memory_rendezvous.hpp"
 #include "examples/allreduce/steps.hpp"
 #include "examples/allreduce/tcp_ring.hpp"
@@ -110,6 +115,96 @@ TEST_CASE("joining fails with a clear error when the successor never shows up") 
   CHECK(ring.error().message.find("ring/1") != std::string::npos);
 }
 
+TEST_CASE("a bounded wait ends at done, at a failure, or at its timeout naming the wait") {
+  int polls = 0;
+  CHECK(wait_for_step(
+            [&] {
+              return ++polls < 3 ? step_status{} : step_status{step_state::done, ""};
+            },
+            5000, "three polls")
+            .has_value());
+  CHECK(polls == 3);
+  auto failed = wait_for_step(
+      [] {
+        return step_status{step_state::failed, "peer died"};
+      },
+      5000, "ncclAllReduce");
+  REQUIRE(!failed);
+  CHECK(failed.error().message == "ncclAllReduce: peer died");
+  auto started = std::chrono::steady_clock::now();
+  auto never = wait_for_step([] { return step_status{}; }, 200, "ncclCommInitRank");
+  REQUIRE(!never);
+  CHECK(never.error().message == "ncclCommInitRank: no result within 200 ms");
+  CHECK(std::chrono::steady_clock::now() - started >= std::chrono::milliseconds(200));
+}
+
+TEST_CASE("joining times out, naming the rank, when a peer publishes its address but never joins") {
+  // "Rank 1" listens (so connecting to it succeeds) and never connects to rank 0.
+  int port = 0;
+  int listener = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  REQUIRE(listener >= 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  REQUIRE(::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  REQUIRE(::listen(listener, 4) == 0);
+  REQUIRE(::getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
+  port = ntohs(addr.sin_port);
+  memory_rendezvous rdv;
+  REQUIRE(rdv.put("ring/1", "127.0.0.1:" + std::to_string(port)).has_value());
+  auto started = std::chrono::steady_clock::now();
+  auto ring = tcp_ring::join(0, 2, rdv, {"127.0.0.1", 300});
+  REQUIRE(!ring);
+  // What is left of the 300 ms once rank 1's address was read and connected to.
+  CHECK(ring.error().message.starts_with("ring: waiting for rank 1 to connect: no result within "));
+  CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(30));
+  ::close(listener);
+}
+
+TEST_CASE("an all-reduce with a peer that joined but never takes part times out") {
+  memory_rendezvous rdv;
+  std::promise<void> finished;
+  std::string error;
+  std::thread idle([&] {
+    auto ring = tcp_ring::join(1, 2, rdv, {"127.0.0.1", 3000});
+    if (ring) finished.get_future().wait();  // holds its connections open, sends nothing
+  });
+  auto ring = tcp_ring::join(0, 2, rdv, {"127.0.0.1", 3000});
+  if (ring) {
+    std::vector<float> data(1000);
+    fill(data, 0, 1);
+    auto t = (*ring)->allreduce_sum(data);
+    error = t ? "no error" : t.error().message;
+  } else {
+    error = "join: " + ring.error().message;
+  }
+  finished.set_value();
+  idle.join();
+  CHECK(error == "ring: rank 0 exchanging with ranks 1 and 1: no result within 3000 ms");
+}
+
+TEST_CASE("a rank that aborts fails its peer at once, not at the peer's timeout") {
+  memory_rendezvous rdv;
+  std::string error;
+  std::thread aborting([&] {
+    auto ring = tcp_ring::join(1, 2, rdv, {"127.0.0.1", 60000});
+    if (ring) (*ring)->abort();  // as after its own error
+  });
+  auto ring = tcp_ring::join(0, 2, rdv, {"127.0.0.1", 60000});
+  auto started = std::chrono::steady_clock::now();
+  if (ring) {
+    std::vector<float> data(1000);
+    fill(data, 0, 1);
+    auto t = (*ring)->allreduce_sum(data);
+    error = t ? "no error" : t.error().message;
+  }
+  aborting.join();
+  CHECK(error.find("ring: rank 0 exchanging with ranks 1 and 1: ") == 0);
+  CHECK(error.find("no result within") == std::string::npos);
+  CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(30));
+}
+
 TEST_CASE("verification catches a wrong sum, and f is exact and rank-dependent") {
   std::vector<float> data(2048);
   fill(data, 0, 7);
@@ -138,6 +233,7 @@ TEST_CASE("a run whose all-reduce returns a wrong sum exits with the mismatch co
       data[7] -= 1;
       return 0.0;
     }
+    void abort() override {}
     const char* name() const override { return "lossy"; }
   } backend;
   run_config c;

@@ -31,8 +31,9 @@ node_inventory sample_inventory() {
   inv.gpus = {{0, "H100", 80LL << 30, 0, 0, "GPU-aaaa", false},
               {1, "H100", 80LL << 30, 0, 1, "GPU-bbbb", true}};
   inv.dpus = {{0, "BlueField-3", true}};
-  inv.fabrics = {"tcp", "shm", "verbs"};
+  inv.fabrics = {"tcp", "shm", "verbs", "verbs;ofi_rxm"};
   inv.labels = {{"rack", "r12"}, {"zone", "a"}};
+  inv.gpu_sharing = kGpuSharingMps;  // not the default, so the round trip shows it travels
   inv.isolation = "v1";
   return inv;
 }
@@ -58,6 +59,10 @@ TEST_CASE("wire: every error code and its message, and ok") {
 TEST_CASE("wire: a node's inventory") {
   CHECK(round_trip<wire::Inventory>(sample_inventory()) == sample_inventory());
   CHECK(round_trip<wire::Inventory>(node_inventory{}) == node_inventory{});
+  // A worker that does not send gpuSharing (older, or another build) is time-sliced.
+  capnp::MallocMessageBuilder m;
+  m.initRoot<wire::Inventory>().setName("old");
+  CHECK(wc::from_wire(m.getRoot<wire::Inventory>().asReader()).gpu_sharing == "time-sliced");
 }
 
 TEST_CASE("wire: a task spec") {

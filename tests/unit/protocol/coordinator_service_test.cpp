@@ -94,6 +94,12 @@ TEST_CASE("coordinator service: submit forwards the manifest and answers its id 
   CHECK(failed.getStatus().getCode() == Code::IO_ERROR);
   CHECK(text(failed.getStatus().getMessage()) == "state store: disk full");
 
+  auto req = r.coordinator.submitRequest();
+  req.setManifest("name: w\n");
+  req.setAllowUnschedulable(true);
+  r.wait(req.send());
+  CHECK(r.backend.args == std::vector<std::string>{"name: w\n", "allow_unschedulable"});
+
   r.backend.answer_elsewhere = true;  // answered from another thread, as the actors do
   r.backend.submit_answer = submit_reply{"j-000002", {}};
   CHECK(text(submit("name: z\n").getJobId()) == "j-000002");

@@ -33,10 +33,20 @@ other_thread::~other_thread() {
   for (auto& t : threads_) t.join();
 }
 
-void fake_session::heartbeat(callback<void> done) {
+void fake_session::heartbeat(heartbeat_info beat, callback<void> done) {
   ++heartbeats;
-  done(heartbeat_answer);
+  beats.push_back(beat);
+  if (hold_heartbeats)
+    held_beats.push_back(std::move(done));
+  else
+    done(heartbeat_answer);
   changed.notify();
+}
+
+void fake_session::release_heartbeats() {
+  hold_heartbeats = false;
+  for (auto& done : held_beats) done(heartbeat_answer);
+  held_beats.clear();
 }
 void fake_session::task_exited(task_report report) {
   exits.push_back(std::move(report));
@@ -51,9 +61,11 @@ void fake_session::disconnected() {
   changed.notify();
 }
 
-void fake_backend::submit(std::string manifest, callback<submit_reply> done) {
+void fake_backend::submit(std::string manifest, bool allow_unschedulable,
+                          callback<submit_reply> done) {
   calls.push_back("submit");
   args = {manifest};
+  if (allow_unschedulable) args.push_back("allow_unschedulable");
   answer(done, submit_answer);
 }
 void fake_backend::list_jobs(callback<std::vector<job_summary>> done) {

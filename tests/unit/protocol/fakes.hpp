@@ -90,14 +90,18 @@ class other_thread {
 // The coordinator's worker session: records heartbeats, exits, checkpoints, the disconnect.
 struct fake_session final : worker_session_port {
   explicit fake_session(notifier& n) : changed(n) {}
-  void heartbeat(callback<void> done) override;
+  void heartbeat(heartbeat_info beat, callback<void> done) override;
   void task_exited(task_report report) override;
   void checkpoint_committed(std::string task_id, int64_t step) override;
   void disconnected() override;
 
   notifier& changed;
   int heartbeats = 0;
+  std::vector<heartbeat_info> beats;  // as received, in order
   result<void> heartbeat_answer = {};
+  bool hold_heartbeats = false;            // keep the replies here instead of answering
+  std::vector<callback<void>> held_beats;  // answered by release_heartbeats()
+  void release_heartbeats();
   std::vector<task_report> exits;
   std::vector<std::pair<std::string, int64_t>> checkpoints;
   bool gone = false;
@@ -107,7 +111,7 @@ struct fake_session final : worker_session_port {
 // `*_answer` members (or from another thread when `answer_elsewhere`).
 struct fake_backend final : coordinator_backend {
   explicit fake_backend(notifier& n) : changed(n) {}
-  void submit(std::string manifest, callback<submit_reply> done) override;
+  void submit(std::string manifest, bool allow_unschedulable, callback<submit_reply> done) override;
   void list_jobs(callback<std::vector<job_summary>> done) override;
   void describe_job(std::string job_id, callback<job_record> done) override;
   void list_nodes(callback<std::vector<node_status>> done) override;

@@ -63,7 +63,7 @@ TEST_CASE("worker API: a registration with another version or no name is refused
   CHECK(r.backend.calls.empty());
 }
 
-TEST_CASE("worker API: registration hands over the inventory and tasks; the session reports") {
+TEST_CASE("worker API: registration hands over the inventory and tasks, the session reports") {
   worker_rig r;
   std::vector<task_report> tasks{{"j-1.s.0.0", 4242, true, -1, ""},
                                  {"j-1.s.1.0", 4243, false, 1, "exit code 1"}};

@@ -86,7 +86,22 @@ TEST_CASE("worker link: registers with its inventory and running tasks, then hea
   CHECK(r.backend.registered.size() == 1);
 }
 
-TEST_CASE("worker link: an acknowledged exit is not sent again; checkpoints are delivered") {
+TEST_CASE("worker link: heartbeats keep their schedule while the replies are slow") {
+  coordinator_rig r;
+  auto& session = *r.backend.session;
+  session.hold_heartbeats = true;  // a coordinator (or network) that answers nothing yet
+  worker w(r);
+  REQUIRE(r.until([&] { return session.heartbeats >= 5; }));
+  CHECK(session.held_beats.size() == static_cast<size_t>(session.heartbeats));
+  for (size_t i = 0; i < session.beats.size(); ++i) CHECK(session.beats[i].seq == i + 1);
+  REQUIRE(r.until([&] { return session.heartbeats >= int{worker_link::kMaxBeatsInFlight}; }));
+  session.release_heartbeats();
+  int seen = session.heartbeats;
+  CHECK(r.until([&] { return session.heartbeats >= seen + 3; }));  // and they go on
+  CHECK(r.backend.registered.size() == 1);
+}
+
+TEST_CASE("worker link: an acknowledged exit is not sent again, and checkpoints are delivered") {
   coordinator_rig r;
   worker w(r);
   auto& session = *r.backend.session;
@@ -97,10 +112,10 @@ TEST_CASE("worker link: an acknowledged exit is not sent again; checkpoints are 
   REQUIRE(r.until([&] { return session.exits.size() == 1 && session.checkpoints.size() == 1; }));
   CHECK(session.exits[0] == exit);
   CHECK(session.checkpoints[0] == std::pair<std::string, int64_t>{"j-1.s.0.0", 40});
-  // Replies come in order: two heartbeats after the exit arrived, its acknowledgement has
-  // reached the worker.
+  // Heartbeats go on while the exit's acknowledgement travels back.
   int seen = session.heartbeats;
   REQUIRE(r.until([&] { return session.heartbeats >= seen + 2; }));
+  REQUIRE(r.until([&] { return w.link.unacknowledged() == 0; }));
 
   r.drop_connections();
   REQUIRE(r.until([&] { return r.backend.registered.size() == 2; }));

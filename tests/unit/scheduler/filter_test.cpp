@@ -136,3 +136,22 @@ TEST_CASE("an empty cluster says so") {
   cluster_view view;
   CHECK(why(view, cpu_task("t", 1)) == "0/0 nodes");
 }
+
+TEST_CASE("a layered fabric (verbs,ofi_rxm) places where the inventory lists that chain") {
+  cluster_view view;
+  auto core_only = make_node("a", 4000, 0);
+  core_only.fabrics = {"tcp", "verbs"};
+  auto layered = make_node("b", 4000, 0);
+  layered.fabrics = {"tcp", "tcp;ofi_rxm", "verbs", "verbs;ofi_rxm"};  // as probed
+  view.upsert_node(core_only);
+  view.upsert_node(layered);
+  auto req = cpu_task("t", 1000);
+  req.fabric = "verbs;ofi_rxm";
+  scheduler s;
+  placement p;
+  std::string reason;
+  REQUIRE(s.try_place(view, req, p, reason));
+  CHECK(p.tasks[0].node == "b");
+  view.set_schedulable("b", false);
+  CHECK(why(view, req) == "0/2 nodes: 1 missing fabric verbs;ofi_rxm, 1 unschedulable");
+}

@@ -56,7 +56,7 @@ TEST_CASE("a placed gang is applied whole and released rank by rank") {
   CHECK(s.queued() == 0);
 }
 
-TEST_CASE("pack uses the fewest nodes; spread uses as many as it can") {
+TEST_CASE("pack uses the fewest nodes, spread uses as many as it can") {
   cluster_view view;
   for (int i = 0; i < 4; ++i) view.upsert_node(make_node("n" + std::to_string(i), 64000, 4));
   for (policy_kind policy : all_policies()) {
@@ -217,4 +217,41 @@ TEST_CASE("a request that can never fit reserves nothing") {
   CHECK(res.placed[0].request_id == "small");
   REQUIRE(res.pending.size() == 1);
   CHECK(res.pending[0].reason == "0/1 nodes: 1 too few gpus; exceeds cluster capacity");
+}
+
+TEST_CASE("two ranks of one gang never share a GPU, whatever the placement preference") {
+  for (auto pref : {placement_pref::none, placement_pref::pack, placement_pref::spread}) {
+    CAPTURE(to_string(pref));
+    cluster_view view;
+    view.upsert_node(make_node("a", 64000, 2));
+    view.upsert_node(make_node("b", 64000, 1));
+    scheduler s;
+    auto gang = gpu_task("j/train", 1, 250, 3);
+    gang.placement = pref;
+    s.enqueue(gang);
+    auto res = s.schedule(view);
+    REQUIRE(res.placed.size() == 1);
+    std::set<std::pair<std::string, int32_t>> gpus;
+    for (const auto& t : res.placed[0].tasks) {
+      REQUIRE(t.gpus.size() == 1);
+      gpus.insert({t.node, t.gpus[0]});
+    }
+    CHECK(gpus.size() == 3);  // three ranks on the cluster's three GPUs
+  }
+  // One GPU with room for four quarter shares still takes one rank of a gang only.
+  cluster_view view;
+  view.upsert_node(make_node("a", 64000, 1));
+  scheduler s;
+  s.enqueue(gpu_task("j/train", 1, 250, 2));
+  auto res = s.schedule(view);
+  CHECK(res.placed.empty());
+  REQUIRE(res.pending.size() == 1);
+  CHECK(res.pending[0].reason.find("1 of 2 ranks fit") != std::string::npos);
+  CHECK(free_milli(view, "a") == std::vector<int32_t>{1000});
+  // Plain (non-gang) tasks still share it.
+  auto plain = gpu_task("j/prep", 1, 250);
+  s.withdraw("j/train");
+  s.enqueue(plain);
+  CHECK(s.schedule(view).placed.size() == 1);
+  CHECK(free_milli(view, "a") == std::vector<int32_t>{750});
 }

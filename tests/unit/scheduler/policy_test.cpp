@@ -68,7 +68,7 @@ TEST_CASE("best-fit takes the fullest node that fits") {
   CHECK(place(s, view, gpu_task("2", 1, 1000, 1, 4000)).tasks[0].node == "big");
 }
 
-TEST_CASE("fractional tasks share a GPU; the fullest GPU that fits is used") {
+TEST_CASE("fractional tasks share a GPU, the fullest GPU that fits is used") {
   cluster_view view;
   view.upsert_node(make_node("a", 64000, 4));
   for (policy_kind p : {policy_kind::best_fit, policy_kind::gpu_packing, policy_kind::fgd}) {

@@ -264,7 +264,7 @@ TEST_CASE("the CA is never replaced silently: missing, mismatched or expired is 
   CHECK(read_all(p.ca_cert) == c.ca_cert_pem);
 }
 
-TEST_CASE("a deleted token file is created anew; the other token and the CA stay") {
+TEST_CASE("a deleted token file is created anew, the other token and the CA stay") {
   temp_dir dir;
   auto names = default_names();
   auto c = make_credentials(dir.path(), names);

@@ -18,7 +18,7 @@ TEST_CASE("IP literals are recognised in any spelling and written canonically") 
   CHECK_FALSE(canonical_ip("[]").has_value());
 }
 
-TEST_CASE("server names: DNS names lowercased without a final dot; anything else refused") {
+TEST_CASE("server names: DNS names lowercased without a final dot, anything else refused") {
   CHECK(canonical_server_name("Coord-1.Example.ORG.") == "coord-1.example.org");
   CHECK(canonical_server_name("gpu_node") == "gpu_node");
   CHECK(canonical_server_name("[0:0::1]") == "::1");
@@ -33,7 +33,7 @@ TEST_CASE("server names: DNS names lowercased without a final dot; anything else
   }
 }
 
-TEST_CASE("a coordinator's names: listen host, hostname, localhost, advertised; sorted, once") {
+TEST_CASE("a coordinator's names: listen host, hostname, localhost, advertised, sorted, once") {
   auto n = coordinator_server_names("127.0.0.1", {"Coord.Example.org", "10.0.0.5", "127.0.0.1"},
                                     "gpu-head");
   REQUIRE(n.has_value());
@@ -49,7 +49,7 @@ TEST_CASE("a wildcard listen host is no name to dial, but covers the loopback ad
   }
 }
 
-TEST_CASE("a bad listen host or --advertise is an error naming it; a bad hostname is left out") {
+TEST_CASE("a bad listen host or --advertise is an error naming it, a bad hostname is left out") {
   auto bad_advertise = coordinator_server_names("127.0.0.1", {"ok.example", "not ok"}, "head");
   REQUIRE_FALSE(bad_advertise.has_value());
   CHECK(bad_advertise.error().message ==

@@ -179,7 +179,7 @@ TEST_CASE("an empty or invalid server name is refused before any handshake") {
   }
 }
 
-TEST_CASE("a client may trust a bundle of CAs; one that holds only another CA is refused") {
+TEST_CASE("a client may trust a bundle of CAs, one that holds only another CA is refused") {
   auto io = kj::setupAsyncIo();
   temp_dir a_dir, b_dir;
   auto a = make_credentials(a_dir.path(), default_names());

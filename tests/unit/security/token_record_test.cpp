@@ -41,7 +41,7 @@ TEST_CASE("a user token's record keeps who, role, lifetime and queues, and only 
   CHECK(admin.record.expires_ms == 0);
 }
 
-TEST_CASE("user tokens are only user or admin; names and lifetimes are checked") {
+TEST_CASE("user tokens are only user or admin, names and lifetimes are checked") {
   for (auto role : {token_role::join, token_role::node, token_role::task}) {
     auto r = issue_user_token("alice", role, t0);
     REQUIRE_FALSE(r.has_value());
@@ -73,7 +73,7 @@ TEST_CASE("node and task credentials are bound to their node and their task") {
   CHECK(join.record.expires_ms == t0 + day);
 }
 
-TEST_CASE("verify: the right token until it expires; another secret or no record never") {
+TEST_CASE("verify: the right token until it expires, another secret or no record never") {
   auto t = must(issue_user_token("alice", token_role::user, t0, day));
   auto p = parsed(t.token);
   CHECK(verify(p, &t.record, t0) == token_verdict::ok);

@@ -82,7 +82,7 @@ TEST_CASE("malformed tokens are refused with a reason that never repeats the tok
   }
 }
 
-TEST_CASE("the stored hash is sha256 of the token; any other token does not match it") {
+TEST_CASE("the stored hash is sha256 of the token, any other token does not match it") {
   std::string t = make_token();
   std::string h = hash_token(t);
   CHECK(h.starts_with("sha256:"));
@@ -114,7 +114,7 @@ TEST_CASE("known answers: SHA-256, hex and base32 encodings") {
   CHECK(r->size() == 32);
 }
 
-TEST_CASE("a token id for `token revoke ID` is checked; a whole token is refused as an id") {
+TEST_CASE("a token id for `token revoke ID` is checked, a whole token is refused as an id") {
   auto t = generate_token();
   REQUIRE(t.has_value());
   auto id = parse_token_id(" " + t->id + "\n");

@@ -126,6 +126,12 @@ TEST_CASE("codec: missing keys keep their defaults") {
   REQUIRE(spec.has_value());
   CHECK(spec->stages[0].replicas == 1);
   CHECK_FALSE(spec->stages[0].checkpoint.has_value());
+  // A stage stored before checkpoints had a signal: none, and the coordinator's grace.
+  auto older = decode_job_spec(R"({"name":"n","stages":[{"name":"a","checkpoint":{"dir":"/c"}}]})");
+  REQUIRE(older.has_value());
+  REQUIRE(older->stages[0].checkpoint.has_value());
+  CHECK(older->stages[0].checkpoint->signal.empty());
+  CHECK(older->stages[0].checkpoint->grace_ms == 0);
 }
 
 TEST_CASE("codec: garbage decodes to an error naming what is wrong, never an exception") {

@@ -63,7 +63,7 @@ inline job_spec sample_spec(const std::string& name = "recsys-train") {
                      .gpu_memory_bytes = 40LL << 30,
                      .gpu_models = {"A100", "H100"},
                      .dpus = 0};
-  train.checkpoint = checkpoint_spec{"/shared/ckpt/recsys"};
+  train.checkpoint = checkpoint_spec{"/shared/ckpt/recsys", "SIGUSR1", 30000};
   train.command = {"gantry-example-allreduce", "--steps", "200"};
   train.fabric = "verbs";
   train.no_retry_exit_codes = {2, 3};
@@ -138,6 +138,7 @@ inline node_record sample_node(const std::string& name) {
   n.inventory.dpus.push_back({0, "BlueField-3", true});
   n.inventory.fabrics = {"tcp", "shm", "verbs"};
   n.inventory.labels = {{"zone", "a"}, {"rack", "r12"}};
+  n.inventory.gpu_sharing = kGpuSharingMps;
   n.inventory.isolation = "v1";
   n.cordoned = true;
   n.registered_ms = 1'700'000'000'123;
