@@ -50,6 +50,7 @@ struct worker_options {
   std::string cgroup_root = "gantry";
   int64_t pids_limit = 4096;
   uint32_t time_limit_grace_ms = 10000;
+  std::string user_map;  // owner -> Unix user (worker/user_map.hpp); empty: all run as nobody
 };
 int run_worker(const worker_options& o);
 

@@ -142,6 +142,11 @@ command worker_command(CLI::App& app) {
   cmd->add_option("--time-limit-grace-ms", o->time_limit_grace_ms,
                   "After a task's time limit: SIGTERM, then SIGKILL this much later")
       ->capture_default_str();
+  cmd->add_option(
+      "--user-map", o->user_map,
+      "A worker running as root runs each task as the Unix user this file maps its "
+      "job's owner to (lines 'OWNER USER[:GROUP]', '*' for the rest; docs/isolation.md); "
+      "unmapped owners run as nobody. Ignored when the worker is not root");
   return {cmd, [o, labels] {
             for (const auto& l : *labels) {
               auto eq = l.find('=');

@@ -195,6 +195,12 @@ result<int64_t> do_launch(sup_t* self, task_spec& task) {
   fs::create_directories(dir, ec);
   if (!ec) fs::create_directories(out, ec);
   if (ec) return fail(errc::io_error, "cannot create task directories: " + ec.message());
+  const unix_user* user = st.opts.users ? &st.opts.users->user_for(task.owner) : nullptr;
+  if (user) {
+    auto given = hand_over(dir.string(), *user, 0700);
+    if (given) given = hand_over(out.string(), *user);
+    if (!given) return fail(given.error());
+  }
   task_entry entry;
   entry.log_path = (dir / "output.log").string();
   auto env = task_environment(task, st.opts.facts, {out.string(), dir.string(), "", ""});
@@ -207,6 +213,12 @@ result<int64_t> do_launch(sup_t* self, task_spec& task) {
     env = task_environment(task, st.opts.facts, paths);
   std::string cwd = task.working_dir.empty() ? dir.string() : task.working_dir;
   process_spec ps{task.command, std::move(*env), std::move(cwd), entry.log_path};
+  if (user) {
+    ps.switch_user = true;
+    ps.uid = user->uid;
+    ps.gid = user->gid;
+    ps.groups = user->groups;
+  }
   if (st.opts.cgroups) {
     auto group =
         st.opts.cgroups->create(task.task_id, {task.memory_bytes, task.cpu_milli, st.opts.pids_max,
@@ -318,6 +330,9 @@ caf::behavior sup_behavior(sup_t* self, supervisor_options opts,
   auto& st = self->state;
   st.opts = std::move(opts);
   st.reports = std::move(reports);
+  if (st.opts.users)
+    if (auto closed = close_data_dir(st.opts.data_dir); !closed)
+      log_warn("tasks may read the worker's data dir: " + closed.error().message);
   st.reap =
       std::make_shared<reaper>([me = caf::actor_cast<caf::actor>(self)](pid_t pid, int status) {
         caf::anon_send(me, child_exited{pid, status});

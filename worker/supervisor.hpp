@@ -1,7 +1,8 @@
 #pragma once
 // The worker's supervisor actor owns the tasks running on this machine: it launches them
 // (worker/launcher.hpp) with the environment core/task_environment.hpp builds, in the
-// stage's working_dir or else their own directory, each in its own cgroup when the worker
+// stage's working_dir or else their own directory, as the Unix user its user map gives for the
+// task's owner when it has one (worker/user_map.hpp), each in its own cgroup when the worker
 // has cgroups (worker/cgroup.hpp: memory, CPU and pids limits); it kills them (SIGTERM to the
 // process group, then SIGKILL to the whole tree: process group and cgroup) on request, at
 // their time limit and when their main process exits; it learns of exits from a reaper
@@ -21,6 +22,7 @@
 #include "worker/cgroup.hpp"
 #include "worker/device_rules.hpp"
 #include "worker/mps.hpp"
+#include "worker/user_map.hpp"
 
 namespace gantry {
 
@@ -40,6 +42,10 @@ struct supervisor_options {
   // MPS daemons for GPUs that tasks share (worker/mps.hpp); null: shared GPUs are
   // time-sliced.
   std::shared_ptr<mps_manager> mps;
+  // Who tasks run as (worker/user_map.hpp): each task as the user mapped from its owner, its
+  // directory and its job's shared directory handed to that user, the data dir closed to
+  // tasks (0711). Needs root. Null: tasks run as the worker itself.
+  std::shared_ptr<const user_map> users;
 };
 
 class supervisor {
