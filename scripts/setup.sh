@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(
-  build-essential cmake ninja-build ccache pkg-config git
+  build-essential cmake ninja-build ccache pkg-config git lld
   libcaf-dev capnproto libcapnp-dev libssl-dev librocksdb-dev
   libfabric-dev libfabric-bin doctest-dev libyaml-cpp-dev libcli11-dev
   nlohmann-json3-dev libfmt-dev libbenchmark-dev procps
