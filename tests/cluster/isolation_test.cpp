@@ -31,7 +31,7 @@ json describe(cluster& c, const std::string& job) {
 
 }  // namespace
 
-TEST_CASE("a worker reports its isolation; --require-isolation refuses one without cgroups") {
+TEST_CASE("a worker reports its isolation, --require-isolation refuses one without cgroups") {
   cluster c;
   INFO(c.logs());
   c.start_coordinator({"--require-isolation"});
@@ -68,7 +68,7 @@ stages:
   CHECK_FALSE(rank.contains("peak_memory_bytes"));  // no cgroup measured it
 }
 
-TEST_CASE("cgroups: a memory hog dies with an OOM reason, its neighbour lives; usage recorded") {
+TEST_CASE("cgroups: a memory hog dies with an OOM reason, its neighbour lives, usage recorded") {
   cluster c;
   INFO(c.logs());
   c.start({"w"}, {"--cpus", "4", "--memory", "2GiB"});
@@ -143,7 +143,7 @@ stages:
   CHECK(wait_pid_gone(daemon, 15000));
 }
 
-TEST_CASE("time limits: a job's ends it without a restart; a stage's restarts when asked") {
+TEST_CASE("time limits: a job's ends it without a restart, a stage's restarts when asked") {
   cluster c;
   INFO(c.logs());
   c.start({"w"}, {"--time-limit-grace-ms", "500"});

@@ -124,7 +124,7 @@ TEST_CASE("cgroup v2: limits, kill and accounting go through the kernel's files"
   CHECK(u.oom_kills == 1);
 }
 
-TEST_CASE("cgroup v2: no limits written when the task asks for none; unknown counters are -1") {
+TEST_CASE("cgroup v2: no limits written when the task asks for none, unknown counters are -1") {
   temp_dir root;
   put(root.path / "cgroup.subtree_control", "");
   auto driver = make_cgroup_v2(root.path.string());
