@@ -304,6 +304,12 @@ cluster_impl::behavior_type cluster_behavior(actor_t* self, store_actor store,
       },
       [self](msg::register_worker& m) -> result<worker_registration> {
         auto& st = self->state;
+        if (st.config.require_isolation &&
+            (m.inventory.isolation.empty() || m.inventory.isolation == "none"))
+          return fail(errc::failed_precondition,
+                      "worker " + m.inventory.name +
+                          " cannot isolate tasks (isolation: none), and this coordinator "
+                          "requires it (--require-isolation)");
         node_actor node = node_actor_for(self, m.inventory);
         uint64_t session = st.next_session++;
         auto batch = std::make_shared<storage::state_store::batch>();
@@ -358,8 +364,10 @@ cluster_impl::behavior_type cluster_behavior(actor_t* self, store_actor store,
           if (m.report.running)
             self->send(it->second.actor, msg::task_adopt{m.report, m.node, m.from});
           else
-            self->send(it->second.actor, msg::task_exit{m.report.task_id, m.report.exit_code,
-                                                        m.report.message, m.report.pid, m.node});
+            self->send(it->second.actor,
+                       msg::task_exit{m.report.task_id, m.report.exit_code, m.report.message,
+                                      m.report.pid, m.report.usage, m.report.time_limit_exceeded,
+                                      m.node});
         } else if (m.report.running) {
           log_warn("killing leftover task " + m.report.task_id + " on " + m.node);
           self->send(m.from, msg::kill_task{m.report.task_id, 0});

@@ -41,6 +41,8 @@ struct coordinator_config {
   // Writes to the store are refused while its file system has less free than this
   // (storage/kv_store.hpp, open_rocksdb); they resume once there is room.
   uint64_t min_free_disk_bytes = 64 << 20;
+  // Refuse workers that cannot isolate tasks (they report isolation "none").
+  bool require_isolation = false;
   // Stamped by the coordinator's RPC loop; null in tests (then never stale).
   std::shared_ptr<rpc_pulse> pulse;
   // Issues each launch's GANTRY_TASK_TOKEN; null: launches carry none (--insecure, tests).

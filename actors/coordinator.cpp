@@ -59,6 +59,11 @@ result<std::unique_ptr<coordinator>> coordinator::open(caf::actor_system& sys,
   std::error_code ec;
   std::filesystem::create_directories(data_dir, ec);
   if (ec) return fail(errc::io_error, "cannot create data dir " + data_dir + ": " + ec.message());
+  // The state is the coordinator's alone: tasks on this machine run as other users.
+  std::filesystem::permissions(data_dir, std::filesystem::perms::owner_all,
+                               std::filesystem::perm_options::replace, ec);
+  if (ec)
+    log_warn("cannot chmod 0700 " + data_dir + " (others may read the state): " + ec.message());
   auto kv = storage::open_rocksdb(data_dir + "/state", config.min_free_disk_bytes);
   if (!kv) return fail(kv.error());
   return open(sys, std::move(*kv), config, std::move(creds));

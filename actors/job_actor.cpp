@@ -222,7 +222,8 @@ job_impl::behavior_type job_behavior(job_actor_t* self, cluster_actor cluster, s
         }
         retire_token(self, m.task_id);
         job_effects fx;
-        self->state.machine->on_exit(m.task_id, m.exit_code, m.message, m.pid, fx);
+        self->state.machine->on_exit(m.task_id, m.exit_code, m.message, m.pid,
+                                     {m.usage, m.time_limit_exceeded}, fx);
         apply(self, fx);
       },
       [self](msg::task_lost& m) {

@@ -97,6 +97,9 @@ void job_machine::emit_rank(size_t stage, size_t rank, const std::string& messag
   e.exit_code = rk.exit_code;
   e.attempt = rk.attempt;
   e.message = message;
+  if (rk.state == rank_state::succeeded || rk.state == rank_state::failed ||
+      rk.state == rank_state::cancelled)
+    e.usage = rk.usage;
   fx.events.push_back(std::move(e));
 }
 
@@ -281,7 +284,7 @@ void job_machine::on_launched(const std::string& task_id, const result<int64_t>&
 }
 
 void job_machine::on_exit(const std::string& task_id, int32_t exit_code, const std::string& message,
-                          int64_t pid, job_effects& fx) {
+                          int64_t pid, const exit_facts& facts, job_effects& fx) {
   rank_ref where{};
   rank_record* rk = find_task(task_id, &where);
   if (!rk || !is_active(rk->state)) return;
@@ -289,6 +292,7 @@ void job_machine::on_exit(const std::string& task_id, int32_t exit_code, const s
     on_launched(task_id, pid, fx);  // the exit overtook the launch reply
     rk = find_task(task_id, &where);
   }
+  rk->usage = facts.usage;
   if (finishing_ || restarting_.count(where.stage)) {
     std::string why = finishing_ ? message : "stopped for the gang's restart";
     rank_ended(where, rank_state::cancelled, exit_code, why, fx);
@@ -307,8 +311,9 @@ void job_machine::on_exit(const std::string& task_id, int32_t exit_code, const s
       exit_code == 0
           ? ""
           : (message.empty() ? "exited with code " + std::to_string(exit_code) : message);
+  bool may_restart = !facts.time_limit_exceeded || rec_.spec.restart_on_time_limit;
   rank_ended(where, exit_code == 0 ? rank_state::succeeded : rank_state::failed, exit_code, reason,
-             fx);
+             fx, may_restart);
 }
 
 void job_machine::on_lost(const std::string& task_id, const std::string& reason, job_effects& fx) {
@@ -343,7 +348,7 @@ result<void> job_machine::cancel(job_effects& fx) {
 }
 
 void job_machine::rank_ended(rank_ref where, rank_state state, int32_t exit_code,
-                             const std::string& reason, job_effects& fx) {
+                             const std::string& reason, job_effects& fx, bool may_restart) {
   stage_record& st = rec_.stages[where.stage];
   rank_record& rk = st.ranks[where.rank];
   rk.state = state;
@@ -354,11 +359,14 @@ void job_machine::rank_ended(rank_ref where, rank_state state, int32_t exit_code
     held_.erase(it);
   }
   emit_rank(where.stage, where.rank, reason, fx);
-  if (state == rank_state::failed && !finishing_ && !try_restart(where, exit_code, reason, fx)) {
+  if (state == rank_state::failed && !finishing_ &&
+      !(may_restart && try_restart(where, exit_code, reason, fx))) {
     std::string why = "stage " + st.name + " rank " + std::to_string(rk.rank) + " failed" +
                       (reason.empty() ? "" : ": " + reason);
     const auto& codes = spec_of(where.stage).no_retry_exit_codes;
-    if (std::find(codes.begin(), codes.end(), exit_code) != codes.end())
+    if (!may_restart)
+      why += " (restart_on_time_limit is false)";
+    else if (std::find(codes.begin(), codes.end(), exit_code) != codes.end())
       why += " (exit code " + std::to_string(exit_code) + " is in no_retry_exit_codes)";
     else if (rec_.spec.max_restarts > 0)
       why += "; max_restarts (" + std::to_string(rec_.spec.max_restarts) + ") exhausted";

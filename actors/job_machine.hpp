@@ -91,8 +91,15 @@ class job_machine {
   void on_launched(const std::string& task_id, const result<int64_t>& pid, job_effects& fx);
   // `pid` (0 if unknown) matters when the exit overtakes the launch reply: the rank is
   // still recorded as running first, so every run shows a `running` event.
+  // What the worker measured of an ended run besides its exit status.
+  struct exit_facts {
+    task_usage usage;
+    // Stopped by its time limit: a failure that is restarted (and counted against
+    // max_restarts) only with the job's restart_on_time_limit.
+    bool time_limit_exceeded = false;
+  };
   void on_exit(const std::string& task_id, int32_t exit_code, const std::string& message,
-               int64_t pid, job_effects& fx);
+               int64_t pid, const exit_facts& facts, job_effects& fx);
   void on_lost(const std::string& task_id, const std::string& reason, job_effects& fx);
   // A reconnecting worker runs this task: true if it is this job's current task (adopted).
   bool on_adopt(const task_report& report, const std::string& node, job_effects& fx);
@@ -137,8 +144,9 @@ class job_machine {
   // An exit of this rank is a move: it or a rank of its gang is on a draining node.
   bool exit_moves(rank_ref where, const std::string& task_id);
   uint32_t backoff_ms() const;
+  // A failed rank is restarted (max_restarts permitting) only if `may_restart`.
   void rank_ended(rank_ref where, rank_state state, int32_t exit_code, const std::string& reason,
-                  job_effects& fx);
+                  job_effects& fx, bool may_restart = true);
   void stop_all(job_effects& fx);
   void evaluate(job_effects& fx);
   task_spec make_task(size_t stage, size_t rank, const sched::task_assignment& a,

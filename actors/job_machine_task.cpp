@@ -21,6 +21,9 @@ task_spec job_machine::make_task(size_t stage, size_t rank, const sched::task_as
   t.env.assign(spec.env.begin(), spec.env.end());
   t.working_dir = spec.working_dir;
   t.cpu_milli = a.cpu_milli;
+  t.memory_bytes = a.memory_bytes;
+  t.time_limit_ms = spec.time_limit_ms > 0 ? spec.time_limit_ms : rec_.spec.time_limit_ms;
+  t.owner = rec_.owner;  // the worker runs the task as the Unix user its --user-map gives
   t.gpus = a.gpus;
   t.gpu_milli = a.gpus.empty() ? 0 : a.gpu_milli;
   t.gpu_memory_bytes = a.gpus.empty() ? 0 : a.gpu_memory_bytes;

@@ -169,6 +169,8 @@ struct task_exit {
   int32_t exit_code;
   std::string message;
   int64_t pid = 0;
+  task_usage usage = {};
+  bool time_limit_exceeded = false;
   // The node that reported it, when the report did not come from the node actor that placed
   // the task (a worker's registration after a coordinator restart): the job checks that the
   // task was placed there. Empty: from the placing node's own actor.

@@ -159,7 +159,8 @@ void reconcile(node_actor_t* self, const std::vector<task_report>& reports) {
     if (r.running) {
       self->send(it->second.job, msg::task_adopt{r, st.inventory.name, self});
     } else {
-      self->send(it->second.job, msg::task_exit{r.task_id, r.exit_code, r.message, r.pid});
+      self->send(it->second.job, msg::task_exit{r.task_id, r.exit_code, r.message, r.pid, r.usage,
+                                                r.time_limit_exceeded});
       st.tasks.erase(it);
     }
   }
@@ -281,8 +282,9 @@ node_impl::behavior_type node_behavior(node_actor_t* self, cluster_actor cluster
           self->send(st.cluster, msg::route_report{m.report, st.inventory.name, self});
           return;
         }
-        self->send(it->second.job, msg::task_exit{m.report.task_id, m.report.exit_code,
-                                                  m.report.message, m.report.pid});
+        self->send(it->second.job,
+                   msg::task_exit{m.report.task_id, m.report.exit_code, m.report.message,
+                                  m.report.pid, m.report.usage, m.report.time_limit_exceeded});
         st.tasks.erase(it);
         maybe_drained(self);
       },

@@ -27,10 +27,11 @@ const char* kUsage =
     "1000,10000)\n"
     "  --only LIST           latency,throughput,memory (default all)\n"
     "  --source DIR          the gantry source tree, for examples/hello.yaml\n"
-    "  --json PATH           also write the figures as JSON\n";
+    "  --json PATH           also write the figures as JSON\n"
+    "  --cgroups MODE        the workers' --cgroups (auto, v1, v2, none; default auto)\n";
 
 // Workers offer more CPUs than the machine has: the jobs run `true` and ask for 0.1 CPU.
-const std::vector<std::string> kWorkerFlags{"--cpus", "8", "--memory", "8GiB"};
+std::vector<std::string> g_worker_flags{"--cpus", "8", "--memory", "8GiB"};
 const char* kTrueJob = R"(name: bench-true
 stages:
   - name: main
@@ -41,7 +42,7 @@ stages:
 
 // A dev-like cluster: the coordinator and workers w1, w2.
 std::unique_ptr<client> start_dev(local_cluster& cl) {
-  return start_cluster(cl, {"w1", "w2"}, kWorkerFlags);
+  return start_cluster(cl, {"w1", "w2"}, g_worker_flags);
 }
 
 // Watches jobs one after another over one client that is already connected, so that a watch
@@ -347,13 +348,15 @@ int main(int argc, char** argv) {
                         {"--memory-jobs", "1000,10000"},
                         {"--only", "latency,throughput,memory"},
                         {"--source", GANTRY_SOURCE_DIR},
-                        {"--json", ""}},
+                        {"--json", ""},
+                        {"--cgroups", "auto"}},
                        kUsage);
   int runs = std::stoi(f["--runs"]), samples = std::stoi(f["--samples"]);
   int per_client = std::stoi(f["--jobs-per-client"]);
   if (runs < 1 || samples < 1 || per_client < 1)
     fail_now("--runs, --samples and --jobs-per-client must be >= 1");
   std::string only = f["--only"];
+  g_worker_flags.insert(g_worker_flags.end(), {"--cgroups", f["--cgroups"]});
   temp_dir probe;
   auto fl = measure_floors(probe.path());
   json out{{"bench", "cluster"}, {"runs", runs}, {"floors", to_json(fl)}};

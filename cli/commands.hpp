@@ -52,6 +52,11 @@ struct worker_options {
   int simulate_dpus = 0;
   std::map<std::string, std::string> labels;
   std::vector<std::string> pass_env;  // worker variables tasks also get: names or globs
+  std::string cgroups = "auto";       // auto | v1 | v2 | none (worker/cgroup.hpp)
+  std::string cgroup_root = "gantry";
+  int64_t pids_limit = 4096;
+  uint32_t time_limit_grace_ms = 10000;
+  std::string user_map;  // owner -> Unix user (worker/user_map.hpp); empty: all run as nobody
 };
 int run_worker(const worker_options& o);
 

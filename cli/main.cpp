@@ -121,6 +121,8 @@ command coordinator_command(CLI::App& app) {
                   "On drain: time between a stage's checkpoint signal and moving its tasks, "
                   "unless the stage sets checkpoint.grace")
       ->capture_default_str();
+  cmd->add_flag("--require-isolation", cfg.require_isolation,
+                "Refuse workers that cannot put tasks in cgroups (isolation: none)");
   add_limit_flags(cmd, *o);
   return {cmd, [o] { return run_coordinator(*o); }};
 }
@@ -154,6 +156,25 @@ command worker_command(CLI::App& app) {
                   "repeatable). Tasks otherwise get only PATH, HOME, LANG and LC_* from the "
                   "worker")
       ->delimiter(',');
+  cmd->add_option("--cgroups", o->cgroups,
+                  "Task isolation: auto (cgroup v2 if usable, else v1, else none), v1, v2 "
+                  "(fail if unusable) or none")
+      ->capture_default_str();
+  cmd->add_option("--cgroup-root", o->cgroup_root,
+                  "Where task cgroups go, relative to the worker's own cgroup (or absolute "
+                  "in each hierarchy when it starts with /); the worker adds worker.PID")
+      ->capture_default_str();
+  cmd->add_option("--pids-limit", o->pids_limit,
+                  "Processes and threads per task, with cgroups (0: no limit)")
+      ->capture_default_str();
+  cmd->add_option("--time-limit-grace-ms", o->time_limit_grace_ms,
+                  "After a task's time limit: SIGTERM, then SIGKILL this much later")
+      ->capture_default_str();
+  cmd->add_option(
+      "--user-map", o->user_map,
+      "A worker running as root runs each task as the Unix user this file maps its "
+      "job's owner to (lines 'OWNER USER[:GROUP]', '*' for the rest; docs/isolation.md); "
+      "unmapped owners run as nobody. Ignored when the worker is not root");
   return {cmd, [o, labels] {
             for (const auto& l : *labels) {
               auto eq = l.find('=');

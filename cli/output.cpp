@@ -27,6 +27,28 @@ json jobs_json(const std::vector<job_summary>& jobs) {
 }
 
 namespace {
+// sacct's MaxRSS, TotalCPU and Elapsed: keys only for what the worker measured.
+void add_usage(json& j, const task_usage& u) {
+  if (u.peak_memory_bytes >= 0) j["peak_memory_bytes"] = u.peak_memory_bytes;
+  if (u.cpu_usec >= 0) j["cpu_seconds"] = static_cast<double>(u.cpu_usec) / 1e6;
+  if (u.wall_ms >= 0) j["wall_seconds"] = static_cast<double>(u.wall_ms) / 1e3;
+}
+
+std::string seconds(int64_t n, int64_t per_second) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1fs", static_cast<double>(n) / static_cast<double>(per_second));
+  return buf;
+}
+
+// "peak 64MiB, cpu 1.2s, wall 3.0s"; "-" when nothing was measured.
+std::string usage_text(const task_usage& u) {
+  std::string out;
+  auto add = [&](const std::string& s) { out += (out.empty() ? "" : ", ") + s; };
+  if (u.peak_memory_bytes >= 0) add("peak " + format_bytes(u.peak_memory_bytes));
+  if (u.cpu_usec >= 0) add("cpu " + seconds(u.cpu_usec, 1'000'000));
+  if (u.wall_ms >= 0) add("wall " + seconds(u.wall_ms, 1000));
+  return out.empty() ? "-" : out;
+}
 
 // The sharing mode of a rank that shares a GPU, when its node's is known; else empty.
 std::string rank_sharing(const rank_record& r, const gpu_sharing_map& sharing) {
@@ -53,6 +75,7 @@ json job_json(const job_record& job, const gpu_sharing_map& sharing) {
                        {"exit_code", r.exit_code},
                        {"reason", r.reason},
                        {"task_id", r.task_id}});
+      add_usage(ranks.back(), r.usage);
       if (auto mode = rank_sharing(r, sharing); !mode.empty()) ranks.back()["gpu_sharing"] = mode;
     }
     json stage = {
@@ -113,7 +136,8 @@ json nodes_json(const std::vector<node_status>& nodes) {
                    {"dpu_devices", dpus},
                    {"fabrics", n.inventory.fabrics},
                    {"gpu_sharing", n.inventory.gpu_sharing},
-                   {"labels", n.inventory.labels}});
+                   {"labels", n.inventory.labels},
+                   {"isolation", n.inventory.isolation.empty() ? "none" : n.inventory.isolation}});
   }
   return out;
 }
@@ -134,6 +158,7 @@ json event_json(const job_event& e) {
     j["pid"] = e.pid;
     j["exit_code"] = e.exit_code;
     j["attempt"] = e.attempt;
+    add_usage(j, e.usage);
   }
   return j;
 }
@@ -216,7 +241,7 @@ std::string job_text(const job_record& job, const gpu_sharing_map& sharing) {
       out += " (checkpoint step " + std::to_string(st.checkpoint_step) + ")";
     out += "\n";
     std::vector<std::vector<std::string>> rows{
-        {"  RANK", "STATE", "NODE", "PID", "ATTEMPT", "GPUS", "EXIT", "REASON"}};
+        {"  RANK", "STATE", "NODE", "PID", "ATTEMPT", "GPUS", "EXIT", "USAGE", "REASON"}};
     for (const auto& r : st.ranks) {
       std::string gpus;
       for (size_t i = 0; i < r.gpus.size(); ++i) gpus += (i ? "," : "") + std::to_string(r.gpus[i]);
@@ -228,7 +253,8 @@ std::string job_text(const job_record& job, const gpu_sharing_map& sharing) {
       rows.push_back({"  " + std::to_string(r.rank), to_string(r.state),
                       r.node.empty() ? "-" : r.node, r.pid ? std::to_string(r.pid) : "-",
                       std::to_string(r.attempt), gpus.empty() ? "-" : gpus,
-                      r.exit_code >= 0 ? std::to_string(r.exit_code) : "-", r.reason});
+                      r.exit_code >= 0 ? std::to_string(r.exit_code) : "-", usage_text(r.usage),
+                      r.reason});
     }
     out += render_table(rows);
   }
@@ -236,8 +262,8 @@ std::string job_text(const job_record& job, const gpu_sharing_map& sharing) {
 }
 
 std::string nodes_table(const std::vector<node_status>& nodes) {
-  std::vector<std::vector<std::string>> rows{
-      {"NAME", "STATE", "CPU", "MEMORY", "GPUS", "SHARING", "DPUS", "FABRICS", "TASKS", "REASON"}};
+  std::vector<std::vector<std::string>> rows{{"NAME", "STATE", "CPU", "MEMORY", "GPUS", "SHARING",
+                                              "DPUS", "FABRICS", "TASKS", "ISOLATION", "REASON"}};
   for (const auto& n : nodes) {
     std::map<std::string, int> models;
     bool simulated = false;
@@ -258,7 +284,8 @@ std::string nodes_table(const std::vector<node_status>& nodes) {
          format_cpu(n.allocated_cpu_milli) + "/" + format_cpu(n.inventory.cpu_milli),
          format_bytes(n.allocated_memory_bytes) + "/" + format_bytes(n.inventory.memory_bytes),
          gpus.empty() ? "-" : gpus, gpus.empty() ? "-" : n.inventory.gpu_sharing, dpus,
-         fabrics.empty() ? "-" : fabrics, std::to_string(n.tasks), n.reason});
+         fabrics.empty() ? "-" : fabrics, std::to_string(n.tasks),
+         n.inventory.isolation.empty() ? "none" : n.inventory.isolation, n.reason});
   }
   return render_table(rows);
 }

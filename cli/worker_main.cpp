@@ -18,6 +18,7 @@
 #include "security/credential_files.hpp"
 #include "security/secure_files.hpp"
 #include "security/tls.hpp"
+#include "worker/device_rules.hpp"
 #include "worker/inventory/probe.hpp"
 #include "worker/supervisor.hpp"
 
@@ -90,6 +91,26 @@ std::shared_ptr<mps_manager> gpu_sharing(node_inventory& inv, const std::string&
   return mps;
 }
 
+// Who tasks run as: with root, the user map (every task as nobody without one); otherwise
+// null (tasks run as the worker). A map that sends owners to root is said loudly.
+result<std::shared_ptr<const user_map>> task_users(const std::string& path) {
+  if (geteuid() != 0) {
+    if (!path.empty())
+      log_warn("--user-map " + path + " ignored: the worker does not run as root, so tasks run " +
+               "as the worker's own user (uid " + std::to_string(geteuid()) + ")");
+    return std::shared_ptr<const user_map>();
+  }
+  auto users = path.empty() ? result<user_map>(user_map()) : user_map::load(path);
+  if (!users) return fail(users.error());
+  for (const auto& m : users->root_mappings())
+    log_warn("WARNING: tasks run as root for " + m +
+             ": they can read and change everything on this machine, the worker's and the "
+             "coordinator's state included");
+  log_info("tasks run as the users " + (path.empty() ? std::string("(no --user-map)") : path) +
+           " maps their owners to; unmapped owners as " + users->user_for("").name);
+  return std::shared_ptr<const user_map>(std::make_shared<user_map>(std::move(*users)));
+}
+
 }  // namespace
 
 int run_worker(const worker_options& o) {
@@ -141,7 +162,28 @@ int run_worker(const worker_options& o) {
       return kExitUsage;
     }
   }
+  auto users = task_users(o.user_map);
+  if (!users) {
+    std::cerr << "gantry worker: --user-map: " << users.error().message << "\n";
+    return kExitUsage;
+  }
   put_own_dir_on_path();
+  cgroup_options copts;
+  copts.mode = o.cgroups;
+  copts.root = o.cgroup_root;
+  std::string no_cgroups;
+  auto cgroups = open_cgroups(copts, &no_cgroups);
+  if (!cgroups) {
+    std::cerr << "gantry worker: --cgroups " << o.cgroups << ": " << cgroups.error().message
+              << "\n";
+    return kExitUsage;
+  }
+  std::shared_ptr<cgroup_driver> driver = std::move(*cgroups);
+  inv->isolation = to_string(driver ? driver->mode() : isolation_mode::none);
+  if (driver)
+    log_info("isolation: cgroup " + inv->isolation + ", task groups under " + driver->describe());
+  else
+    log_warn("isolation: none (tasks run without cgroup limits): " + no_cgroups);
 
   // TLS trusting only the cluster's CA, and the credential: the node's own once it joined.
   worker_link_options lopts;
@@ -203,7 +245,20 @@ int run_worker(const worker_options& o) {
   sopts.facts.gpus = inv->gpus;
   sopts.facts.own_env = own_environment();
   sopts.facts.pass_env = o.pass_env;
+  sopts.cgroups = driver;
+  sopts.pids_max = o.pids_limit;
+  if (!inv->gpus.empty() && !inv->gpus[0].simulated) sopts.gpu_devices = list_nvidia_devices();
+  sopts.time_limit_grace_ms = o.time_limit_grace_ms;
   sopts.mps = gpu_sharing(*inv, o.data_dir);
+  sopts.users = *users;
+  if (*users) {
+    const unix_user& nobody = (*users)->user_for("");
+    for (const std::string& dir : {sopts.data_dir, sopts.shared_dir})
+      if (std::string closed = unreachable_for(dir, nobody); !closed.empty())
+        log_warn("tasks run as " + nobody.name + " cannot reach " + dir + ": " + closed +
+                 " is closed to them (chmod o+x " + closed +
+                 ", or give the worker a data dir they can reach); their starts will fail");
+  }
   supervisor sup(*sys, sopts, reports);
   worker_link link(io, mailbox, sup.agent(), std::move(lopts));
   reports->set(link.reports());

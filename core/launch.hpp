@@ -45,6 +45,7 @@ struct task_spec {
   std::vector<std::pair<std::string, std::string>> env;
   std::string working_dir;               // absolute; empty: the task's own directory
   int64_t cpu_milli = 0;                 // the stage's CPUs per rank
+  int64_t memory_bytes = 0;              // the stage's memory per rank (the cgroup's limit)
   std::vector<int32_t> gpus;             // GPU indices on the node, in the task's ordinal order
   int32_t gpu_milli = 0;                 // share of each GPU (1000 = whole)
   int64_t gpu_memory_bytes = 0;          // GPU memory reserved on each of `gpus`
@@ -55,6 +56,10 @@ struct task_spec {
   // The task credential (GANTRY_TASK_TOKEN) for this attempt: valid while it runs, for its own
   // job's rendezvous only. A secret: never logged or persisted (only its hash is).
   std::string task_token;
+  // The job's owner; the worker runs the task as the Unix user its user map gives for it
+  // (empty: unmapped).
+  std::string owner;
+  int64_t time_limit_ms = 0;  // wall clock per attempt, enforced by the worker; 0 none
   friend bool operator==(const task_spec&, const task_spec&) = default;
 };
 

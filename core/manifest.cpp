@@ -270,6 +270,8 @@ void emit_stage(YAML::Emitter& out, const stage_spec& s) {
       out << YAML::Key << "grace" << YAML::Value << format_duration_ms(s.checkpoint->grace_ms);
     out << YAML::EndMap;
   }
+  if (s.time_limit_ms > 0)
+    out << YAML::Key << "time_limit" << YAML::Value << format_duration(s.time_limit_ms);
   if (!s.no_retry_exit_codes.empty()) {
     out << YAML::Key << "no_retry_exit_codes" << YAML::Value << YAML::Flow << YAML::BeginSeq;
     for (int32_t code : s.no_retry_exit_codes) out << code;
@@ -290,6 +292,10 @@ std::string to_yaml(const job_spec& spec) {
   emit_word(out, spec.name);
   out << YAML::Key << "priority" << YAML::Value << spec.priority;
   out << YAML::Key << "max_restarts" << YAML::Value << spec.max_restarts;
+  if (spec.time_limit_ms > 0)
+    out << YAML::Key << "time_limit" << YAML::Value << format_duration(spec.time_limit_ms);
+  if (spec.restart_on_time_limit)
+    out << YAML::Key << "restart_on_time_limit" << YAML::Value << true;
   out << YAML::Key << "stages" << YAML::Value << YAML::BeginSeq;
   for (const auto& s : spec.stages) emit_stage(out, s);
   out << YAML::EndSeq;

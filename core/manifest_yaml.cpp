@@ -18,11 +18,13 @@ namespace {
 constexpr int64_t kDefaultCpuMilli = 1000;            // one core
 constexpr int64_t kDefaultMemoryBytes = 256LL << 20;  // 256MiB
 
-const std::vector<std::string> kJobFields{"name", "priority", "max_restarts", "stages"};
+const std::vector<std::string> kJobFields{
+    "name", "priority", "max_restarts", "time_limit", "restart_on_time_limit", "stages"};
 const std::vector<std::string> kStageFields{
     "name",          "device", "replicas",      "resources",           "env",
     "command",       "after",  "collective",    "placement",           "checkpoint",
-    "colocate_with", "fabric", "node_selector", "no_retry_exit_codes", "working_dir"};
+    "colocate_with", "fabric", "node_selector", "no_retry_exit_codes", "working_dir",
+    "time_limit"};
 const std::vector<std::string> kResourceFields{"cpu",        "memory",    "gpu",
                                                "gpu_memory", "gpu_model", "dpu"};
 const std::vector<std::string> kCheckpointFields{"dir", "signal", "grace"};
@@ -71,6 +73,13 @@ class reader {
                        if (auto i = read_int(v, p, -1000, 1000)) spec.priority = *i;
                      } else if (key == "max_restarts") {
                        if (auto i = read_int(v, p, 0, 1000)) spec.max_restarts = *i;
+                     } else if (key == "time_limit") {
+                       if (auto d = read_duration(v, p)) spec.time_limit_ms = *d;
+                     } else if (key == "restart_on_time_limit") {
+                       if (auto b = read_choice(
+                               v, p, "true or false",
+                               {std::pair<std::string_view, bool>{"true", true}, {"false", false}}))
+                         spec.restart_on_time_limit = *b;
                      } else if (key == "stages") {
                        has_stages = true;
                        if (!v.IsSequence())
@@ -183,6 +192,14 @@ class reader {
             ? "an integer of " + std::to_string(lo) + " or more"
             : "an integer from " + std::to_string(lo) + " to " + std::to_string(hi);
     report(path, n, "expected " + expected + ", got " + describe(n));
+    return std::nullopt;
+  }
+
+  // A positive duration: "2h", "90m", "30s".
+  std::optional<int64_t> read_duration(const YAML::Node& n, const std::string& path) {
+    if (n.IsScalar())
+      if (auto d = parse_time_limit_ms(n.Scalar())) return *d;
+    report(path, n, "expected a duration like 2h, 90m or 30s, got " + describe(n));
     return std::nullopt;
   }
 
@@ -302,6 +319,8 @@ stage_spec reader::read_stage(const YAML::Node& n, const std::string& path) {
                            }
                          });
           if (!has_dir) report(p + ".dir", v, "required");
+        } else if (key == "time_limit") {
+          if (auto d = read_duration(v, p)) s.time_limit_ms = *d;
         } else if (key == "working_dir") {
           if (auto t = read_text(v, p, "an absolute path")) s.working_dir = *t;
           if (v.IsScalar() && v.Scalar().empty())

@@ -136,4 +136,59 @@ std::string format_cpu(int64_t milli) {
   return std::to_string(milli) + "m";
 }
 
+namespace {
+struct duration_unit {
+  std::string_view name;
+  int64_t ms;
+};
+// Longest names first, so that "ms" is not read as "m" followed by "s".
+constexpr duration_unit kDurationUnits[] = {
+    {"ms", 1}, {"d", 86'400'000}, {"h", 3'600'000}, {"m", 60'000}, {"s", 1000}};
+}  // namespace
+
+result<int64_t> parse_time_limit_ms(std::string_view text) {
+  auto bad = [&](const std::string& why) {
+    return fail(errc::invalid_argument, "expected a duration like 2h, 90m or 30s, got \"" +
+                                            std::string(text) + "\"" +
+                                            (why.empty() ? "" : " (" + why + ")"));
+  };
+  if (text.empty()) return bad("");
+  int64_t total = 0;
+  size_t i = 0;
+  while (i < text.size()) {
+    size_t start = i;
+    int64_t n = 0;
+    while (i < text.size() && text[i] >= '0' && text[i] <= '9') {
+      if (n > (INT64_MAX - 9) / 10) return bad("too long");
+      n = n * 10 + (text[i++] - '0');
+    }
+    if (i == start) return bad("");
+    const duration_unit* unit = nullptr;
+    for (const auto& u : kDurationUnits)
+      if (text.substr(i, u.name.size()) == u.name) {
+        unit = &u;
+        break;
+      }
+    if (!unit) return bad(i == text.size() ? "a unit is required: ms, s, m, h or d" : "");
+    i += unit->name.size();
+    if (n > (INT64_MAX - total) / unit->ms) return bad("too long");
+    total += n * unit->ms;
+  }
+  if (total <= 0) return bad("it must be above zero");
+  return total;
+}
+
+std::string format_duration(int64_t ms) {
+  if (ms <= 0) return "0s";
+  std::string out;
+  for (const auto& u : {kDurationUnits[1], kDurationUnits[2], kDurationUnits[3], kDurationUnits[4],
+                        kDurationUnits[0]}) {
+    if (ms >= u.ms) {
+      out += std::to_string(ms / u.ms) + std::string(u.name);
+      ms %= u.ms;
+    }
+  }
+  return out;
+}
+
 }  // namespace gantry

@@ -29,4 +29,12 @@ std::string format_bytes(int64_t bytes);
 // 2000 -> "2", 500 -> "500m", 1500 -> "1.5".
 std::string format_cpu(int64_t milli);
 
+// A time limit: "2h", "90m", "30s", "1d", "500ms", "1h30m" -> milliseconds. Fails on a bare
+// number, zero, a negative, an unknown unit or overflow.
+result<int64_t> parse_time_limit_ms(std::string_view text);
+
+// The shortest exact form in the largest units: 7200000 -> "2h", 5400000 -> "1h30m",
+// 1500 -> "1s500ms".
+std::string format_duration(int64_t ms);
+
 }  // namespace gantry

@@ -12,6 +12,15 @@
 
 namespace gantry {
 
+// What one run of a task used, measured by its worker when it ended (like sacct's MaxRSS,
+// TotalCPU and Elapsed). -1: not measured (no cgroups on that worker, or still running).
+struct task_usage {
+  int64_t peak_memory_bytes = -1;  // the task's cgroup's peak, all its processes together
+  int64_t cpu_usec = -1;           // user + system CPU time of all its processes
+  int64_t wall_ms = -1;            // from its start to its end
+  friend bool operator==(const task_usage&, const task_usage&) = default;
+};
+
 struct rank_record {
   int32_t rank = 0;
   rank_state state = rank_state::pending;
@@ -28,6 +37,7 @@ struct rank_record {
   // token; kept so that a restarted coordinator still accepts it while the task runs.
   std::string token_id;
   std::string token_hash;
+  task_usage usage = {};  // of the last run that ended
   friend bool operator==(const rank_record&, const rank_record&) = default;
 };
 
@@ -76,6 +86,7 @@ struct job_event {
   int32_t exit_code = -1;
   int32_t attempt = 0;
   std::string message;
+  task_usage usage = {};  // rank events of an ended run
   friend bool operator==(const job_event&, const job_event&) = default;
 };
 
@@ -101,6 +112,8 @@ struct task_report {
   bool running = false;
   int32_t exit_code = -1;  // when not running: exit status, or 128+N if killed by signal N
   std::string message;
+  task_usage usage = {};             // when not running
+  bool time_limit_exceeded = false;  // it was stopped by its time limit
   friend bool operator==(const task_report&, const task_report&) = default;
 };
 

@@ -60,6 +60,7 @@ struct node_inventory {
   // How tasks sharing one of its GPUs share it: kGpuSharingMps (fenced by the MPS daemon
   // the worker runs, docs/gpu.md) or kGpuSharingTimeSliced (no compute or memory cap).
   std::string gpu_sharing = kGpuSharingTimeSliced;
+  std::string isolation;  // how the worker isolates tasks: none | v1 | v2 (cgroup version)
   friend bool operator==(const node_inventory&, const node_inventory&) = default;
 };
 

@@ -53,6 +53,7 @@ struct stage_spec {
   std::string fabric;                                // required libfabric provider; empty = any
   std::map<std::string, std::string> node_selector;  // node labels that must match
   std::vector<int32_t> no_retry_exit_codes;
+  int64_t time_limit_ms = 0;  // wall clock per attempt; 0: the job's
 
   bool is_gang() const { return collective != collective_kind::none; }
   friend bool operator==(const stage_spec&, const stage_spec&) = default;
@@ -60,8 +61,11 @@ struct stage_spec {
 
 struct job_spec {
   std::string name;
-  int32_t priority = 0;      // higher first; FIFO within a priority
-  int32_t max_restarts = 0;  // restarts of a failed gang/task before the job fails
+  int32_t priority = 0;       // higher first; FIFO within a priority
+  int32_t max_restarts = 0;   // restarts of a failed gang/task before the job fails
+  int64_t time_limit_ms = 0;  // wall clock per attempt of every rank; 0 none
+  // A rank stopped by its time limit is restarted (counted under max_restarts) only if true.
+  bool restart_on_time_limit = false;
   std::vector<stage_spec> stages;
 
   const stage_spec* find_stage(const std::string& stage_name) const;

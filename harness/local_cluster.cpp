@@ -13,6 +13,9 @@ local_cluster::local_cluster(cluster_options options) : options_(std::move(optio
     temp_.emplace(options_.temp_prefix);
     if (options_.keep_temp_dir) temp_->keep();
     dir_ = temp_->path();
+    // Tasks run as another user when the workers are root (docs/isolation.md): they reach
+    // their own directories inside by name, and list nothing (the daemons close their own).
+    std::filesystem::permissions(dir_, std::filesystem::perms(0711));
   } else {
     dir_ = options_.dir;
   }

@@ -119,6 +119,7 @@ void to_wire(wire::Inventory::Builder b, const node_inventory& inv) {
     labels[i].setValue(v);
     ++i;
   }
+  b.setIsolation(inv.isolation);
 }
 
 node_inventory from_wire(wire::Inventory::Reader r) {
@@ -136,6 +137,7 @@ node_inventory from_wire(wire::Inventory::Reader r) {
   for (auto f : r.getFabrics()) inv.fabrics.push_back(text(f));
   for (auto kv : r.getLabels()) inv.labels[text(kv.getKey())] = text(kv.getValue());
   if (r.hasGpuSharing() && r.getGpuSharing().size() > 0) inv.gpu_sharing = text(r.getGpuSharing());
+  inv.isolation = text(r.getIsolation());
   return inv;
 }
 
@@ -163,6 +165,9 @@ void to_wire(wire::TaskSpec::Builder b, const task_spec& t) {
   b.setCheckpointDir(t.checkpoint_dir);
   b.setRestoreStep(t.restore_step);
   b.setTaskToken(t.task_token);
+  b.setMemoryBytes(t.memory_bytes);
+  b.setOwner(t.owner);
+  b.setTimeLimitMs(t.time_limit_ms);
   if (t.gang) {
     const gang_coordinates& g = *t.gang;
     auto w = b.initGang();
@@ -200,6 +205,9 @@ task_spec from_wire(wire::TaskSpec::Reader r) {
   t.checkpoint_dir = text(r.getCheckpointDir());
   t.restore_step = r.getRestoreStep();
   t.task_token = text(r.getTaskToken());
+  t.memory_bytes = r.getMemoryBytes();
+  t.owner = text(r.getOwner());
+  t.time_limit_ms = r.getTimeLimitMs();
   if (r.hasGang()) {
     auto w = r.getGang();
     gang_coordinates g;
@@ -217,16 +225,30 @@ task_spec from_wire(wire::TaskSpec::Reader r) {
   return t;
 }
 
+void to_wire(wire::TaskUsage::Builder b, const task_usage& u) {
+  b.setPeakMemoryBytes(u.peak_memory_bytes);
+  b.setCpuUsec(u.cpu_usec);
+  b.setWallMs(u.wall_ms);
+}
+
+task_usage from_wire(wire::TaskUsage::Reader r) {
+  return {r.getPeakMemoryBytes(), r.getCpuUsec(), r.getWallMs()};
+}
+
 void to_wire(wire::TaskReport::Builder b, const task_report& t) {
   b.setTaskId(t.task_id);
   b.setPid(t.pid);
   b.setRunning(t.running);
   b.setExitCode(t.exit_code);
   b.setMessage(t.message);
+  to_wire(b.initUsage(), t.usage);
+  b.setTimeLimitExceeded(t.time_limit_exceeded);
 }
 
 task_report from_wire(wire::TaskReport::Reader r) {
-  return {text(r.getTaskId()), r.getPid(), r.getRunning(), r.getExitCode(), text(r.getMessage())};
+  return {text(r.getTaskId()),     r.getPid(),           r.getRunning(),
+          r.getExitCode(),         text(r.getMessage()), from_wire(r.getUsage()),
+          r.getTimeLimitExceeded()};
 }
 
 void to_wire(wire::JobEvent::Builder b, const job_event& e) {
@@ -244,6 +266,7 @@ void to_wire(wire::JobEvent::Builder b, const job_event& e) {
   b.setExitCode(e.exit_code);
   b.setAttempt(e.attempt);
   b.setMessage(e.message);
+  to_wire(b.initUsage(), e.usage);
 }
 
 job_event from_wire(wire::JobEvent::Reader r) {
@@ -262,6 +285,7 @@ job_event from_wire(wire::JobEvent::Reader r) {
   e.exit_code = r.getExitCode();
   e.attempt = r.getAttempt();
   e.message = text(r.getMessage());
+  e.usage = from_wire(r.getUsage());
   return e;
 }
 
@@ -322,6 +346,7 @@ void to_wire(wire::JobDetail::Builder b, const job_record& job) {
       rb.setExitCode(rk.exit_code);
       rb.setReason(rk.reason);
       rb.setTaskId(rk.task_id);
+      to_wire(rb.initUsage(), rk.usage);
     });
   }
 }
@@ -379,6 +404,7 @@ job_record from_wire(wire::JobDetail::Reader r) {
       rk.exit_code = rr.getExitCode();
       rk.reason = text(rr.getReason());
       rk.task_id = text(rr.getTaskId());
+      rk.usage = from_wire(rr.getUsage());
       st.ranks.push_back(std::move(rk));
     }
     spec.replicas = static_cast<int32_t>(st.ranks.size());

@@ -21,6 +21,9 @@ node_inventory from_wire(wire::Inventory::Reader r);
 void to_wire(wire::TaskSpec::Builder b, const task_spec& t);
 task_spec from_wire(wire::TaskSpec::Reader r);
 
+void to_wire(wire::TaskUsage::Builder b, const task_usage& u);
+task_usage from_wire(wire::TaskUsage::Reader r);
+
 void to_wire(wire::TaskReport::Builder b, const task_report& t);
 task_report from_wire(wire::TaskReport::Reader r);
 

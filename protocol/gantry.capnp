@@ -75,6 +75,7 @@ struct Inventory {
   fabrics @6 :List(Text);
   labels @7 :List(KeyValue);
   gpuSharing @8 :Text;         # mps | time-sliced (empty from older workers: time-sliced)
+  isolation @9 :Text;          # none | v1 | v2: how the worker isolates tasks (cgroups)
 }
 
 struct NodeInfo {
@@ -111,6 +112,14 @@ struct RankInfo {
   exitCode @7 :Int32;
   reason @8 :Text;
   taskId @9 :Text;
+  usage @10 :TaskUsage;        # of the last run that ended
+}
+
+# What one run of a task used (measured by its worker's cgroup); -1 not measured.
+struct TaskUsage {
+  peakMemoryBytes @0 :Int64 = -1;
+  cpuUsec @1 :Int64 = -1;
+  wallMs @2 :Int64 = -1;
 }
 
 struct StageInfo {
@@ -143,6 +152,7 @@ struct JobEvent {
   exitCode @9 :Int32;
   attempt @10 :Int32;
   message @11 :Text;
+  usage @12 :TaskUsage;        # rank events of an ended run
   enum Kind {
     job @0;
     stage @1;
@@ -172,6 +182,9 @@ struct TaskSpec {
   restoreStep @16 :Int64 = -1; # newest consistent checkpoint step; -1 none
   gang @17 :Gang;              # collective stages only
   taskToken @18 :Text;         # GANTRY_TASK_TOKEN: this attempt's credential for its rendezvous
+  memoryBytes @19 :Int64;      # the task's memory limit
+  owner @20 :Text;             # the job's owner: the worker maps it to a Unix user
+  timeLimitMs @21 :Int64;      # wall clock per attempt; 0 none
 
   # torchrun's view of one rank of a gang.
   struct Gang {
@@ -194,6 +207,8 @@ struct TaskReport {
   running @2 :Bool;
   exitCode @3 :Int32;          # when not running: exit status, or 128+signal
   message @4 :Text;            # e.g. "killed by signal 9"
+  usage @5 :TaskUsage;         # when not running
+  timeLimitExceeded @6 :Bool;  # stopped by its time limit
 }
 
 # The client API, bound to the user (and role) of the connection's token.

@@ -189,6 +189,33 @@ else
 fi
 step gpu-share check_gpu_share || fail "gpu-share: two half-GPU tasks did not run as expected"
 
+# Device isolation (docs/isolation.md): with cgroup v1, a task given one GPU can open its own
+# /dev/nvidiaN and no other. Not enforced on v2 or without cgroups: reported, not failed.
+check_device_isolation() {
+  local isolation job opened
+  isolation=$(sed -n 's/.*"isolation": *"\([a-z0-9]*\)".*/\1/p' "$work/nodes.json" | head -n 1)
+  if [ "$isolation" != "v1" ]; then
+    echo "gpu-check: device isolation not enforced here (isolation: ${isolation:-unknown})"
+    return 0
+  fi
+  cat >"$work/devices.yaml" <<'YAML'
+name: device-isolation
+stages:
+  - name: probe
+    device: gpu
+    resources: { cpu: 0.5, memory: 64MiB, gpu: 1 }
+    command: [ "sh", "-c", "for d in /dev/nvidia[0-9]*; do if (exec 3<$d) 2>/dev/null; then echo open $d; else echo denied $d; fi; done" ]
+YAML
+  job=$("$bin/gantry" submit "$work/devices.yaml") || { echo "devices: submit failed"; return 1; }
+  timeout "$(left)" "$bin/gantry" watch "$job" >"$work/devices.events" 2>&1 ||
+    { cat "$work/devices.events"; echo "devices: job $job did not succeed"; return 1; }
+  "$bin/gantry" logs "$job" >"$work/devices.out" 2>&1 || true
+  cat "$work/devices.out"
+  opened=$(grep -c '^open ' "$work/devices.out" || true)
+  [ "$opened" -eq 1 ] || { echo "devices: a one-GPU task opened $opened GPU device files, expected 1"; return 1; }
+}
+step devices check_device_isolation || fail "devices: a one-GPU task could open other GPUs' device files"
+
 echo "gpu-check: wall times:${times%,}, total $((SECONDS - started))s"
 cleanup
 dev_pid=""

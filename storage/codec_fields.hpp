@@ -51,6 +51,7 @@ void fields(V& v, T& r) {
   v("fabric", r.fabric);
   v("node_selector", r.node_selector);
   v("no_retry_exit_codes", r.no_retry_exit_codes);
+  v("time_limit_ms", r.time_limit_ms);
 }
 
 template <class V, record_of<job_spec> T>
@@ -58,6 +59,8 @@ void fields(V& v, T& r) {
   v("name", r.name);
   v("priority", r.priority);
   v("max_restarts", r.max_restarts);
+  v("time_limit_ms", r.time_limit_ms);
+  v("restart_on_time_limit", r.restart_on_time_limit);
   v("stages", r.stages);
 }
 
@@ -76,6 +79,14 @@ void fields(V& v, T& r) {
   v("reason", r.reason);
   v("token_id", r.token_id);
   v("token_hash", r.token_hash);
+  v("usage", r.usage);
+}
+
+template <class V, record_of<task_usage> T>
+void fields(V& v, T& r) {
+  v("peak_memory_bytes", r.peak_memory_bytes);
+  v("cpu_usec", r.cpu_usec);
+  v("wall_ms", r.wall_ms);
 }
 
 template <class V, record_of<stage_record> T>
@@ -117,6 +128,7 @@ void fields(V& v, T& r) {
   v("exit_code", r.exit_code);
   v("attempt", r.attempt);
   v("message", r.message);
+  v("usage", r.usage);
 }
 
 template <class V, record_of<gpu_info> T>
@@ -148,6 +160,7 @@ void fields(V& v, T& r) {
   v("fabrics", r.fabrics);
   v("labels", r.labels);
   v("gpu_sharing", r.gpu_sharing);
+  v("isolation", r.isolation);
 }
 
 template <class V, record_of<node_record> T>
@@ -196,6 +209,9 @@ void fields(V& v, T& r) {
   v("checkpoint_dir", r.checkpoint_dir);
   v("restore_step", r.restore_step);
   v("gang", r.gang);  // omitted for plain stages
+  v("memory_bytes", r.memory_bytes);
+  v("owner", r.owner);
+  v("time_limit_ms", r.time_limit_ms);
 }
 
 // Types with a field list.

@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -12,11 +13,13 @@
 #include <cstring>
 #include <memory>
 
+#include "worker/user_map.hpp"
+
 namespace gantry {
 namespace {
 
 // What a child that could not start leaves for its parent (in their shared memory).
-enum class start_step : int { none, log, working_dir, exec };
+enum class start_step : int { none, cgroup, user, log, working_dir, exec };
 
 // Everything the child needs, prepared by the parent: between clone and exec the child may
 // not allocate, take locks or write anything of the parent's but `step` and `err`.
@@ -26,6 +29,14 @@ struct child_args {
   const char* dir;
   char* const* argv;
   char* const* envp;
+  const int* cgroup_fds = nullptr;  // open cgroup.procs files, written "0" to join
+  size_t cgroup_count = 0;
+  size_t failed_cgroup = 0;  // which one could not be joined
+  bool switch_user = false;
+  uid_t uid = 0;
+  gid_t gid = 0;
+  const gid_t* groups = nullptr;
+  size_t group_count = 0;
   std::vector<std::string> candidates;  // argv[0] resolved against PATH, in order
   std::vector<char*> sh_argv;           // {"/bin/sh", <candidate>, argv[1..], nullptr}
   start_step step = start_step::none;
@@ -83,6 +94,19 @@ GANTRY_CHILD int exec_candidates(child_args* a) {
   return denied ? EACCES : err;
 }
 
+// Takes the task's identity. Raw syscalls: glibc's setuid() and friends would signal every
+// thread of the process they believe they run in (the worker's, whose memory this child
+// shares) to change them all. The kernel clears the parent-death signal on a change of
+// credentials: it is set again afterwards.
+GANTRY_CHILD int switch_user(child_args* a) {
+  if (syscall(SYS_setgroups, a->group_count, a->groups) != 0) return errno;
+  if (syscall(SYS_setresgid, a->gid, a->gid, a->gid) != 0) return errno;
+  if (syscall(SYS_setresuid, a->uid, a->uid, a->uid) != 0) return errno;
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (getppid() != a->parent) _exit(126);
+  return 0;
+}
+
 GANTRY_CHILD int child_main(void* arg) {
   auto* a = static_cast<child_args*>(arg);
   setpgid(0, 0);
@@ -108,6 +132,14 @@ GANTRY_CHILD int child_main(void* arg) {
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, nullptr);
+  for (size_t i = 0; i < a->cgroup_count; ++i) {
+    if (write(a->cgroup_fds[i], "0", 1) != 1) {
+      a->failed_cgroup = i;
+      child_failed(a, start_step::cgroup, errno, false, "", "");
+    }
+  }
+  if (a->switch_user)
+    if (int err = switch_user(a); err != 0) child_failed(a, start_step::user, err, false, "", "");
   int log = open(a->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (log < 0) child_failed(a, start_step::log, errno, false, "", "");
   int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -139,9 +171,14 @@ std::vector<std::string> candidates(const std::string& program, const std::strin
   return out;
 }
 
-std::string describe(start_step step, int err, const process_spec& spec) {
+std::string describe(start_step step, int err, size_t failed_cgroup, const process_spec& spec) {
   std::string why = std::string(": ") + strerrordesc_np(err);
   switch (step) {
+    case start_step::cgroup:
+      return "cannot join cgroup " + spec.cgroup_procs[failed_cgroup] + why;
+    case start_step::user:
+      return "cannot run as uid " + std::to_string(spec.uid) + " gid " + std::to_string(spec.gid) +
+             why;
     case start_step::log:
       return "cannot open the task's log " + spec.log_path + why;
     case start_step::working_dir:
@@ -180,8 +217,35 @@ result<pid_t> spawn_process(const process_spec& spec) {
   a.argv = argv.data();
   a.envp = envp.data();
   a.candidates = candidates(spec.argv[0], path);
+  if (spec.switch_user && spec.argv[0].find('/') == std::string::npos) {
+    // PATH entries the task's user cannot search are skipped, as if absent: a program found
+    // nowhere it can reach is "No such file or directory", not the EACCES of a root-only dir.
+    unix_user user{"", spec.uid, spec.gid, spec.groups};
+    std::erase_if(a.candidates, [&](const std::string& c) {
+      return !unreachable_for(c.substr(0, c.rfind('/')), user).empty();
+    });
+  }
   a.sh_argv = {const_cast<char*>("/bin/sh"), nullptr};
   a.sh_argv.insert(a.sh_argv.end(), argv.begin() + 1, argv.end());
+
+  std::vector<int> cgroup_fds;
+  for (const std::string& procs : spec.cgroup_procs) {
+    int fd = open(procs.c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd < 0) {
+      int err = errno;
+      for (int f : cgroup_fds) close(f);
+      return fail(errc::failed_precondition,
+                  "cannot join cgroup " + procs + ": " + strerrordesc_np(err));
+    }
+    cgroup_fds.push_back(fd);
+  }
+  a.cgroup_fds = cgroup_fds.data();
+  a.cgroup_count = cgroup_fds.size();
+  a.switch_user = spec.switch_user;
+  a.uid = spec.uid;
+  a.gid = spec.gid;
+  a.groups = spec.groups.data();
+  a.group_count = spec.groups.size();
 
   std::unique_ptr<char[]> stack(new char[kChildStack]);
   void* top = stack.get() + kChildStack;
@@ -192,6 +256,7 @@ result<pid_t> spawn_process(const process_spec& spec) {
   pid_t pid = clone(child_main, top, CLONE_VM | CLONE_VFORK | SIGCHLD, &a);
   int clone_errno = errno;
   pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  for (int f : cgroup_fds) close(f);
   // Here the child runs its program, or has exited.
   if (pid < 0) return fail(errc::io_error, std::string("clone failed: ") + strerror(clone_errno));
   if (a.step == start_step::none) {
@@ -200,7 +265,7 @@ result<pid_t> spawn_process(const process_spec& spec) {
   }
   while (waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
   }
-  return fail(errc::failed_precondition, describe(a.step, a.err, spec));
+  return fail(errc::failed_precondition, describe(a.step, a.err, a.failed_cgroup, spec));
 }
 
 }  // namespace gantry

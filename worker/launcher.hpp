@@ -18,6 +18,17 @@ struct process_spec {
   std::vector<std::pair<std::string, std::string>> env;  // the complete environment
   std::string working_dir;
   std::string log_path;
+  // cgroup.procs files the process joins before anything else it does (writing "0"), so that
+  // it and all it starts are inside its cgroups from the beginning.
+  std::vector<std::string> cgroup_procs = {};
+  // With switch_user: the identity the process takes after joining its cgroups and before it
+  // opens its log (which it then creates as that user), enters its directory or execs:
+  // supplementary groups, then group, then user (real, effective and saved). Needs root.
+  // PATH entries that user cannot search are skipped when argv[0] is looked up.
+  bool switch_user = false;
+  uid_t uid = 0;
+  gid_t gid = 0;
+  std::vector<gid_t> groups = {};
 };
 
 // Starts the process and returns its pid (also its process group id) once its program runs.
@@ -26,6 +37,8 @@ struct process_spec {
 //   cannot execute nosuchprog: No such file or directory
 //   cannot enter working directory /data/x: No such file or directory
 //   cannot open the task's log /data/tasks/t/output.log: Permission denied
+//   cannot join cgroup /sys/fs/cgroup/memory/gantry/t/cgroup.procs: No space left on device
+//   cannot run as uid 1000 gid 1000: Operation not permitted
 // The child shares the caller's memory until it execs (clone with CLONE_VM | CLONE_VFORK, as
 // posix_spawn does): the caller waits for the exec without copying its address space, so
 // knowing that the program runs costs no more than a fork did.

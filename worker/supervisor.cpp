@@ -15,7 +15,9 @@
 #include <set>
 
 #include "core/log.hpp"
+#include "core/quantity.hpp"
 #include "core/task_environment.hpp"
+#include "worker/device_rules.hpp"
 #include "worker/launcher.hpp"
 #include "worker/reaper.hpp"
 
@@ -50,6 +52,13 @@ struct signal_req {
   std::string task_id;
   int32_t sig;
 };
+struct time_up {
+  std::string task_id;
+};
+struct remove_group {
+  std::shared_ptr<task_cgroup> group;
+  int tries;
+};
 
 }  // namespace
 }  // namespace gantry
@@ -63,6 +72,8 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(gantry::list_req)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(gantry::stop_req)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(gantry::scan_checkpoints)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(gantry::signal_req)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(gantry::time_up)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(gantry::remove_group)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(gantry::result<int64_t>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(gantry::result<void>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(gantry::result<gantry::log_chunk>)
@@ -78,6 +89,9 @@ struct task_entry {
   std::string log_path;
   std::set<int64_t> reported_steps;  // checkpoint commits already sent
   std::chrono::system_clock::time_point started;
+  std::chrono::steady_clock::time_point started_steady;  // for its wall time
+  std::shared_ptr<task_cgroup> group;                    // null without cgroups
+  bool time_limited = false;                             // stopped by its time limit
   int32_t mps_gpu = -1;  // the GPU whose MPS daemon it holds; -1 none
 };
 
@@ -96,6 +110,28 @@ struct sup_state {
 using sup_t = caf::stateful_actor<sup_state>;
 
 constexpr auto kCheckpointScan = std::chrono::milliseconds(250);
+// A task group is removed once its last process has left it; killed processes leave within
+// milliseconds, so this gives up (leaving an empty group) only when something is stuck.
+constexpr auto kGroupRemoveRetry = std::chrono::milliseconds(50);
+constexpr int kGroupRemoveTries = 200;
+
+// SIGKILL to the task's process group and, with cgroups, to every process in its group
+// (also those that left the process group: setsid, double forks).
+void kill_tree(const task_entry& t) {
+  ::kill(-t.pid, SIGKILL);
+  if (t.group) t.group->kill_all();
+}
+
+void release_group(sup_t* self, std::shared_ptr<task_cgroup> group, int tries) {
+  if (!group) return;
+  auto r = group->remove();
+  if (r) return;
+  if (r.error().code == errc::unavailable && tries < kGroupRemoveTries) {
+    self->delayed_send(self, kGroupRemoveRetry, remove_group{std::move(group), tries + 1});
+    return;
+  }
+  log_warn("task cgroup left behind: " + r.error().message);
+}
 
 // Reports every step-N/rank-R.done marker of the task's rank not reported yet.
 void scan_task_checkpoints(sup_t* self, task_entry& t) {
@@ -159,6 +195,12 @@ result<int64_t> do_launch(sup_t* self, task_spec& task) {
   fs::create_directories(dir, ec);
   if (!ec) fs::create_directories(out, ec);
   if (ec) return fail(errc::io_error, "cannot create task directories: " + ec.message());
+  const unix_user* user = st.opts.users ? &st.opts.users->user_for(task.owner) : nullptr;
+  if (user) {
+    auto given = hand_over(dir.string(), *user, 0700);
+    if (given) given = hand_over(out.string(), *user);
+    if (!given) return fail(given.error());
+  }
   task_entry entry;
   entry.log_path = (dir / "output.log").string();
   auto env = task_environment(task, st.opts.facts, {out.string(), dir.string(), "", ""});
@@ -171,15 +213,38 @@ result<int64_t> do_launch(sup_t* self, task_spec& task) {
     env = task_environment(task, st.opts.facts, paths);
   std::string cwd = task.working_dir.empty() ? dir.string() : task.working_dir;
   process_spec ps{task.command, std::move(*env), std::move(cwd), entry.log_path};
+  if (user) {
+    ps.switch_user = true;
+    ps.uid = user->uid;
+    ps.gid = user->gid;
+    ps.groups = user->groups;
+  }
+  if (st.opts.cgroups) {
+    auto group =
+        st.opts.cgroups->create(task.task_id, {task.memory_bytes, task.cpu_milli, st.opts.pids_max,
+                                               gpu_deny_rules(st.opts.gpu_devices, task.gpus)});
+    if (!group) {
+      if (entry.mps_gpu >= 0) st.opts.mps->release(entry.mps_gpu);
+      log_warn("task " + task.task_id + " did not start: " + group.error().message);
+      return fail(errc::failed_precondition,
+                  "cannot create the task's cgroup: " + group.error().message);
+    }
+    entry.group = std::move(*group);
+    ps.cgroup_procs = entry.group->procs_files();
+  }
   auto pid = spawn_process(ps);  // returns once the program runs, or with why it cannot
   if (!pid) {
     if (entry.mps_gpu >= 0) st.opts.mps->release(entry.mps_gpu);
     log_warn("task " + task.task_id + " did not start: " + pid.error().message);
+    release_group(self, std::move(entry.group), 0);
     return fail(pid.error());
   }
   st.reap->child_started(*pid);
   entry.pid = *pid;
   entry.started = std::chrono::system_clock::now();
+  entry.started_steady = std::chrono::steady_clock::now();
+  if (task.time_limit_ms > 0)
+    self->delayed_send(self, std::chrono::milliseconds(task.time_limit_ms), time_up{task.task_id});
   entry.spec = std::move(task);
   st.by_pid[*pid] = entry.spec.task_id;
   log_info("started " + entry.spec.task_id + " (pid " + std::to_string(*pid) + ")");
@@ -208,10 +273,29 @@ void on_exit(sup_t* self, child_exited& m) {
     message = std::string("killed by signal ") + std::to_string(WTERMSIG(m.status)) + " (" +
               strsignal(WTERMSIG(m.status)) + ")";
   }
-  ::kill(-t.pid, SIGKILL);  // whatever the task left behind in its group goes too
+  kill_tree(t);  // whatever the task left behind (daemons too) goes with it
+  task_report report{t.spec.task_id, t.pid, false, exit_code, message};
+  report.usage.wall_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                             std::chrono::steady_clock::now() - t.started_steady)
+                             .count();
+  if (t.group) {
+    cgroup_usage u = t.group->usage();
+    report.usage.peak_memory_bytes = u.peak_memory_bytes;
+    report.usage.cpu_usec = u.cpu_usec;
+    if (u.oom_kills > 0 && exit_code != 0)
+      report.message =
+          "out of memory: limit " + format_bytes(t.spec.memory_bytes) + ", peak " +
+          format_bytes(u.peak_memory_bytes >= 0 ? u.peak_memory_bytes : t.spec.memory_bytes);
+  }
+  if (t.time_limited && exit_code != 0) {
+    report.message = "time limit " + format_duration(t.spec.time_limit_ms) + " exceeded";
+    report.time_limit_exceeded = true;
+  }
   if (!t.spec.checkpoint_dir.empty()) scan_task_checkpoints(self, t);  // a last commit
-  log_info("task " + t.spec.task_id + " ended: " + (message.empty() ? "exit 0" : message));
-  st.reports->task_exited(task_report{t.spec.task_id, t.pid, false, exit_code, message});
+  log_info("task " + t.spec.task_id +
+           " ended: " + (report.message.empty() ? "exit 0" : report.message));
+  st.reports->task_exited(report);
+  release_group(self, std::move(t.group), 0);
   if (t.mps_gpu >= 0) st.opts.mps->release(t.mps_gpu);
   st.tasks.erase(it);  // its log stays on disk, found by its task id
   if (self->state.tasks.empty()) {
@@ -246,6 +330,9 @@ caf::behavior sup_behavior(sup_t* self, supervisor_options opts,
   auto& st = self->state;
   st.opts = std::move(opts);
   st.reports = std::move(reports);
+  if (st.opts.users)
+    if (auto closed = close_data_dir(st.opts.data_dir); !closed)
+      log_warn("tasks may read the worker's data dir: " + closed.error().message);
   st.reap =
       std::make_shared<reaper>([me = caf::actor_cast<caf::actor>(self)](pid_t pid, int status) {
         caf::anon_send(me, child_exited{pid, status});
@@ -261,7 +348,7 @@ caf::behavior sup_behavior(sup_t* self, supervisor_options opts,
         }
         pid_t pgid = it->second.pid;
         if (m.grace_ms == 0) {
-          ::kill(-pgid, SIGKILL);
+          kill_tree(it->second);
         } else {
           ::kill(-pgid, SIGTERM);
           self->delayed_send(self, std::chrono::milliseconds(m.grace_ms), escalate{m.task_id});
@@ -280,9 +367,22 @@ caf::behavior sup_behavior(sup_t* self, supervisor_options opts,
         auto it = self->state.tasks.find(m.task_id);
         if (it != self->state.tasks.end()) {
           log_warn("task " + m.task_id + " ignored SIGTERM; sending SIGKILL");
-          ::kill(-it->second.pid, SIGKILL);
+          kill_tree(it->second);
         }
       },
+      [self](time_up& m) {
+        auto it = self->state.tasks.find(m.task_id);
+        if (it == self->state.tasks.end() || it->second.time_limited) return;
+        task_entry& t = it->second;
+        t.time_limited = true;
+        log_warn("task " + m.task_id + " reached its time limit (" +
+                 format_duration(t.spec.time_limit_ms) + "): SIGTERM, SIGKILL in " +
+                 std::to_string(self->state.opts.time_limit_grace_ms) + " ms");
+        ::kill(-t.pid, SIGTERM);
+        self->delayed_send(self, std::chrono::milliseconds(self->state.opts.time_limit_grace_ms),
+                           escalate{m.task_id});
+      },
+      [self](remove_group& m) { release_group(self, std::move(m.group), m.tries); },
       [self](child_exited& m) { on_exit(self, m); },
       [self](scan_checkpoints) {
         auto& st = self->state;

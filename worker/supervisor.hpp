@@ -1,9 +1,13 @@
 #pragma once
 // The worker's supervisor actor owns the tasks running on this machine: it launches them
 // (worker/launcher.hpp) with the environment core/task_environment.hpp builds, in the
-// stage's working_dir or else their own directory; it kills them (SIGTERM to the process
-// group, SIGKILL after the grace period), learns of their exits from a reaper thread,
-// reports exits to the coordinator link, and serves their log files. A launch is answered
+// stage's working_dir or else their own directory, as the Unix user its user map gives for the
+// task's owner when it has one (worker/user_map.hpp), each in its own cgroup when the worker
+// has cgroups (worker/cgroup.hpp: memory, CPU and pids limits); it kills them (SIGTERM to the
+// process group, then SIGKILL to the whole tree: process group and cgroup) on request, at
+// their time limit and when their main process exits; it learns of exits from a reaper
+// thread, reports them with the run's usage (peak memory, CPU time, wall time) and an OOM
+// or time-limit reason to the coordinator link, and serves their log files. A launch is answered
 // once the program runs, or with why it could not start. For tasks with a checkpoint dir it
 // looks for commit markers ($GANTRY_CHECKPOINT_DIR/step-N/rank-R.done) every 250 ms and
 // reports each new one once. A task that shares a GPU holds that GPU's MPS daemon from its
@@ -15,7 +19,10 @@
 
 #include "core/ports.hpp"
 #include "core/task_environment.hpp"
+#include "worker/cgroup.hpp"
+#include "worker/device_rules.hpp"
 #include "worker/mps.hpp"
+#include "worker/user_map.hpp"
 
 namespace gantry {
 
@@ -25,9 +32,20 @@ struct supervisor_options {
   // What tasks' environments are built from besides their launch (the coordinator's
   // address, this node's GPUs, the worker's own environment and pass-env patterns).
   worker_facts facts;
+  // Each task gets a group there with its memory and CPU as limits (null: no cgroups).
+  std::shared_ptr<cgroup_driver> cgroups;
+  int64_t pids_max = 0;  // per task, with cgroups; 0 none
+  // This node's real GPU device files: with cgroup v1, a task may open only its own GPUs'.
+  std::vector<dev_entry> gpu_devices;
+  // After a task's time limit: SIGTERM, then SIGKILL to its whole tree this much later.
+  uint32_t time_limit_grace_ms = 10000;
   // MPS daemons for GPUs that tasks share (worker/mps.hpp); null: shared GPUs are
   // time-sliced.
   std::shared_ptr<mps_manager> mps;
+  // Who tasks run as (worker/user_map.hpp): each task as the user mapped from its owner, its
+  // directory and its job's shared directory handed to that user, the data dir closed to
+  // tasks (0711). Needs root. Null: tasks run as the worker itself.
+  std::shared_ptr<const user_map> users;
 };
 
 class supervisor {

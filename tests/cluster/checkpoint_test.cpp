@@ -42,8 +42,8 @@ std::map<std::string, std::string> result_of(cluster& c, const std::string& job)
 
 // The checksum of an uninterrupted run of the same computation.
 std::string reference_checksum(cluster& c, int ranks, int steps) {
-  std::string job = c.submit(
-      "reference.yaml", allreduce_manifest("reference", ranks, steps, 0, c.dir() + "/ckpt-ref"));
+  std::string job = c.submit("reference.yaml", allreduce_manifest("reference", ranks, steps, 0,
+                                                                  c.task_writable_dir("ckpt-ref")));
   auto w = c.cli({"watch", job});
   REQUIRE_MESSAGE(w.exit_code == 0, w.out);
   auto r = result_of(c, job);
@@ -84,7 +84,8 @@ TEST_CASE("a 2-worker x 2-rank CPU collective job succeeds with the right sums")
   cluster c;
   INFO(c.logs());
   c.start({"a", "b"}, {"--cpus", "2", "--memory", "2GiB"});
-  std::string job = c.submit("ring.yaml", allreduce_manifest("ring", 4, 20, 0, c.dir() + "/ckpt"));
+  std::string job =
+      c.submit("ring.yaml", allreduce_manifest("ring", 4, 20, 0, c.task_writable_dir("ckpt")));
   auto w = c.cli({"watch", job});
   REQUIRE_MESSAGE(w.exit_code == 0, (w.out + c.cli({"logs", job}).out));
   auto r = result_of(c, job);
@@ -105,7 +106,8 @@ TEST_CASE("a checkpointing gang that loses a worker to kill -9 resumes from its 
   c.start({"w1", "w2", "w3", "w4"},
           {"--cpus", "1", "--memory", "2GiB"});  // one rank per worker, and a spare
   std::string expected = reference_checksum(c, 3, 60);
-  std::string job = c.submit("ckpt.yaml", allreduce_manifest("ckpt", 3, 60, 40, c.dir() + "/ckpt"));
+  std::string job =
+      c.submit("ckpt.yaml", allreduce_manifest("ckpt", 3, 60, 40, c.task_writable_dir("ckpt")));
   event_stream events(c, job);
   auto [node, pid] = after_checkpoint(c, job, events, 10);
   c.worker(node).signal(SIGKILL);
@@ -129,7 +131,8 @@ TEST_CASE("a stopped worker that comes back after its gang moved has its old tas
   INFO(c.logs());
   c.start({"w1", "w2", "w3", "w4"}, {"--cpus", "1", "--memory", "2GiB"});
   std::string expected = reference_checksum(c, 3, 60);
-  std::string job = c.submit("stop.yaml", allreduce_manifest("stop", 3, 60, 40, c.dir() + "/ckpt"));
+  std::string job =
+      c.submit("stop.yaml", allreduce_manifest("stop", 3, 60, 40, c.task_writable_dir("ckpt")));
   event_stream events(c, job);
   auto [node, pid] = after_checkpoint(c, job, events, 10);
   // A hung machine: the worker and its task stop; its heartbeats stop with them.

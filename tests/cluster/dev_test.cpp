@@ -77,6 +77,8 @@ class dev_process {
   static std::vector<std::string> command(const std::string& dir, std::vector<std::string> args) {
     args.insert(args.begin(), {bin("gantry"), "dev"});
     args.insert(args.end(), {"--data-dir", dir + "/dev"});
+    // Tasks of a root worker run as nobody: they must be able to reach DIR/dev.
+    std::filesystem::permissions(dir, std::filesystem::perms(0711));
     return args;
   }
   harness::temp_dir dir_{"gantry-test"};

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <filesystem>
 #include <fstream>
 #include <stdexcept>
 
@@ -90,6 +91,13 @@ bool cluster::wait_node(const std::string& name, const std::string& state, int t
   auto r = cli({"wait", name, "--state", state, "--timeout-ms", std::to_string(timeout_ms)},
                timeout_ms + 10000);
   return r.exit_code == 0;
+}
+
+std::string cluster::task_writable_dir(const std::string& name) {
+  std::string path = dir() + "/" + name;
+  std::filesystem::create_directories(path);
+  std::filesystem::permissions(path, std::filesystem::perms(01777));
+  return path;
 }
 
 std::string cluster::write_manifest(const std::string& name, const std::string& yaml) {

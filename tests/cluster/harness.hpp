@@ -59,6 +59,9 @@ class cluster {
   harness::local_cluster& local() { return c_; }
   // `gantry wait NAME --state STATE`; true when reached within timeout_ms.
   bool wait_node(const std::string& name, const std::string& state, int timeout_ms = 20000);
+  // Creates DIR/name for tasks to write in, whoever they run as (like /tmp: 1777), and
+  // returns its path: a checkpoint dir a manifest names, say.
+  std::string task_writable_dir(const std::string& name);
   // Writes a manifest into the cluster's dir and returns its path.
   std::string write_manifest(const std::string& name, const std::string& yaml);
   // Writes the manifest, submits it with `flags` (which must succeed) and returns the job id.

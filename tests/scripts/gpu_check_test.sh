@@ -3,7 +3,7 @@
 # in which any one step fails ends in FAIL with exit 1, running no later step.
 set -uo pipefail
 script="$(cd "$(dirname "$0")/../.." && pwd)/scripts/gpu-check.sh"
-steps=(setup build nccl-linked cluster nccl-1rank nccl-2rank gpu-share)
+steps=(setup build nccl-linked cluster nccl-1rank nccl-2rank gpu-share devices)
 problems=0
 problem() {
   echo "gpu_check_test: $*"

@@ -25,7 +25,10 @@ job_spec rich_spec() {
   j.name = "null";  // a YAML null when unquoted
   j.priority = -7;
   j.max_restarts = 1000;
+  j.time_limit_ms = 5'400'000;  // 1h30m
+  j.restart_on_time_limit = true;
   stage_spec a = cpu_stage("123");  // a YAML number when unquoted
+  a.time_limit_ms = 1500;
   a.replicas = 3;
   a.resources.cpu_milli = 1234;
   a.resources.memory_bytes = (1536LL << 20) + 1;  // no unit prints it exactly

@@ -269,3 +269,19 @@ TEST_CASE("no_retry_exit_codes are integers from 0 to 255") {
   CHECK(errors(one_stage("no_retry_exit_codes: 2")) ==
         "stages[0].no_retry_exit_codes: expected a list of exit codes like [2, 3], got 2");
 }
+
+TEST_CASE("time_limit is a positive duration on a job and on a stage") {
+  CHECK(parsed_stage("time_limit: 90m").time_limit_ms == 5'400'000);
+  auto job = parse_manifest(
+      "name: j\ntime_limit: 2h\nrestart_on_time_limit: true\n"
+      "stages:\n  - {name: s, command: [run]}\n");
+  REQUIRE(job.has_value());
+  CHECK(job->time_limit_ms == 7'200'000);
+  CHECK(job->restart_on_time_limit);
+  CHECK(job->stages[0].time_limit_ms == 0);  // the job's applies
+  CHECK(errors(one_stage("time_limit: 3600"))
+            .find("stages[0].time_limit: expected a duration like 2h, 90m or 30s, got 3600") !=
+        std::string::npos);
+  CHECK(errors("name: j\nrestart_on_time_limit: maybe\nstages:\n  - {name: s, command: [run]}\n")
+            .find("restart_on_time_limit: expected true or false") != std::string::npos);
+}

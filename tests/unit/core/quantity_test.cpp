@@ -34,3 +34,25 @@ TEST_CASE("quantities print back in the units users write") {
   CHECK(format_cpu(500) == "0.5");
   CHECK(format_cpu(250) == "250m");
 }
+
+TEST_CASE("durations: units from ms to days, combined, and printed back exactly") {
+  CHECK(parse_time_limit_ms("2h").value() == 7'200'000);
+  CHECK(parse_time_limit_ms("90m").value() == 5'400'000);
+  CHECK(parse_time_limit_ms("30s").value() == 30'000);
+  CHECK(parse_time_limit_ms("1d").value() == 86'400'000);
+  CHECK(parse_time_limit_ms("500ms").value() == 500);
+  CHECK(parse_time_limit_ms("1h30m").value() == 5'400'000);
+  CHECK(parse_time_limit_ms("1m1ms").value() == 60'001);
+  CHECK(parse_time_limit_ms("3600").error().message.find("a unit is required") !=
+        std::string::npos);
+  for (const char* bad : {"", "0s", "-1h", "2 h", "1.5h", "h", "2w", "99999999999999999999s"}) {
+    CAPTURE(bad);
+    CHECK_FALSE(parse_time_limit_ms(bad).has_value());
+  }
+  CHECK(format_duration(7'200'000) == "2h");
+  CHECK(format_duration(5'400'000) == "1h30m");
+  CHECK(format_duration(1500) == "1s500ms");
+  CHECK(format_duration(86'400'000 + 1000) == "1d1s");
+  for (int64_t ms : {1LL, 999LL, 1000LL, 61'001LL, 90'061'001LL})
+    CHECK(parse_time_limit_ms(format_duration(ms)).value() == ms);
+}

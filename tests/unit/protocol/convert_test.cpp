@@ -34,6 +34,7 @@ node_inventory sample_inventory() {
   inv.fabrics = {"tcp", "shm", "verbs", "verbs;ofi_rxm"};
   inv.labels = {{"rack", "r12"}, {"zone", "a"}};
   inv.gpu_sharing = kGpuSharingMps;  // not the default, so the round trip shows it travels
+  inv.isolation = "v1";
   return inv;
 }
 
@@ -84,6 +85,9 @@ TEST_CASE("wire: a task spec") {
   t.fabric = "verbs;ofi_rxm";
   t.checkpoint_dir = "/shared/ckpt";
   t.restore_step = 1200;
+  t.memory_bytes = int64_t{8} << 30;
+  t.owner = "alice";
+  t.time_limit_ms = 7'200'000;
   CHECK(round_trip<wire::TaskSpec>(t) == t);
   t.gang = gang_coordinates{1, 2, 1, 2, "10.0.0.5", 29500, 3, {"j-000007", "train", 1}};
   CHECK(round_trip<wire::TaskSpec>(t) == t);
@@ -95,14 +99,27 @@ TEST_CASE("wire: task reports, running and ended") {
   task_report ended{"j-1.s.1.0", 4243, false, 137, "killed by signal 9"};
   CHECK(round_trip<wire::TaskReport>(running) == running);
   CHECK(round_trip<wire::TaskReport>(ended) == ended);
+  task_report measured{
+      "j-1.s.2.0", 4244, false, 137, "time limit 2h exceeded", {64 << 20, 1'500'000, 7'200'100},
+      true};
+  CHECK(round_trip<wire::TaskReport>(measured) == measured);
 }
 
 TEST_CASE("wire: job events of every kind") {
   for (event_kind kind : {event_kind::job, event_kind::stage, event_kind::rank}) {
-    job_event e{"j-000042", 17,       1'700'000'000'123,
-                kind,       "train",  3,
-                "failed",   "gpu-01", 99'999'999'999,
-                143,        2,        "exit code 143 \xE2\x80\x94 terminated"};
+    job_event e{"j-000042",
+                17,
+                1'700'000'000'123,
+                kind,
+                "train",
+                3,
+                "failed",
+                "gpu-01",
+                99'999'999'999,
+                143,
+                2,
+                "exit code 143 \xE2\x80\x94 terminated",
+                {1 << 30, 42, 9000}};
     CHECK(round_trip<wire::JobEvent>(e) == e);
   }
 }
@@ -172,6 +189,7 @@ TEST_CASE("wire: a job's detail carries its summary, stages and ranks") {
     r.exit_code = 143;
     r.task_id = make_task_id(job.id, "train", r.rank, 1);
     r.reason = "restarted";
+    r.usage = {int64_t{3} << 30, 120'000'000, 61'000};
   }
 
   job_record out = round_trip<wire::JobDetail>(job);

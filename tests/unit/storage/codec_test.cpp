@@ -88,6 +88,9 @@ TEST_CASE("codec: job spec, event, node and task round-trip") {
   t.env = {{"B", "2"}, {"A", "1"}, {"A", "again"}};  // order and duplicates kept
   t.gpus = {0, 3};
   t.checkpoint_dir = "/ckpt";
+  t.memory_bytes = int64_t{1} << 30;
+  t.owner = "alice";
+  t.time_limit_ms = 60'000;
   check_round_trip(t, decode_task_spec);
 }
 

@@ -90,6 +90,7 @@ inline job_record sample_job(uint64_t n) {
     r.node = "cpu-0" + std::to_string(r.rank);
     r.exit_code = 0;
     r.pid = 4000 + r.rank;
+    r.usage = {int64_t{700} << 20, 95'000'000 + r.rank, 60'000};
   }
   auto& train = job.stages[1];
   train.state = stage_state::running;
@@ -121,6 +122,7 @@ inline job_event sample_event(const std::string& job, uint64_t seq) {
   e.pid = 1234;
   e.attempt = 1;
   e.message = "event " + std::to_string(seq);
+  e.usage = {int64_t{1} << 30, 2'000'000, static_cast<int64_t>(seq)};
   return e;
 }
 
@@ -137,6 +139,7 @@ inline node_record sample_node(const std::string& name) {
   n.inventory.fabrics = {"tcp", "shm", "verbs"};
   n.inventory.labels = {{"zone", "a"}, {"rack", "r12"}};
   n.inventory.gpu_sharing = kGpuSharingMps;
+  n.inventory.isolation = "v1";
   n.cordoned = true;
   n.registered_ms = 1'700'000'000'123;
   return n;

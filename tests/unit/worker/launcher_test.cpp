@@ -1,6 +1,7 @@
 // Starting task processes (worker/launcher.hpp): what the child gets, and a start that
 // fails answered as such instead of as a running process.
 #include <doctest/doctest.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -158,4 +159,39 @@ TEST_CASE("a script without #! runs through /bin/sh, as execvp does") {
   REQUIRE_MESSAGE(pid.has_value(), pid.error().message);
   CHECK(wait_exit(*pid) == 0);
   CHECK(read_file(log) == "from sh\n");
+}
+
+TEST_CASE("a task switches to its user before it opens its log or runs") {
+  if (geteuid() != 0) return;  // only root can switch; the check below would not apply
+  temp_dir dir;
+  struct passwd* nobody = getpwnam("nobody");
+  REQUIRE(nobody != nullptr);
+  fs::path task = dir.path / "task";
+  fs::create_directories(task);
+  REQUIRE(chown(task.c_str(), nobody->pw_uid, nobody->pw_gid) == 0);
+  REQUIRE(chmod(dir.path.c_str(), 0711) == 0);
+  fs::path log = task / "output.log";
+  process_spec spec{{"sh", "-c", "id -u; id -g; id -G"}, kEnv, task.string(), log.string()};
+  spec.switch_user = true;
+  spec.uid = nobody->pw_uid;
+  spec.gid = nobody->pw_gid;
+  auto pid = spawn_process(spec);
+  REQUIRE_MESSAGE(pid.has_value(), pid.error().message);
+  CHECK(wait_exit(*pid) == 0);
+  std::string id = std::to_string(nobody->pw_uid) + "\n" + std::to_string(nobody->pw_gid) + "\n" +
+                   std::to_string(nobody->pw_gid) + "\n";  // no supplementary group left
+  CHECK(read_file(log) == id);
+  struct stat sb {};
+  REQUIRE(stat(log.c_str(), &sb) == 0);
+  CHECK(sb.st_uid == nobody->pw_uid);  // created as the task's user
+
+  // A log the user may not create is a failed start naming it, as the user would meet it.
+  fs::path closed = dir.path / "closed";
+  fs::create_directories(closed);
+  REQUIRE(chmod(closed.c_str(), 0700) == 0);
+  spec.log_path = (closed / "output.log").string();
+  pid = spawn_process(spec);
+  REQUIRE_FALSE(pid.has_value());
+  CHECK(pid.error().message ==
+        "cannot open the task's log " + spec.log_path + ": Permission denied");
 }
