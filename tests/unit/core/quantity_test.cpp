@@ -34,3 +34,14 @@ TEST_CASE("quantities print back in the units users write") {
   CHECK(format_cpu(500) == "0.5");
   CHECK(format_cpu(250) == "250m");
 }
+
+TEST_CASE("durations parse from ms up to days and print back") {
+  CHECK(parse_duration_ms("500ms").value() == 500);
+  CHECK(parse_duration_ms("30s").value() == 30'000);
+  CHECK(parse_duration_ms("7d").value() == 7 * 86'400'000LL);
+  CHECK_FALSE(parse_duration_ms("7").has_value());
+  CHECK_FALSE(parse_duration_ms("1w").has_value());
+  CHECK(format_duration_ms(7 * 86'400'000LL) == "7d");
+  CHECK(format_duration_ms(25 * 3'600'000LL) == "25h");
+  CHECK(format_duration_ms(1500) == "1500ms");
+}
