@@ -63,6 +63,13 @@ class state_store {
   result<std::vector<job_event>> load_events(const std::string& job_id, uint64_t from_seq);
   result<std::optional<std::string>> get_meta(const std::string& key);
 
+  // Adds to b the deletion of each job's record and of every one of its events (found by a
+  // scan now: events added later are not deleted).
+  result<void> add_forget(batch& b, const std::vector<std::string>& ids);
+  // Reclaims the space of forgotten jobs whose ids lie in [first_id, last_id] (kv_store::compact
+  // on both columns). Slow; safe to call from another thread than the other methods.
+  result<void> reclaim(const std::string& first_id, const std::string& last_id);
+
   // Writes the schema version into a store that has none; accepts kSchemaVersion; any other
   // version gives errc::version_mismatch naming both.
   result<void> check_schema();
