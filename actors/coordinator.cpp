@@ -143,7 +143,7 @@ result<std::unique_ptr<coordinator>> coordinator::open(caf::actor_system& sys,
   if (!rs->jobs.empty())
     log_info("loaded " + std::to_string(rs->jobs.size()) + " jobs from the store in " +
              std::to_string(ms) + " ms");
-  p->store_ref = spawn_store_actor(sys, *p->store);
+  p->store_ref = spawn_store_actor(sys, *p->store, config.retain_compact_interval_ms);
   p->rendezvous = spawn_rendezvous_actor(sys);
   p->cluster = spawn_cluster_actor(sys, p->store_ref, p->rendezvous, std::move(*rs), config);
   p->backend = std::make_unique<actor_backend>(sys, p->cluster, p->rendezvous);

@@ -13,6 +13,7 @@
 
 #include "cli/commands.hpp"
 #include "core/manifest.hpp"
+#include "core/quantity.hpp"
 
 using namespace gantry::cli;
 using gantry::job_filter;
@@ -73,6 +74,30 @@ void add_limit_flags(CLI::App* cmd, coordinator_options& o) {
       ->capture_default_str();
 }
 
+// --retain-finished: a duration, or "0"/"off" for no age limit.
+gantry::result<int64_t> parse_retention(const std::string& text) {
+  if (text == "0" || text == "off") return 0;
+  return gantry::parse_duration_ms(text);
+}
+
+// Bounded history (docs/operations.md, Retention).
+void add_retention_flags(CLI::App* cmd, gantry::coordinator_config& cfg) {
+  cmd->add_option_function<std::string>(
+         "--retain-finished",
+         [&cfg](const std::string& v) { cfg.retain_finished_ms = *parse_retention(v); },
+         "Forget a finished job (its record and events) this long after it finished, e.g. "
+         "7d, 12h (0 or off = no age limit)")
+      ->check([](const std::string& v) {
+        auto r = parse_retention(v);
+        return r ? std::string() : r.error().message;
+      })
+      ->default_str(gantry::format_duration_ms(cfg.retain_finished_ms));
+  cmd->add_option("--retain-max-jobs", cfg.retain_max_jobs,
+                  "Keep at most this many finished jobs, forgetting the oldest-finished first "
+                  "(0 = no limit)")
+      ->capture_default_str();
+}
+
 command coordinator_command(CLI::App& app) {
   auto o = std::make_shared<coordinator_options>();
   auto& cfg = o->config;
@@ -101,6 +126,7 @@ command coordinator_command(CLI::App& app) {
                   "On drain: time between a stage's checkpoint signal and moving its tasks, "
                   "unless the stage sets checkpoint.grace")
       ->capture_default_str();
+  add_retention_flags(cmd, cfg);
   add_limit_flags(cmd, *o);
   return {cmd, [o] { return run_coordinator(*o); }};
 }
