@@ -46,6 +46,7 @@ struct worker_options {
   int simulate_dpus = 0;
   std::map<std::string, std::string> labels;
   std::vector<std::string> pass_env;  // worker variables tasks also get: names or globs
+  int64_t retain_task_files_ms = 7 * 24 * 3'600'000LL;  // 0 = keep forever
 };
 int run_worker(const worker_options& o);
 

@@ -152,6 +152,16 @@ command worker_command(CLI::App& app) {
                   "repeatable). Tasks otherwise get only PATH, HOME, LANG and LC_* from the "
                   "worker")
       ->delimiter(',');
+  cmd->add_option_function<std::string>(
+         "--retain-task-files",
+         [o](const std::string& v) { o->retain_task_files_ms = *parse_retention(v); },
+         "Remove a finished task's directory (its log and scratch files) this long after it "
+         "ended, e.g. 7d, 12h (0 or off = keep forever)")
+      ->check([](const std::string& v) {
+        auto r = parse_retention(v);
+        return r ? std::string() : r.error().message;
+      })
+      ->default_str(gantry::format_duration_ms(o->retain_task_files_ms));
   return {cmd, [o, labels] {
             for (const auto& l : *labels) {
               auto eq = l.find('=');

@@ -150,6 +150,7 @@ int run_worker(const worker_options& o) {
   sopts.shared_dir = o.shared_dir.empty() ? o.data_dir + "/shared" : o.shared_dir;
   sopts.facts = {inv->name, *coordinator, inv->gpus, own_environment(), o.pass_env};
   sopts.mps = gpu_sharing(*inv, o.data_dir);
+  sopts.retain_task_files_ms = o.retain_task_files_ms;
   supervisor sup(*sys, sopts, reports);
   worker_link link(io, mailbox, sup.agent(), {*coordinator, *inv});
   reports->set(link.reports());

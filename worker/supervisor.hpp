@@ -7,7 +7,9 @@
 // once the program runs, or with why it could not start. For tasks with a checkpoint dir it
 // looks for commit markers ($GANTRY_CHECKPOINT_DIR/step-N/rank-R.done) every 250 ms and
 // reports each new one once. A task that shares a GPU holds that GPU's MPS daemon from its
-// launch to its exit (worker/mps.hpp).
+// launch to its exit (worker/mps.hpp). A finished task's directory is removed
+// retain_task_files_ms after it ended (worker/task_files.hpp), checked at start and then
+// periodically.
 #include <memory>
 #include <string>
 
@@ -28,6 +30,9 @@ struct supervisor_options {
   // MPS daemons for GPUs that tasks share (worker/mps.hpp); null: shared GPUs are
   // time-sliced.
   std::shared_ptr<mps_manager> mps;
+  // How long a finished task's directory (its log, its scratch files) stays; 0 = forever.
+  int64_t retain_task_files_ms = kDefaultRetainTaskFilesMs;
+  static constexpr int64_t kDefaultRetainTaskFilesMs = 7 * 24 * 3'600'000LL;
 };
 
 class supervisor {
