@@ -1,9 +1,11 @@
 // Bounded history with real processes (issue 12): --retain-max-jobs and --retain-finished
-// forget finished jobs from the coordinator, its store, and across restarts.
+// forget finished jobs from the coordinator, its store, and across restarts;
+// --retain-task-files removes finished tasks' files from workers.
 #include <doctest/doctest.h>
 
 #include <signal.h>
 
+#include <filesystem>
 #include <set>
 #include <thread>
 
@@ -166,4 +168,30 @@ stages:
   CHECK(r.json()["state"] == "running");
   CHECK(c.cli({"describe", "j-999999"}).err.find("no job j-999999") != std::string::npos);
   CHECK(c.cli({"cancel", running}).exit_code == 0);
+}
+
+TEST_CASE(
+    "a worker restarted with a short retain-task-files removes old task files, and logs says so") {
+  cluster c;
+  INFO(c.logs());
+  c.start({"w"});
+  std::string job = c.submit("echo.yaml", R"(name: echo
+stages:
+  - name: s
+    resources: { cpu: 0.1, memory: 16MiB }
+    command: [ "sh", "-c", "echo kept" ]
+)");
+  REQUIRE(c.cli({"watch", job}).exit_code == 0);
+  CHECK(c.cli({"logs", job, "--stage", "s"}).out.find("kept") != std::string::npos);
+  std::string task_dir = c.dir() + "/w/tasks/" + job + ".s.0.0";
+  REQUIRE(std::filesystem::exists(task_dir));
+  c.worker("w").signal(SIGTERM);
+  REQUIRE(c.worker("w").wait(20000) == 0);
+  c.start_worker("w", {"--retain-task-files", "1ms"});  // removes what ended before its start
+  REQUIRE(c.wait_node("w", "ready"));
+  auto gone = c.cli({"logs", job, "--stage", "s"});
+  CHECK(gone.out.find("kept") == std::string::npos);  // each rank's failure goes to stderr
+  CHECK(gone.err.find("has no log on this worker (a finished task's files are removed 1ms after "
+                      "it ended, see --retain-task-files)") != std::string::npos);
+  CHECK_FALSE(std::filesystem::exists(task_dir));
 }
