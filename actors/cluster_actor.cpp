@@ -56,20 +56,16 @@ class session_port final : public worker_session_port {
   std::shared_ptr<liveness_cell> liveness_;
 };
 
-std::unexpected<error> unknown_job(const std::string& id) {
-  return fail(errc::not_found, "no job " + id + " (gantry jobs lists them)");
-}
-
 // Calls fn with the job's record: from its actor while it runs, else from the store.
 void with_record(actor_t* self, const std::string& id, callback<job_record> fn) {
   auto it = self->state.jobs.find(id);
-  if (it == self->state.jobs.end()) return fn(result<job_record>(unknown_job(id)));
+  if (it == self->state.jobs.end()) return fn(result<job_record>(unknown_job(self, id)));
   auto from_store = [self, id, fn]() {
     self->request(self->state.store, caf::infinite, msg::load_job{id})
         .then(
-            [fn, id](result<std::optional<job_record>>& r) {
+            [self, fn, id](result<std::optional<job_record>>& r) {
               if (!r) return fn(result<job_record>(fail(r.error())));
-              if (!*r) return fn(result<job_record>(unknown_job(id)));
+              if (!*r) return fn(result<job_record>(unknown_job(self, id)));
               fn(result<job_record>(std::move(**r)));
             },
             [fn](caf::error& e) {
@@ -136,11 +132,16 @@ caf::typed_response_promise<result<watch_reply>> watch(actor_t* self, msg::watch
   auto rp = self->make_response_promise<result<watch_reply>>();
   auto it = self->state.jobs.find(m.job_id);
   if (it == self->state.jobs.end()) {
-    rp.deliver(result<watch_reply>(unknown_job(m.job_id)));
+    rp.deliver(result<watch_reply>(unknown_job(self, m.job_id)));
     return rp;
   }
   auto from_store = [self, rp, m]() mutable {
-    auto& entry = self->state.jobs[m.job_id];
+    auto found = self->state.jobs.find(m.job_id);
+    if (found == self->state.jobs.end()) {  // forgotten meanwhile
+      rp.deliver(result<watch_reply>(unknown_job(self, m.job_id)));
+      return;
+    }
+    auto& entry = found->second;
     self->request(self->state.store, caf::infinite, msg::load_events{m.job_id, m.from_seq})
         .then([rp, m, state = entry.summary.state,
                last = entry.last_seq](result<std::vector<job_event>>& r) mutable {
@@ -226,6 +227,7 @@ cluster_impl::behavior_type cluster_behavior(actor_t* self, store_actor store,
   st.store = std::move(store);
   st.config = config;
   recover(self, std::move(rs));
+  start_sweeps(self);
   return {
       [self](msg::submit& m) { return submit(self, m); },
       [self](msg::list_jobs) -> result<std::vector<job_summary>> {
@@ -249,7 +251,7 @@ cluster_impl::behavior_type cluster_behavior(actor_t* self, store_actor store,
         auto rp = self->make_response_promise<result<void>>();
         auto it = self->state.jobs.find(m.job_id);
         if (it == self->state.jobs.end()) {
-          rp.deliver(result<void>(unknown_job(m.job_id)));
+          rp.deliver(result<void>(unknown_job(self, m.job_id)));
         } else if (!it->second.actor) {
           rp.deliver(result<void>(
               fail(errc::failed_precondition,
@@ -354,6 +356,7 @@ cluster_impl::behavior_type cluster_behavior(actor_t* self, store_actor store,
         if (m.finished) {
           it->second.actor = nullptr;
           self->send(st.rendezvous, msg::rdv_drop_job{m.summary.id});
+          on_job_finished(self, m.summary.id, m.summary.finished_ms);
         }
       },
       [self](msg::node_changed& m) { on_node_changed(self, m); },
@@ -374,6 +377,7 @@ cluster_impl::behavior_type cluster_behavior(actor_t* self, store_actor store,
         }
       },
       [self](run_schedule) { schedule_now(self); },
+      [self](sweep_tick t) { sweep(self, t.periodic); },
   };
 }
 

@@ -161,7 +161,10 @@ void recover(actor_t* self, recovered_state&& rs) {
     entry.summary = summarize(rec);
     entry.last_seq = rec.last_event_seq;
     st.next_job_number = std::max<uint64_t>(st.next_job_number, rec.submit_seq + 1);
-    if (is_terminal(rec.state)) continue;
+    if (is_terminal(rec.state)) {
+      st.finished.add(rec.id, rec.finished_ms);
+      continue;
+    }
     ++live;
     msg::start_job start;
     std::vector<std::string> orphans;  // running on nodes nobody knows

@@ -8,12 +8,17 @@
 
 #include "actors/cluster_actor.hpp"
 #include "actors/messages.hpp"
+#include "actors/retention.hpp"
 #include "scheduler/scheduler.hpp"
 
 namespace gantry::cluster_detail {
 
 // Sent to itself: a scheduler run, queued behind what is already in the mailbox.
 struct run_schedule {};
+// Sent to itself: time for a retention sweep (periodic, and right after a full chunk).
+struct sweep_tick {
+  bool periodic = false;  // the timer's own tick, which re-arms itself
+};
 // Sent to itself: a node waiter's timeout.
 struct wait_node_timeout {
   uint64_t waiter;
@@ -21,7 +26,8 @@ struct wait_node_timeout {
 
 // The cluster actor's full interface: its public one plus what it sends itself.
 using cluster_impl =
-    cluster_actor::extend<caf::reacts_to<run_schedule>, caf::reacts_to<wait_node_timeout>>;
+    cluster_actor::extend<caf::reacts_to<run_schedule>, caf::reacts_to<wait_node_timeout>,
+                          caf::reacts_to<sweep_tick>>;
 
 struct job_entry {
   job_summary summary;
@@ -65,6 +71,9 @@ struct state {
   uint64_t next_job_number = 1;
   uint64_t next_session = 1;
   bool schedule_pending = false;
+  finished_jobs finished;               // the finished jobs in `jobs`, for retention sweeps
+  std::vector<std::string> forgetting;  // gone from `jobs`, not yet deleted from the store
+  bool forget_in_flight = false;        // a forget_jobs is with the store
   static inline const char* name = "gantry.cluster";
 };
 
@@ -84,7 +93,19 @@ node_status status_of(actor_t* self, const node_entry& node);
 
 std::string job_id_of_task(const std::string& task_id);
 
+// cluster_retention.cpp
+retention_policy retention_of(const coordinator_config& c);
+// Sweeps once now (what expired while the coordinator was down: gone before any request is
+// served) and arms the periodic sweep.
+void start_sweeps(actor_t* self);
+// A job in `jobs` finished at finished_ms: it becomes subject to retention.
+void on_job_finished(actor_t* self, const std::string& id, int64_t finished_ms);
+void sweep(actor_t* self, bool periodic);
+// "no job ID" for a never-issued id; for one that retention forgot, what is kept and the flags.
+std::unexpected<error> unknown_job(actor_t* self, const std::string& id);
+
 }  // namespace gantry::cluster_detail
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(gantry::cluster_detail::run_schedule)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(gantry::cluster_detail::wait_node_timeout)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(gantry::cluster_detail::sweep_tick)

@@ -43,6 +43,18 @@ struct coordinator_config {
   uint64_t min_free_disk_bytes = 64 << 20;
   // Refuse workers that cannot isolate tasks (they report isolation "none").
   bool require_isolation = false;
+  // Bounded history (docs/operations.md): finished jobs (succeeded, failed, cancelled) are
+  // forgotten, record and events, once they finished longer than retain_finished_ms ago or
+  // when more than retain_max_jobs have finished, oldest-finished first; 0 turns either off.
+  int64_t retain_finished_ms = 7 * 24 * 3'600'000LL;
+  uint64_t retain_max_jobs = 100000;
+  // Sweeps run this often and forget at most retain_sweep_jobs jobs each (one store write);
+  // a sweep that hit its limit is followed at once by the next.
+  uint32_t retain_sweep_interval_ms = 1000;
+  uint32_t retain_sweep_jobs = 1000;
+  // The space of forgotten jobs is reclaimed (RocksDB compaction of their keys, on a thread
+  // of its own) at most this often.
+  uint32_t retain_compact_interval_ms = 10000;
   // Stamped by the coordinator's RPC loop; null in tests (then never stale).
   std::shared_ptr<rpc_pulse> pulse;
   // Issues each launch's GANTRY_TASK_TOKEN; null: launches carry none (--insecure, tests).

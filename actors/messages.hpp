@@ -53,6 +53,11 @@ struct load_events {
   std::string job_id;
   uint64_t from_seq;
 };
+// Deletes these jobs' records and events, in the next group commit; answered after it.
+// Their space is reclaimed later, off the store's thread.
+struct forget_jobs {
+  std::vector<std::string> ids;
+};
 
 // --- rendezvous actor -------------------------------------------------------------------
 struct rdv_put {
@@ -274,6 +279,7 @@ struct reserve_port {
 GANTRY_LOCAL_MESSAGE(gantry::msg::persist)
 GANTRY_LOCAL_MESSAGE(gantry::msg::load_job)
 GANTRY_LOCAL_MESSAGE(gantry::msg::load_events)
+GANTRY_LOCAL_MESSAGE(gantry::msg::forget_jobs)
 GANTRY_LOCAL_MESSAGE(gantry::msg::rdv_put)
 GANTRY_LOCAL_MESSAGE(gantry::msg::rdv_get)
 GANTRY_LOCAL_MESSAGE(gantry::msg::rdv_drop_job)

@@ -17,15 +17,19 @@ namespace msg {  // defined in actors/messages.hpp
 struct persist;
 struct load_job;
 struct load_events;
+struct forget_jobs;
 }  // namespace msg
 
 using store_actor = caf::typed_actor<
     // Answered after the synced write.
     caf::replies_to<msg::persist>::with<result<void>>,
     caf::replies_to<msg::load_job>::with<result<std::optional<job_record>>>,
-    caf::replies_to<msg::load_events>::with<result<std::vector<job_event>>>>;
+    caf::replies_to<msg::load_events>::with<result<std::vector<job_event>>>,
+    caf::replies_to<msg::forget_jobs>::with<result<void>>>;
 
-// REQUIRES: store outlives the actor.
-store_actor spawn_store_actor(caf::actor_system& sys, storage::state_store& store);
+// REQUIRES: store outlives the actor. The space of forgotten jobs is reclaimed by a linked
+// actor on a thread of its own, at most every reclaim_interval_ms.
+store_actor spawn_store_actor(caf::actor_system& sys, storage::state_store& store,
+                              uint32_t reclaim_interval_ms = 10000);
 
 }  // namespace gantry

@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <map>
 #include <set>
+#include <sstream>
 
 #include "bench/bench_process.hpp"
 
@@ -25,7 +26,11 @@ const char* kUsage =
     "  --jobs-per-client N   jobs each client submits in a throughput run (default 200)\n"
     "  --memory-jobs LIST    finished jobs at which the coordinator's RSS is taken (default "
     "1000,10000)\n"
-    "  --only LIST           latency,throughput,memory (default all)\n"
+    "  --history-jobs LIST   finished jobs at which jobs/s is measured (default 1000,30000)\n"
+    "  --burst N             jobs of each measured burst in the history figure (default 1000)\n"
+    "  --history-flags LIST  coordinator flags for the history figure, comma-separated\n"
+    "                        (e.g. --retain-max-jobs,1000; default none)\n"
+    "  --only LIST           latency,throughput,memory,history (default all)\n"
     "  --source DIR          the gantry source tree, for examples/hello.yaml\n"
     "  --json PATH           also write the figures as JSON\n"
     "  --cgroups MODE        the workers' --cgroups (auto, v1, v2, none; default auto)\n";
@@ -337,6 +342,71 @@ json bench_memory(const std::vector<int64_t>& counts) {
   return out;
 }
 
+// Submits n copies of kTrueJob from 4 clients and watches each to its end (not polling
+// list_jobs, whose cost grows with the jobs kept); returns the burst's jobs/s, from the first
+// submit to the last job's `succeeded` event (coordinator clock).
+double timed_burst(const std::string& address, int n) {
+  constexpr int kClients = 4;
+  std::vector<int64_t> last(kClients, 0);
+  int64_t start_wall = 0;
+  std::barrier sync(kClients, [&]() noexcept { start_wall = wall_ms(); });
+  std::vector<std::thread> threads;
+  for (int k = 0; k < kClients; ++k)
+    threads.emplace_back([&, k] {
+      auto c = connect(address);
+      std::vector<std::string> ids;
+      sync.arrive_and_wait();
+      for (int i = k; i < n; i += kClients) {
+        auto reply = must(c->submit(kTrueJob, "true.yaml"), "submit");
+        if (reply.job_id.empty()) fail_now("the job was rejected");
+        ids.push_back(reply.job_id);
+      }
+      for (const auto& id : ids)
+        must(c->watch(id, 1,
+                      [&](const job_event& e) {
+                        auto st = parse_job_state(e.state);
+                        if (e.kind == event_kind::job && st && is_terminal(*st))
+                          last[static_cast<size_t>(k)] =
+                              std::max(last[static_cast<size_t>(k)], e.time_ms);
+                      }),
+             "watch " + id);
+    });
+  for (auto& t : threads) t.join();
+  int64_t end = *std::max_element(last.begin(), last.end());
+  return n / (static_cast<double>(end - start_wall) / 1e3);
+}
+
+// jobs/s of a fixed burst with 1,000 and with 30,000 jobs already finished: what a history
+// of finished jobs costs the coordinator (issue 12).
+json bench_history(const std::vector<int64_t>& counts, int burst_jobs, int runs,
+                   const std::vector<std::string>& coordinator_flags) {
+  local_cluster cl(coordinator_flags);
+  start_dev(cl);
+  json out = json::array();
+  print_header("jobs/s of a " + std::to_string(burst_jobs) +
+               "-job burst (4 clients) with N finished jobs kept; " + std::to_string(runs) +
+               " bursts per point");
+  int64_t done = 0;
+  for (int64_t target : counts) {
+    deadline d(3600000, "history: reaching " + std::to_string(target) + " finished jobs");
+    if (target > done) {
+      burst b = submit_parallel(cl.address(), 4, static_cast<int>((target - done + 3) / 4));
+      int bad = 0;
+      wait_all_ended(*connect(cl.address()), b, bad);  // fresh: `c` may have idled out
+      done += static_cast<int64_t>(b.ids.size());
+    }
+    std::vector<double> rates;
+    for (int r = 0; r < runs; ++r) {
+      rates.push_back(timed_burst(cl.address(), burst_jobs));
+      done += burst_jobs;
+    }
+    auto s = summarize(rates);
+    print_row("jobs finished/s after " + std::to_string(target) + " finished jobs", s);
+    out.push_back({{"finished_jobs", target}, {"jobs_finished_per_s", figure(s, "1/s")}});
+  }
+  return out;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -346,7 +416,10 @@ int main(int argc, char** argv) {
                         {"--samples", "200"},
                         {"--jobs-per-client", "200"},
                         {"--memory-jobs", "1000,10000"},
-                        {"--only", "latency,throughput,memory"},
+                        {"--history-jobs", "1000,30000"},
+                        {"--burst", "1000"},
+                        {"--history-flags", ""},
+                        {"--only", "latency,throughput,memory,history"},
                         {"--source", GANTRY_SOURCE_DIR},
                         {"--json", ""},
                         {"--cgroups", "auto"}},
@@ -372,6 +445,14 @@ int main(int argc, char** argv) {
   }
   if (only.find("memory") != std::string::npos)
     out["memory"] = bench_memory(parse_list(f["--memory-jobs"]));
+  if (only.find("history") != std::string::npos) {
+    std::vector<std::string> flags;
+    std::stringstream list(f["--history-flags"]);
+    for (std::string flag; std::getline(list, flag, ',');)
+      if (!flag.empty()) flags.push_back(flag);
+    out["history"] =
+        bench_history(parse_list(f["--history-jobs"]), std::stoi(f["--burst"]), runs, flags);
+  }
   write_json(f["--json"], out);
   return 0;
 }

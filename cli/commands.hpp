@@ -57,6 +57,7 @@ struct worker_options {
   int64_t pids_limit = 4096;
   uint32_t time_limit_grace_ms = 10000;
   std::string user_map;  // owner -> Unix user (worker/user_map.hpp); empty: all run as nobody
+  int64_t retain_task_files_ms = 7 * 24 * 3'600'000LL;  // 0 = keep forever
 };
 int run_worker(const worker_options& o);
 

@@ -13,6 +13,7 @@
 
 #include "cli/commands.hpp"
 #include "core/manifest.hpp"
+#include "core/quantity.hpp"
 
 using namespace gantry::cli;
 using gantry::job_filter;
@@ -85,6 +86,30 @@ void add_limit_flags(CLI::App* cmd, coordinator_options& o) {
       ->capture_default_str();
 }
 
+// --retain-finished: a duration, or "0"/"off" for no age limit.
+gantry::result<int64_t> parse_retention(const std::string& text) {
+  if (text == "0" || text == "off") return 0;
+  return gantry::parse_duration_ms(text);
+}
+
+// Bounded history (docs/operations.md, Retention).
+void add_retention_flags(CLI::App* cmd, gantry::coordinator_config& cfg) {
+  cmd->add_option_function<std::string>(
+         "--retain-finished",
+         [&cfg](const std::string& v) { cfg.retain_finished_ms = *parse_retention(v); },
+         "Forget a finished job (its record and events) this long after it finished, e.g. "
+         "7d, 12h (0 or off = no age limit)")
+      ->check([](const std::string& v) {
+        auto r = parse_retention(v);
+        return r ? std::string() : r.error().message;
+      })
+      ->default_str(gantry::format_duration_ms(cfg.retain_finished_ms));
+  cmd->add_option("--retain-max-jobs", cfg.retain_max_jobs,
+                  "Keep at most this many finished jobs, forgetting the oldest-finished first "
+                  "(0 = no limit)")
+      ->capture_default_str();
+}
+
 command coordinator_command(CLI::App& app) {
   auto o = std::make_shared<coordinator_options>();
   auto& cfg = o->config;
@@ -123,6 +148,7 @@ command coordinator_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_flag("--require-isolation", cfg.require_isolation,
                 "Refuse workers that cannot put tasks in cgroups (isolation: none)");
+  add_retention_flags(cmd, cfg);
   add_limit_flags(cmd, *o);
   return {cmd, [o] { return run_coordinator(*o); }};
 }
@@ -175,6 +201,16 @@ command worker_command(CLI::App& app) {
       "A worker running as root runs each task as the Unix user this file maps its "
       "job's owner to (lines 'OWNER USER[:GROUP]', '*' for the rest; docs/isolation.md); "
       "unmapped owners run as nobody. Ignored when the worker is not root");
+  cmd->add_option_function<std::string>(
+         "--retain-task-files",
+         [o](const std::string& v) { o->retain_task_files_ms = *parse_retention(v); },
+         "Remove a finished task's directory (its log and scratch files) this long after it "
+         "ended, e.g. 7d, 12h (0 or off = keep forever)")
+      ->check([](const std::string& v) {
+        auto r = parse_retention(v);
+        return r ? std::string() : r.error().message;
+      })
+      ->default_str(gantry::format_duration_ms(o->retain_task_files_ms));
   return {cmd, [o, labels] {
             for (const auto& l : *labels) {
               auto eq = l.find('=');

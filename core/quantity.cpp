@@ -98,6 +98,7 @@ result<int64_t> parse_duration_ms(std::string_view text) {
                    : unit == "s" ? 1000
                    : unit == "m" ? 60'000
                    : unit == "h" ? 3'600'000
+                   : unit == "d" ? 86'400'000
                                  : 0;
   if (factor == 0) return bad();
   if (number > std::numeric_limits<int64_t>::max() / factor)
@@ -106,6 +107,7 @@ result<int64_t> parse_duration_ms(std::string_view text) {
 }
 
 std::string format_duration_ms(int64_t ms) {
+  if (ms != 0 && ms % 86'400'000 == 0) return std::to_string(ms / 86'400'000) + "d";
   if (ms != 0 && ms % 3'600'000 == 0) return std::to_string(ms / 3'600'000) + "h";
   if (ms != 0 && ms % 60'000 == 0) return std::to_string(ms / 60'000) + "m";
   if (ms != 0 && ms % 1000 == 0) return std::to_string(ms / 1000) + "s";

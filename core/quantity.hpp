@@ -16,11 +16,11 @@ result<int64_t> parse_bytes(std::string_view text);
 // "2", "0.5", "500m" -> millicores. Fails on negative, non-numeric or finer than 1m.
 result<int64_t> parse_cpu_milli(std::string_view text);
 
-// "500ms", "30s", "2m", "1h" -> milliseconds. Fails on a missing or unknown unit, negative,
+// "500ms", "30s", "2m", "1h", "7d" -> milliseconds. Fails on a missing or unknown unit, negative,
 // non-integer or overflow.
 result<int64_t> parse_duration_ms(std::string_view text);
 
-// 120000 -> "2m", 30000 -> "30s", 1500 -> "1500ms".
+// 86400000 -> "1d", 120000 -> "2m", 30000 -> "30s", 1500 -> "1500ms".
 std::string format_duration_ms(int64_t ms);
 
 // 8589934592 -> "8GiB", 1536 MiB -> "1.5GiB", 1000 -> "1000B".

@@ -44,6 +44,15 @@ class kv_store {
   // REQUIRES: fn does not call back into this store.
   virtual result<void> scan(column cf, std::string_view prefix,
                             const std::function<bool(std::string_view, std::string_view)>& fn) = 0;
+
+  // Reclaims the space of deleted keys in [begin, end] (both inclusive; empty = unbounded)
+  // now, rather than whenever background compaction gets there. May take long: call it off
+  // the write path. Safe to call concurrently with the other methods.
+  virtual result<void> compact(column cf, std::string_view begin, std::string_view end) = 0;
+
+  // Bytes of the store's data files (RocksDB: SST files of every column; in memory: the keys
+  // and values held). The write-ahead log is not counted.
+  virtual result<uint64_t> data_bytes() = 0;
 };
 
 // Free space a RocksDB store keeps by default: a memtable flush writes up to 64 MiB.

@@ -74,6 +74,16 @@ class memory_store final : public kv_store {
     return {};
   }
 
+  result<void> compact(column, std::string_view, std::string_view) override { return {}; }
+
+  result<uint64_t> data_bytes() override {
+    std::lock_guard lock(mutex_);
+    uint64_t total = 0;
+    for (const auto& m : columns_)
+      for (const auto& [k, v] : m) total += k.size() + v.size();
+    return total;
+  }
+
  private:
   using map = std::map<std::string, std::string, std::less<>>;
   static size_t index(column cf) { return static_cast<size_t>(cf); }

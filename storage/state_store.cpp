@@ -156,6 +156,24 @@ result<std::vector<job_event>> state_store::load_events(const std::string& job_i
   return events;
 }
 
+result<void> state_store::add_forget(batch& b, const std::vector<std::string>& ids) {
+  for (const auto& id : ids) {
+    b.ops_.push_back({column::jobs, id, std::nullopt});
+    auto scanned = kv_.scan(column::events, id + "/", [&](std::string_view k, std::string_view) {
+      b.ops_.push_back({column::events, std::string(k), std::nullopt});
+      return true;
+    });
+    if (!scanned) return fail(scanned.error());
+  }
+  return {};
+}
+
+result<void> state_store::reclaim(const std::string& first_id, const std::string& last_id) {
+  if (auto r = kv_.compact(column::jobs, first_id, last_id); !r) return r;
+  // Event keys are "<job id>/<seq>": '0' follows '/', so "<last_id>0" bounds them all.
+  return kv_.compact(column::events, first_id + "/", last_id + "0");
+}
+
 result<std::optional<std::string>> state_store::get_meta(const std::string& key) {
   return kv_.get(column::meta, key);
 }

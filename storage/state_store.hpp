@@ -70,6 +70,13 @@ class state_store {
   // Every stored token record's JSON, in id order, as (id, JSON) pairs.
   result<std::vector<std::pair<std::string, std::string>>> load_tokens();
 
+  // Adds to b the deletion of each job's record and of every one of its events (found by a
+  // scan now: events added later are not deleted).
+  result<void> add_forget(batch& b, const std::vector<std::string>& ids);
+  // Reclaims the space of forgotten jobs whose ids lie in [first_id, last_id] (kv_store::compact
+  // on both columns). Slow; safe to call from another thread than the other methods.
+  result<void> reclaim(const std::string& first_id, const std::string& last_id);
+
   // Writes the schema version into a store that has none; accepts kSchemaVersion; any other
   // version gives errc::version_mismatch naming both.
   result<void> check_schema();

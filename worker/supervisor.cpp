@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <map>
@@ -20,6 +21,7 @@
 #include "worker/device_rules.hpp"
 #include "worker/launcher.hpp"
 #include "worker/reaper.hpp"
+#include "worker/task_files.hpp"
 
 namespace gantry {
 namespace {
@@ -48,6 +50,7 @@ struct stop_req {
   uint32_t grace_ms;
 };
 struct scan_checkpoints {};
+struct sweep_task_files {};
 struct signal_req {
   std::string task_id;
   int32_t sig;
@@ -71,6 +74,7 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(gantry::read_log_req)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(gantry::list_req)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(gantry::stop_req)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(gantry::scan_checkpoints)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(gantry::sweep_task_files)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(gantry::signal_req)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(gantry::time_up)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(gantry::remove_group)
@@ -297,6 +301,7 @@ void on_exit(sup_t* self, child_exited& m) {
   st.reports->task_exited(report);
   release_group(self, std::move(t.group), 0);
   if (t.mps_gpu >= 0) st.opts.mps->release(t.mps_gpu);
+  mark_task_ended(task_dir(st, t.spec.task_id).string());  // its files' retention starts
   st.tasks.erase(it);  // its log stays on disk, found by its task id
   if (self->state.tasks.empty()) {
     for (auto& [rp, grace] : st.stop_waiters) rp.deliver(result<void>{});
@@ -311,7 +316,13 @@ result<log_chunk> read_log(sup_t* self, const read_log_req& m) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     if (running) return log_chunk{"", m.offset, false};  // nothing written yet
-    return fail(errc::not_found, "task " + m.task_id + " has no log on this worker");
+    return fail(errc::not_found,
+                "task " + m.task_id + " has no log on this worker" +
+                    (self->state.opts.retain_task_files_ms > 0
+                         ? " (a finished task's files are removed " +
+                               format_duration_ms(self->state.opts.retain_task_files_ms) +
+                               " after it ended, see --retain-task-files)"
+                         : ""));
   }
   struct stat sb {};
   fstat(fd, &sb);
@@ -337,8 +348,22 @@ caf::behavior sup_behavior(sup_t* self, supervisor_options opts,
       std::make_shared<reaper>([me = caf::actor_cast<caf::actor>(self)](pid_t pid, int status) {
         caf::anon_send(me, child_exited{pid, status});
       });
+  if (st.opts.retain_task_files_ms > 0) self->send(self, sweep_task_files{});
   return {
       [self](launch_req& m) -> result<int64_t> { return do_launch(self, m.task); },
+      [self](sweep_task_files) {
+        auto& st = self->state;
+        int64_t keep = st.opts.retain_task_files_ms;
+        size_t n = remove_expired_task_dirs(
+            (std::filesystem::path(st.opts.data_dir) / "tasks").string(), keep,
+            std::chrono::system_clock::now(),
+            [&st](const std::string& id) { return st.tasks.count(id) > 0; });
+        if (n > 0) log_info("removed the files of " + std::to_string(n) + " finished tasks");
+        // Checked ten times per retention period, between once a second and once a minute.
+        self->delayed_send(self,
+                           std::chrono::milliseconds(std::clamp<int64_t>(keep / 10, 1000, 60000)),
+                           sweep_task_files{});
+      },
       [self](kill_req& m) -> result<void> {
         auto& st = self->state;
         auto it = st.tasks.find(m.task_id);

@@ -11,7 +11,9 @@
 // once the program runs, or with why it could not start. For tasks with a checkpoint dir it
 // looks for commit markers ($GANTRY_CHECKPOINT_DIR/step-N/rank-R.done) every 250 ms and
 // reports each new one once. A task that shares a GPU holds that GPU's MPS daemon from its
-// launch to its exit (worker/mps.hpp).
+// launch to its exit (worker/mps.hpp). A finished task's directory is removed
+// retain_task_files_ms after it ended (worker/task_files.hpp), checked at start and then
+// periodically.
 #include <memory>
 #include <string>
 
@@ -46,6 +48,9 @@ struct supervisor_options {
   // directory and its job's shared directory handed to that user, the data dir closed to
   // tasks (0711). Needs root. Null: tasks run as the worker itself.
   std::shared_ptr<const user_map> users;
+  // How long a finished task's directory (its log, its scratch files) stays; 0 = forever.
+  int64_t retain_task_files_ms = kDefaultRetainTaskFilesMs;
+  static constexpr int64_t kDefaultRetainTaskFilesMs = 7 * 24 * 3'600'000LL;
 };
 
 class supervisor {

@@ -39,6 +39,7 @@ store_stub_actor::behavior_type store_stub(
       },
       [](msg::load_job&) -> result<std::optional<job_record>> { return std::nullopt; },
       [](msg::load_events&) -> result<std::vector<job_event>> { return {}; },
+      [](msg::forget_jobs&) -> result<void> { return {}; },
   };
 }
 

@@ -56,3 +56,14 @@ TEST_CASE("durations: units from ms to days, combined, and printed back exactly"
   for (int64_t ms : {1LL, 999LL, 1000LL, 61'001LL, 90'061'001LL})
     CHECK(parse_time_limit_ms(format_duration(ms)).value() == ms);
 }
+
+TEST_CASE("durations parse from ms up to days and print back") {
+  CHECK(parse_duration_ms("500ms").value() == 500);
+  CHECK(parse_duration_ms("30s").value() == 30'000);
+  CHECK(parse_duration_ms("7d").value() == 7 * 86'400'000LL);
+  CHECK_FALSE(parse_duration_ms("7").has_value());
+  CHECK_FALSE(parse_duration_ms("1w").has_value());
+  CHECK(format_duration_ms(7 * 86'400'000LL) == "7d");
+  CHECK(format_duration_ms(25 * 3'600'000LL) == "25h");
+  CHECK(format_duration_ms(1500) == "1500ms");
+}

@@ -257,3 +257,56 @@ TEST_CASE_TEMPLATE("state: a record that does not decode fails the load, naming 
   CHECK(store.load_events("j-1", 0).error().message.find("kind") != std::string::npos);
   CHECK(store.get_job("j-000001").value().has_value());
 }
+
+TEST_CASE_TEMPLATE("state: forgetting jobs deletes their records and every event, nothing else", B,
+                   BACKENDS) {
+  B backend;
+  state_store store(*backend.kv);
+  state_store::batch b;
+  for (uint64_t n = 1; n <= 4; ++n) {
+    b.put_job(sample_job(n));
+    for (uint64_t seq = 1; seq <= 3; ++seq) b.put_event(sample_event(job_id(n), seq));
+  }
+  b.put_event(sample_event(job_id(1) + "0", 1));  // shares job 1's id as a prefix
+  REQUIRE(store.commit(b).has_value());
+  state_store::batch forget;
+  REQUIRE(store.add_forget(forget, {job_id(1), job_id(3), job_id(9)}).has_value());
+  CHECK(forget.size() == 3 + 6);  // three records (one absent) and six events
+  REQUIRE(store.commit(forget).has_value());
+  CHECK_FALSE(store.get_job(job_id(1)).value().has_value());
+  CHECK_FALSE(store.get_job(job_id(3)).value().has_value());
+  CHECK(store.load_events(job_id(1), 1).value().empty());
+  CHECK(store.load_events(job_id(3), 1).value().empty());
+  CHECK(store.get_job(job_id(2)).value().has_value());
+  CHECK(store.load_events(job_id(2), 1).value().size() == 3);
+  CHECK(store.load_events(job_id(4), 1).value().size() == 3);
+  CHECK(store.load_events(job_id(1) + "0", 1).value().size() == 1);
+  CHECK(store.load_jobs().value().size() == 2);
+}
+
+TEST_CASE_TEMPLATE("state: reclaiming forgotten jobs gives their space back", B, BACKENDS) {
+  B backend;
+  state_store store(*backend.kv);
+  constexpr uint64_t kJobs = 1000;
+  for (uint64_t n = 1; n <= kJobs; n += 100) {
+    state_store::batch b;
+    for (uint64_t k = n; k < n + 100; ++k) {
+      b.put_job(sample_job(k));
+      for (uint64_t seq = 1; seq <= 8; ++seq) b.put_event(sample_event(job_id(k), seq));
+    }
+    REQUIRE(store.commit(b).has_value());
+  }
+  REQUIRE(store.reclaim(job_id(1), job_id(kJobs)).has_value());  // RocksDB: flushed to files
+  uint64_t full = backend.kv->data_bytes().value();
+  REQUIRE(full > 0);
+  std::vector<std::string> old;
+  for (uint64_t k = 1; k <= kJobs - 100; ++k) old.push_back(job_id(k));
+  state_store::batch forget;
+  REQUIRE(store.add_forget(forget, old).has_value());
+  REQUIRE(store.commit(forget).has_value());
+  REQUIRE(store.reclaim(old.front(), old.back()).has_value());
+  uint64_t kept = backend.kv->data_bytes().value();
+  MESSAGE("data bytes: " << full << " with " << kJobs << " jobs, " << kept << " with 100");
+  CHECK(kept < full / 4);
+  CHECK(store.load_jobs().value().size() == 100);
+}
