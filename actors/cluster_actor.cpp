@@ -367,10 +367,10 @@ cluster_impl::behavior_type cluster_behavior(actor_t* self, store_actor store,
           if (m.report.running)
             self->send(it->second.actor, msg::task_adopt{m.report, m.node, m.from});
           else
-            self->send(it->second.actor,
-                       msg::task_exit{m.report.task_id, m.report.exit_code, m.report.message,
-                                      m.report.pid, m.report.usage, m.report.time_limit_exceeded,
-                                      m.node});
+            self->send(
+                it->second.actor,
+                msg::task_exit{m.report.task_id, m.report.exit_code, m.report.message, m.report.pid,
+                               m.report.usage, m.report.time_limit_exceeded, m.node});
         } else if (m.report.running) {
           log_warn("killing leftover task " + m.report.task_id + " on " + m.node);
           self->send(m.from, msg::kill_task{m.report.task_id, 0});

@@ -190,6 +190,7 @@ int run_worker(const worker_options& o) {
   lopts.coordinator = *coordinator;
   lopts.inventory = *inv;
   std::string ca_file;
+  std::string task_ca_file;  // GANTRY_CA for tasks: the worker's copy of the CA
   if (!o.insecure) {
     const char* env = std::getenv("GANTRY_CA");
     ca_file = !o.ca.empty() ? o.ca : env ? env : "";
@@ -225,6 +226,17 @@ int run_worker(const worker_options& o) {
       std::cerr << "gantry worker: --data-dir: " << ok.error().message << "\n";
       return kExitUsage;
     }
+    // Tasks (which run as other users) get the CA from a public copy in the data dir: the path
+    // the worker was given may lie where they cannot read (the coordinator's data dir is 0700).
+    auto pem = security::read_public_file(ca_file);
+    auto copied = pem ? security::write_file_atomically(o.data_dir + "/ca.crt", *pem, 0644)
+                      : result<void>(std::unexpected(pem.error()));
+    if (!copied) {
+      std::cerr << "gantry worker: copying --ca for tasks to " << o.data_dir
+                << "/ca.crt: " << copied.error().message << "\n";
+      return kExitUsage;
+    }
+    task_ca_file = o.data_dir + "/ca.crt";
   } else {
     log_warn(
         "INSECURE: --insecure is for debugging only: plain TCP, and any process that "
@@ -241,7 +253,7 @@ int run_worker(const worker_options& o) {
   sopts.shared_dir = o.shared_dir.empty() ? o.data_dir + "/shared" : o.shared_dir;
   sopts.facts.node = inv->name;
   sopts.facts.coordinator = *coordinator;
-  sopts.facts.ca_file = ca_file;
+  sopts.facts.ca_file = task_ca_file;
   sopts.facts.gpus = inv->gpus;
   sopts.facts.own_env = own_environment();
   sopts.facts.pass_env = o.pass_env;

@@ -117,7 +117,9 @@ stages:
     CHECK(env["GANTRY_NODE"] == node);
     // Its credential for its rendezvous, and the CA to check the coordinator with.
     CHECK(env["GANTRY_TASK_TOKEN"].rfind("gty_", 0) == 0);
-    CHECK(env["GANTRY_CA"] == c.local().ca_file());
+    // The worker's public copy of the CA: tasks run as other users than the worker.
+    CHECK(env["GANTRY_CA"] == c.dir() + "/" + node + "/ca.crt");
+    CHECK(read_file(env["GANTRY_CA"]) == read_file(c.local().ca_file()));
     CHECK(env["TORCHELASTIC_RUN_ID"] == job);
     CHECK(env["TORCHELASTIC_RESTART_COUNT"] == "0");
     CHECK(env["TORCHELASTIC_MAX_RESTARTS"] == "2");

@@ -132,8 +132,10 @@ stages:
   - name: s
     command: [ "sh", ")" + script + R"(" ]
 )");
-  process logs({bin("gantry"), "logs", job, "--follow", "--coordinator", c.address()},
-               c.dir() + "/logs-follow.err");
+  std::vector<std::string> follow = {bin("gantry"), "logs",          job,
+                                     "--follow",    "--coordinator", c.address()};
+  for (const auto& flag : c.local().client_flags()) follow.push_back(flag);
+  process logs(follow, c.dir() + "/logs-follow.err");
   std::string line = logs.read_line(30000);
   REQUIRE(line.rfind("daemon ", 0) == 0);
   pid_t daemon = std::stoi(line.substr(7));

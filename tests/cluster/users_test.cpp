@@ -77,8 +77,9 @@ TEST_CASE("--user-map: a mapped owner's user, root only when asked, errors refus
   c.start({"w"}, {"--user-map", map});
   std::string bad = c.dir() + "/bad.map";
   std::ofstream(bad) << "alice nobody\nbob gantry-no-such-user\n";
-  auto refused =
-      c.cli({"worker", "--name", "bad", "--data-dir", c.dir() + "/bad", "--user-map", bad}, 20000);
+  // The map is read before any credential: the worker stops at its first bad line.
+  auto refused = c.cli_without_credentials(
+      {"worker", "--name", "bad", "--data-dir", c.dir() + "/bad", "--user-map", bad}, 20000);
   CHECK(refused.exit_code == 2);
   CHECK(refused.err.find(bad + ":2: no such user \"gantry-no-such-user\" (create it") !=
         std::string::npos);
