@@ -29,6 +29,15 @@ using namespace gantry::test;
 namespace {
 
 // `gantry coordinator` under `ulimit -n fds` (soft and hard), on a port of its own.
+// What 50 refused connections may add to the coordinator's RSS. The attack pinned ~40 MB per
+// connection (2 GB for 50). Under the sanitizers, ASan's quarantine keeps freed blocks resident
+// (up to 256 MB by default), so the bound there is looser but still far below the attack.
+#ifdef GANTRY_SANITIZE
+constexpr uint64_t kPinnedSlack = 160u << 20;
+#else
+constexpr uint64_t kPinnedSlack = 16u << 20;
+#endif
+
 struct limited_coordinator {
   limited_coordinator(int fds, const std::vector<std::string>& flags) : dir("hostile") {
     std::vector<std::string> args{
@@ -259,8 +268,8 @@ TEST_CASE("attack 7: 50 connections announcing 64 MB frames pin no memory") {
                         << after / 1024 << " KiB");
   INFO(read_file(c.log));
   CHECK(closed == 50);
-  CHECK(during < before + (16u << 20));  // was ~40 MB per connection
-  CHECK(after < before + (16u << 20));
+  CHECK(during < before + kPinnedSlack);  // was ~40 MB per connection
+  CHECK(after < before + kPinnedSlack);
   CHECK(read_file(c.log).find("refusing the connection from 127.0.0.1 before authentication") !=
         std::string::npos);
   CHECK(c.serves());
@@ -286,8 +295,8 @@ TEST_CASE("attack 7 inside a valid TLS session that sends no hello: refused, no 
                         << after / 1024 << " KiB");
   INFO(read_file(c.log));
   CHECK(closed == 50);
-  CHECK(during < before + (16u << 20));
-  CHECK(after < before + (16u << 20));
+  CHECK(during < before + kPinnedSlack);
+  CHECK(after < before + kPinnedSlack);
   CHECK(read_file(c.log).find("refusing the connection from 127.0.0.1 before authentication: "
                               "invalid argument: not a gantry hello frame") != std::string::npos);
   CHECK(c.serves());
