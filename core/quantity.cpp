@@ -82,6 +82,16 @@ result<int64_t> parse_cpu_milli(std::string_view text) {
   return static_cast<int64_t>(std::llround(milli));
 }
 
+namespace {
+struct duration_unit {
+  std::string_view name;
+  int64_t ms;
+};
+// Longest names first, so that "ms" is not read as "m" followed by "s".
+constexpr duration_unit kDurationUnits[] = {
+    {"ms", 1}, {"d", 86'400'000}, {"h", 3'600'000}, {"m", 60'000}, {"s", 1000}};
+}  // namespace
+
 result<int64_t> parse_duration_ms(std::string_view text) {
   auto bad = [&] {
     return fail(errc::invalid_argument,
@@ -94,12 +104,9 @@ result<int64_t> parse_duration_ms(std::string_view text) {
   auto [end, ec] = std::from_chars(text.data(), text.data() + digits, number);
   if (ec != std::errc{}) return bad();
   std::string_view unit = text.substr(digits);
-  int64_t factor = unit == "ms"  ? 1
-                   : unit == "s" ? 1000
-                   : unit == "m" ? 60'000
-                   : unit == "h" ? 3'600'000
-                   : unit == "d" ? 86'400'000
-                                 : 0;
+  int64_t factor = 0;
+  for (const auto& u : kDurationUnits)
+    if (unit == u.name) factor = u.ms;
   if (factor == 0) return bad();
   if (number > std::numeric_limits<int64_t>::max() / factor)
     return fail(errc::invalid_argument, "\"" + std::string(text) + "\" is too long");
@@ -137,16 +144,6 @@ std::string format_cpu(int64_t milli) {
   }
   return std::to_string(milli) + "m";
 }
-
-namespace {
-struct duration_unit {
-  std::string_view name;
-  int64_t ms;
-};
-// Longest names first, so that "ms" is not read as "m" followed by "s".
-constexpr duration_unit kDurationUnits[] = {
-    {"ms", 1}, {"d", 86'400'000}, {"h", 3'600'000}, {"m", 60'000}, {"s", 1000}};
-}  // namespace
 
 result<int64_t> parse_time_limit_ms(std::string_view text) {
   auto bad = [&](const std::string& why) {
