@@ -18,6 +18,14 @@ using harness::now_ms;
 using harness::read_file;
 using harness::temp_dir;
 
+// A one-rank job that runs until it is stopped.
+inline const char* const kSleeper = R"(name: sleeper
+stages:
+  - name: main
+    resources: { cpu: 0.1, memory: 16MiB }
+    command: [ "sleep", "600" ]
+)";
+
 // A child running build/bin/<program>: stdout to a pipe (read_line), stderr to `log_path`.
 class process : public harness::process {
  public:

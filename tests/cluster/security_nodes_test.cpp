@@ -127,13 +127,6 @@ std::string token_in(const std::string& file) {
   return t->text;
 }
 
-const char* const kSleeper = R"(name: sleeper
-stages:
-  - name: main
-    resources: { cpu: 0.1, memory: 16MiB }
-    command: [ "sleep", "600" ]
-)";
-
 }  // namespace
 
 TEST_CASE("attack 2: a fake worker without a node credential is refused") {

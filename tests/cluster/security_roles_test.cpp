@@ -14,13 +14,6 @@ using namespace gantry::test;
 
 namespace {
 
-const char* const kSleeper = R"(name: sleeper
-stages:
-  - name: main
-    resources: { cpu: 0.1, memory: 16MiB }
-    command: [ "sleep", "600" ]
-)";
-
 // A token file (0600) for a new token of `user` with `role`, made by the admin.
 std::string make_token(cluster& c, const std::string& user, const std::string& role) {
   auto r = c.cli({"token", "create", "--user", user, "--role", role});

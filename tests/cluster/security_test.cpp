@@ -14,13 +14,6 @@ using namespace gantry::test;
 
 namespace {
 
-const char* const kSleeper = R"(name: sleeper
-stages:
-  - name: main
-    resources: { cpu: 0.1, memory: 16MiB }
-    command: [ "sleep", "600" ]
-)";
-
 // What a client built from protocol/gantry.capnp alone gets: the Coordinator bootstrap over
 // plain TCP, then submit. Returns the exception's description, or "" if the call succeeded.
 std::string raw_submit(const std::string& address) {
