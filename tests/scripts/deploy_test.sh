@@ -3,6 +3,7 @@
 #   systemd-verify  systemd-analyze verify on both units, which must print nothing
 #   systemd-start   a coordinator and a worker started with exactly the units' ExecStart lines
 #                   (the env file substituted, its paths redirected to a temp dir): the node joins
+#                   and runs examples/hello.yaml
 #   kubernetes      kubectl kustomize deploy/kubernetes renders, and every flag in the rendered
 #                   containers' args is one that gantry coordinator|worker --help lists, and
 #                   the workers dial a name the coordinator advertises
@@ -192,7 +193,14 @@ EOF
   out=$("$bin/gantry" nodes --coordinator "127.0.0.1:$port" --token-file "$admin" \
     --ca "$tmp/coordinator/tls/ca.crt" 2>&1)
   case "$out" in *deploy-w1*ready*) ;; *) problem "gantry nodes does not list deploy-w1 ready: $out" ;; esac
-  finish "deploy-w1 joined through the units' ExecStart lines"
+  # The worker the unit starts runs tasks (as nobody, in its data dir).
+  local client=(--coordinator "127.0.0.1:$port" --token-file "$admin" --ca "$tmp/coordinator/tls/ca.crt")
+  local job
+  job=$("$bin/gantry" submit "$root/examples/hello.yaml" "${client[@]}" 2>&1) ||
+    { problem "gantry submit examples/hello.yaml failed: $job"; finish; }
+  out=$("$bin/gantry" wait "$job" --timeout-ms 60000 "${client[@]}" 2>&1) ||
+    problem "$job did not succeed: $out; $("$bin/gantry" describe "$job" "${client[@]}" 2>&1)"
+  finish "deploy-w1 joined through the units' ExecStart lines and ran $job"
 }
 
 # The list items under every "args:" of a rendered container, one a line.
