@@ -38,6 +38,17 @@ constexpr uint64_t kPinnedSlack = 160u << 20;
 constexpr uint64_t kPinnedSlack = 16u << 20;
 #endif
 
+// Whether `log` holds `text` within `timeout_ms`. The coordinator closes a connection first and
+// logs why after, so a test that saw the close waits for the line.
+bool log_has(const std::string& log, const std::string& text, int timeout_ms = 10000) {
+  int64_t deadline = now_ms() + timeout_ms;
+  while (read_file(log).find(text) == std::string::npos) {
+    if (now_ms() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return true;
+}
+
 struct limited_coordinator {
   limited_coordinator(int fds, const std::vector<std::string>& flags) : dir("hostile") {
     std::vector<std::string> args{
@@ -270,8 +281,7 @@ TEST_CASE("attack 7: 50 connections announcing 64 MB frames pin no memory") {
   CHECK(closed == 50);
   CHECK(during < before + kPinnedSlack);  // was ~40 MB per connection
   CHECK(after < before + kPinnedSlack);
-  CHECK(read_file(c.log).find("refusing the connection from 127.0.0.1 before authentication") !=
-        std::string::npos);
+  CHECK(log_has(c.log, "refusing the connection from 127.0.0.1 before authentication"));
   CHECK(c.serves());
 }
 
@@ -297,8 +307,9 @@ TEST_CASE("attack 7 inside a valid TLS session that sends no hello: refused, no 
   CHECK(closed == 50);
   CHECK(during < before + kPinnedSlack);
   CHECK(after < before + kPinnedSlack);
-  CHECK(read_file(c.log).find("refusing the connection from 127.0.0.1 before authentication: "
-                              "invalid argument: not a gantry hello frame") != std::string::npos);
+  CHECK(log_has(c.log,
+                "refusing the connection from 127.0.0.1 before authentication: "
+                "invalid argument: not a gantry hello frame"));
   CHECK(c.serves());
 }
 
@@ -309,15 +320,11 @@ TEST_CASE("a TLS session that sends nothing is closed after --auth-timeout-ms") 
   auto s = t.open();
   CHECK(t.closed_by_peer(*s, 20000));
   CHECK(now_ms() - start >= 900);  // not at once (KJ's timer may fire a little early)
-  // The coordinator closes first and logs after: wait (with a deadline) for the line.
-  const std::string expected =
-      "refusing the connection from 127.0.0.1 before authentication: "
-      "not authenticated within 1000 ms (--auth-timeout-ms)";
-  int64_t deadline = now_ms() + 10000;
-  while (read_file(c.log).find(expected) == std::string::npos && now_ms() < deadline)
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  bool logged = log_has(c.log,
+                        "refusing the connection from 127.0.0.1 before authentication: "
+                        "not authenticated within 1000 ms (--auth-timeout-ms)");
   INFO(read_file(c.log));
-  CHECK(read_file(c.log).find(expected) != std::string::npos);
+  CHECK(logged);
 }
 
 TEST_CASE("after the hello, a frame beyond --max-message-bytes closes the connection") {
@@ -328,9 +335,11 @@ TEST_CASE("after the hello, a frame beyond --max-message-bytes closes the connec
     t.send(*s, announced_64mb_frame());
     CHECK(t.closed_by_peer(*s, 10000));
   }
+  bool logged = log_has(c.log,
+                        "message too large: the coordinator accepts at most 8MiB per message "
+                        "(--max-message-bytes)");
   INFO(read_file(c.log));
-  CHECK(read_file(c.log).find("message too large: the coordinator accepts at most 8MiB per "
-                              "message (--max-message-bytes)") != std::string::npos);
+  CHECK(logged);
   CHECK(c.serves());
 }
 
