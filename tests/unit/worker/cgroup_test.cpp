@@ -214,7 +214,7 @@ TEST_CASE("cgroup v1 (real): a task's first act already runs in its group in eve
   REQUIRE_MESSAGE(g.has_value(), g.error().message);
   pid_t pid = spawn_in(**g, dir.path, {"cat", "/proc/self/cgroup"});
   CHECK(wait_exit(pid) == 0);
-  std::string seen = slurp(dir.path / "output.log");
+  std::string seen = read_file(dir.path / "output.log");
   std::string own = "/worker." + std::to_string(getpid()) + "/first";
   for (const char* c : {"memory", "cpu", "cpuacct", "pids", "freezer"}) {
     INFO(c << " in " << seen);
