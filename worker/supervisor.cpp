@@ -235,6 +235,7 @@ result<int64_t> do_launch(sup_t* self, task_spec& task) {
     }
     entry.group = std::move(*group);
     ps.cgroup_procs = entry.group->procs_files();
+    ps.cgroup_dir = entry.group->clone_into();
   }
   auto pid = spawn_process(ps);  // returns once the program runs, or with why it cannot
   if (!pid) {
