@@ -10,7 +10,11 @@ packages=(
   nlohmann-json3-dev libfmt-dev libbenchmark-dev procps
   clang libclang-rt-14-dev  # tests/fuzz (scripts/fuzz.sh)
   prometheus curl           # tests/cluster/http_*_test.cpp (Prometheus scrapes, promtool)
+  systemd                   # deploy_test.sh: systemd-analyze verify on deploy/systemd
 )
+# deploy_test.sh: kubectl kustomize deploy/kubernetes. Debian's kubectl, unless one is already
+# installed (another package's /usr/bin/kubectl would conflict with it).
+command -v kubectl >/dev/null || packages+=(kubernetes-client)
 
 missing=()
 for p in "${packages[@]}"; do

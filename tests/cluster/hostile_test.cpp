@@ -62,6 +62,17 @@ struct limited_coordinator {
   }
   ~limited_coordinator() { p->stop(5000); }
 
+  // Whether its log holds `text` within timeout_ms. It closes a connection first and logs
+  // after, so a test that saw the close waits (with a deadline) for the line.
+  bool logged(const std::string& text, int64_t timeout_ms = 10000) const {
+    int64_t deadline = now_ms() + timeout_ms;
+    while (read_file(log).find(text) == std::string::npos) {
+      if (now_ms() >= deadline) return false;
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return true;
+  }
+
   // An open TCP connection to it (blocking connect on loopback), or -1.
   int dial() const {
     int fd = ::socket(AF_INET, SOCK_STREAM, 0);
@@ -201,9 +212,10 @@ TEST_CASE("attack 6: 1,100 connections under ulimit -n 1024, then the coordinato
   // Default limits: one address may hold 256 connections.
   limited_coordinator c(1024, {});
   open_and_close(c, 1100);
-  CHECK(read_file(c.log).find("refusing a connection from 127.0.0.1: 256 connections from "
-                              "127.0.0.1 are open, the most one address may hold "
-                              "(--max-connections-per-peer 256)") != std::string::npos);
+  CHECK(
+      c.logged("refusing a connection from 127.0.0.1: 256 connections from "
+               "127.0.0.1 are open, the most one address may hold "
+               "(--max-connections-per-peer 256)"));
 }
 
 TEST_CASE("attack 6 from one address allowed 5000: the total follows the descriptor limit") {
@@ -211,9 +223,9 @@ TEST_CASE("attack 6 from one address allowed 5000: the total follows the descrip
   // refuses the excess itself and never runs out of descriptors.
   limited_coordinator c(1024, {"--max-connections-per-peer", "5000"});
   open_and_close(c, 1100);
-  CHECK(read_file(c.log).find("refusing a connection from 127.0.0.1: 768 connections are open, "
-                              "the most the coordinator accepts (--max-connections 768)") !=
-        std::string::npos);
+  CHECK(
+      c.logged("refusing a connection from 127.0.0.1: 768 connections are open, "
+               "the most the coordinator accepts (--max-connections 768)"));
   CHECK(read_file(c.log).find("cannot accept connections") == std::string::npos);
 }
 
@@ -239,7 +251,7 @@ TEST_CASE("attack 6 without the guard: EMFILE bursts are survived, accepting res
          now_ms() < deadline)
     closed_by_peer(fds.front(), 100);  // waits on the clock's behalf, bounded
   INFO(read_file(c.log));
-  CHECK(read_file(c.log).find("cannot accept connections") != std::string::npos);
+  CHECK(c.logged("cannot accept connections"));
   for (int fd : fds) ::close(fd);
   CHECK(c.serves());
   std::string log = read_file(c.log);
@@ -277,8 +289,7 @@ TEST_CASE("attack 7: 50 connections announcing 64 MB frames pin no memory") {
   CHECK(closed == 50);
   CHECK(during < before + kPinnedSlack);  // was ~40 MB per connection
   CHECK(after < before + kPinnedSlack);
-  CHECK(read_file(c.log).find("refusing the connection from 127.0.0.1 before authentication") !=
-        std::string::npos);
+  CHECK(c.logged("refusing the connection from 127.0.0.1 before authentication"));
   CHECK(c.serves());
 }
 
@@ -304,8 +315,9 @@ TEST_CASE("attack 7 inside a valid TLS session that sends no hello: refused, no 
   CHECK(closed == 50);
   CHECK(during < before + kPinnedSlack);
   CHECK(after < before + kPinnedSlack);
-  CHECK(read_file(c.log).find("refusing the connection from 127.0.0.1 before authentication: "
-                              "invalid argument: not a gantry hello frame") != std::string::npos);
+  CHECK(
+      c.logged("refusing the connection from 127.0.0.1 before authentication: "
+               "invalid argument: not a gantry hello frame"));
   CHECK(c.serves());
 }
 
@@ -316,15 +328,10 @@ TEST_CASE("a TLS session that sends nothing is closed after --auth-timeout-ms") 
   auto s = t.open();
   CHECK(t.closed_by_peer(*s, 20000));
   CHECK(now_ms() - start >= 900);  // not at once (KJ's timer may fire a little early)
-  // The coordinator closes first and logs after: wait (with a deadline) for the line.
-  const std::string expected =
-      "refusing the connection from 127.0.0.1 before authentication: "
-      "not authenticated within 1000 ms (--auth-timeout-ms)";
-  int64_t deadline = now_ms() + 10000;
-  while (read_file(c.log).find(expected) == std::string::npos && now_ms() < deadline)
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
   INFO(read_file(c.log));
-  CHECK(read_file(c.log).find(expected) != std::string::npos);
+  CHECK(
+      c.logged("refusing the connection from 127.0.0.1 before authentication: "
+               "not authenticated within 1000 ms (--auth-timeout-ms)"));
 }
 
 TEST_CASE("after the hello, a frame beyond --max-message-bytes closes the connection") {
@@ -336,8 +343,9 @@ TEST_CASE("after the hello, a frame beyond --max-message-bytes closes the connec
     CHECK(t.closed_by_peer(*s, 10000));
   }
   INFO(read_file(c.log));
-  CHECK(read_file(c.log).find("message too large: the coordinator accepts at most 8MiB per "
-                              "message (--max-message-bytes)") != std::string::npos);
+  CHECK(
+      c.logged("message too large: the coordinator accepts at most 8MiB per "
+               "message (--max-message-bytes)"));
   CHECK(c.serves());
 }
 

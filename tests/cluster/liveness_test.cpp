@@ -56,7 +56,13 @@ TEST_CASE("an idle cluster finds a stopped worker within about a second") {
 }
 
 TEST_CASE(
-    "60 s of saturating CPU load declare no live node lost, and a stopped one is still found") {
+    "a minute of saturating CPU load declares no live node lost, and a stopped one is still "
+    "found") {
+#ifdef GANTRY_SANITIZE
+  constexpr int kLoadSeconds = 20;  // the sanitized processes load the machine more already
+#else
+  constexpr int kLoadSeconds = 60;
+#endif
   cluster c;
   INFO(c.logs());
   c.start({"a", "b"}, {"--cpus", "4", "--memory", "2GiB"}, kDefaultLiveness);
@@ -73,11 +79,11 @@ stages:
     collective: nccl
     replicas: 2
     resources: { cpu: 1, memory: 16MiB }
-    command: [ "sleep", "60" ]
+    command: [ "sleep", ")" + std::to_string(kLoadSeconds) + R"(" ]
 )");
   event_stream w(c, gang);
   REQUIRE(w.until_running(2, 30000));
-  int64_t end = now_ms() + 60000;
+  int64_t end = now_ms() + kLoadSeconds * 1000;
   std::vector<std::string> shorts;
   while (now_ms() < end) {
     shorts.push_back(c.submit("short.yaml", R"(
@@ -91,7 +97,7 @@ stages:
     REQUIRE(nodes.exit_code == 0);
     for (const auto& n : nodes.json()) CHECK_MESSAGE(n["state"] != "lost", n.dump());
   }
-  REQUIRE(w.p.wait(60000) == 0);  // the gang succeeded
+  REQUIRE(w.p.wait(kLoadSeconds * 1000) == 0);  // the gang succeeded
   // Every job ends, succeeded and never restarted.
   json jobs;
   int64_t deadline = now_ms() + 120000;

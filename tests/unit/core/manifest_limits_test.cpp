@@ -6,12 +6,12 @@
 #include <string>
 
 #include "core/manifest.hpp"
+#include "manifest_check.hpp"
 
 using namespace gantry;
+using namespace gantry::test;
 
 namespace {
-
-constexpr std::string_view kMinimal = "name: j\nstages:\n  - name: s\n    command: [run]\n";
 
 std::string only_error(std::string_view yaml, uint64_t max_bytes) {
   auto r = parse_manifest(yaml, max_bytes);

@@ -2,15 +2,12 @@
 #include <doctest/doctest.h>
 
 #include "core/manifest.hpp"
+#include "manifest_check.hpp"
 
 using namespace gantry;
+using namespace gantry::test;
 
 namespace {
-
-std::string errors(std::string_view yaml) {
-  auto r = parse_manifest(yaml);
-  return r ? "valid" : to_string(r.error());
-}
 
 // A job whose second stage (stages[1]) has `fields`; the first stage is a plain cpu stage.
 std::string second_stage(std::string_view fields) {

@@ -4,15 +4,12 @@
 #include <csignal>
 
 #include "core/manifest.hpp"
+#include "manifest_check.hpp"
 
 using namespace gantry;
+using namespace gantry::test;
 
 namespace {
-
-std::string errors(std::string_view yaml) {
-  auto r = parse_manifest(yaml);
-  return r ? "valid" : to_string(r.error());
-}
 
 // A job with one stage `s` that has `fields` (flow style) besides its name and command.
 std::string one_stage(std::string_view fields) {

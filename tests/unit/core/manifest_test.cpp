@@ -6,17 +6,14 @@
 #include <sstream>
 
 #include "core/manifest.hpp"
+#include "manifest_check.hpp"
 
 using namespace gantry;
+using namespace gantry::test;
 
 namespace {
 
 // The errors of a manifest as "path: message" lines, or "valid" when it parses.
-std::string errors(std::string_view yaml) {
-  auto r = parse_manifest(yaml);
-  return r ? "valid" : to_string(r.error());
-}
-
 job_spec parsed(std::string_view yaml) {
   auto r = parse_manifest(yaml);
   std::string why = r ? "" : to_string(r.error());
@@ -34,8 +31,6 @@ std::string read_example(const std::string& name) {
   text << in.rdbuf();
   return text.str();
 }
-
-constexpr std::string_view kMinimal = "name: j\nstages:\n  - name: s\n    command: [run]\n";
 
 }  // namespace
 

@@ -1,20 +1,11 @@
 #include <doctest/doctest.h>
 
+#include "helpers.hpp"
 #include "scheduler/scheduler.hpp"
 
 using namespace gantry;
 using namespace gantry::sched;
-
-namespace {
-node_inventory make_node(const std::string& name, int64_t cpu_milli, int gpus) {
-  node_inventory n;
-  n.name = name;
-  n.cpu_milli = cpu_milli;
-  n.memory_bytes = 64LL << 30;
-  for (int i = 0; i < gpus; ++i) n.gpus.push_back({i, "H100", 80LL << 30, -1, -1, "", true});
-  return n;
-}
-}  // namespace
+using namespace gantry::sched::test;
 
 TEST_CASE("a gang that does not fit places nothing and says why") {
   cluster_view view;

@@ -38,14 +38,14 @@ std::string nodes_csv() {
   return s;
 }
 
-const char* kPods =
+const char* kQueuePods =
     "name,cpu_milli,memory_mib,num_gpu,gpu_milli\n"
     "one,4000,8192,1,1000\n"
     "half,2000,4096,1,500\n"
     "two,8000,16384,2,1000\n";
 
 std::vector<sim_task> tasks_of(const scratch& d) {
-  return read_sim_tasks(d.write("pods.csv", kPods)).value();
+  return read_sim_tasks(d.write("pods.csv", kQueuePods)).value();
 }
 std::vector<node_inventory> nodes_of(const scratch& d) {
   return read_sim_nodes(d.write("nodes.csv", nodes_csv())).value();
@@ -148,7 +148,7 @@ TEST_CASE("gantry sim --queues prints a table or JSON, and refuses bad durations
   scratch d;
   sim_options o;
   o.nodes_csv = d.write("nodes.csv", nodes_csv());
-  o.pods_csv = d.write("pods.csv", kPods);
+  o.pods_csv = d.write("pods.csv", kQueuePods);
   o.queues_csv = d.write("q.csv", "name,weight,guarantee_gpu\nvision,1,8\ndefault,2,\n");
   o.duration_s = 3600;
   o.json = true;

@@ -38,10 +38,6 @@ error must_fail(const result<coordinator_credentials>& r) {
   return r.error();
 }
 
-bool contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
-
 }  // namespace
 
 TEST_CASE("first start creates the CA, the server certificate and both tokens, private ones 0600") {

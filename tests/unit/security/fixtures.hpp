@@ -19,6 +19,10 @@
 
 namespace gantry::security::testing {
 
+inline bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
 class temp_dir {
  public:
   temp_dir() {

@@ -8,7 +8,7 @@ using namespace gantry::security;
 
 namespace {
 
-constexpr int64_t day = 86'400'000;
+constexpr int64_t kDay = 86'400'000;
 
 key_and_cert must(result<key_and_cert> r) {
   REQUIRE_MESSAGE(r.has_value(), (r ? "" : r.error().message));
@@ -33,7 +33,7 @@ TEST_CASE("a new CA: ECDSA P-256, a CA for 10 years from an hour ago, its own is
   CHECK(info.subject.starts_with("CN=gantry CA "));
   CHECK(info.issuer == info.subject);
   CHECK(info.not_before_ms <= now - 3600'000 + 1000);
-  CHECK(info.not_after_ms / 1000 == (now + 3650 * day) / 1000);
+  CHECK(info.not_after_ms / 1000 == (now + 3650 * kDay) / 1000);
   CHECK(info.fingerprint.starts_with("sha256:"));
   CHECK(check_key_matches(ca.cert_pem, ca.key_pem).has_value());
   CHECK(info_of(must(create_ca(now, 3650)).cert_pem).subject != info.subject);
@@ -50,7 +50,7 @@ TEST_CASE("a server certificate names each name as DNS, IP literals also as IP, 
   CHECK(info.issuer == info_of(ca.cert_pem).subject);
   CHECK(info.dns_names == names);
   CHECK(info.ip_names == std::vector<std::string>{"10.0.0.5", "127.0.0.1", "::1"});
-  CHECK(info.not_after_ms / 1000 == (now + 730 * day) / 1000);
+  CHECK(info.not_after_ms / 1000 == (now + 730 * kDay) / 1000);
   CHECK(check_key_matches(server.cert_pem, server.key_pem).has_value());
   CHECK(verify_server_cert(server.cert_pem, ca.cert_pem, now).has_value());
 }
@@ -65,7 +65,7 @@ TEST_CASE("verification refuses another CA, dates outside the validity, and a CA
   REQUIRE_FALSE(spoofed.has_value());
   CHECK(spoofed.error().message == "unable to get local issuer certificate");
 
-  auto late = verify_server_cert(server.cert_pem, ca.cert_pem, now + 731 * day);
+  auto late = verify_server_cert(server.cert_pem, ca.cert_pem, now + 731 * kDay);
   REQUIRE_FALSE(late.has_value());
   CHECK(late.error().message == "certificate has expired");
   auto early = verify_server_cert(server.cert_pem, ca.cert_pem, now - 2 * 3600'000);

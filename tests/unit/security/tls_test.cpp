@@ -13,10 +13,6 @@ using namespace gantry::security::testing;
 
 namespace {
 
-bool contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
-
 // Sends `text` from one end and reads it at the other: the streams carry data.
 void check_carries(kj::WaitScope& ws, kj::AsyncIoStream& from, kj::AsyncIoStream& to,
                    const std::string& text) {

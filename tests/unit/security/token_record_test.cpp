@@ -8,7 +8,7 @@ using namespace gantry::security;
 namespace {
 
 constexpr int64_t t0 = 1'750'000'000'000;
-constexpr int64_t day = 86'400'000;
+constexpr int64_t kDayMs = 86'400'000;
 
 issued_token must(result<issued_token> r) {
   REQUIRE_MESSAGE(r.has_value(), (r ? "" : r.error().message));
@@ -24,12 +24,12 @@ parsed_token parsed(const std::string& text) {
 }  // namespace
 
 TEST_CASE("a user token's record keeps who, role, lifetime and queues, and only the hash") {
-  auto t = must(issue_user_token("alice", token_role::user, t0, 30 * day, {"gpu", "batch"}));
+  auto t = must(issue_user_token("alice", token_role::user, t0, 30 * kDayMs, {"gpu", "batch"}));
   const auto& r = t.record;
   CHECK(r.user == "alice");
   CHECK(r.role == token_role::user);
   CHECK(r.created_ms == t0);
-  CHECK(r.expires_ms == t0 + 30 * day);
+  CHECK(r.expires_ms == t0 + 30 * kDayMs);
   CHECK(r.queues == std::vector<std::string>{"gpu", "batch"});
   CHECK(r.id == parsed(t.token).id);
   CHECK(r.hash == hash_token(t.token));
@@ -68,17 +68,17 @@ TEST_CASE("node and task credentials are bound to their node and their task") {
   CHECK(cred.record.user == "alice");
   CHECK(cred.record.node.empty());
 
-  auto join = must(issue_join_token(t0, day));
+  auto join = must(issue_join_token(t0, kDayMs));
   CHECK(join.record.role == token_role::join);
-  CHECK(join.record.expires_ms == t0 + day);
+  CHECK(join.record.expires_ms == t0 + kDayMs);
 }
 
 TEST_CASE("verify: the right token until it expires, another secret or no record never") {
-  auto t = must(issue_user_token("alice", token_role::user, t0, day));
+  auto t = must(issue_user_token("alice", token_role::user, t0, kDayMs));
   auto p = parsed(t.token);
   CHECK(verify(p, &t.record, t0) == token_verdict::ok);
-  CHECK(verify(p, &t.record, t0 + day - 1) == token_verdict::ok);
-  CHECK(verify(p, &t.record, t0 + day) == token_verdict::expired);
+  CHECK(verify(p, &t.record, t0 + kDayMs - 1) == token_verdict::ok);
+  CHECK(verify(p, &t.record, t0 + kDayMs) == token_verdict::expired);
   CHECK(verify(p, nullptr, t0) == token_verdict::unknown);
 
   // Same id, another secret: a forged token for a known id.
@@ -92,7 +92,7 @@ TEST_CASE("verify: the right token until it expires, another secret or no record
 
 TEST_CASE("every kind of record survives encode and decode unchanged") {
   std::vector<token_record> records = {
-      must(issue_user_token("alice", token_role::user, t0, day, {"gpu"})).record,
+      must(issue_user_token("alice", token_role::user, t0, kDayMs, {"gpu"})).record,
       must(issue_user_token("root", token_role::admin, t0)).record,
       must(issue_join_token(t0)).record,
       must(issue_node_credential("gpu-07", t0)).record,
@@ -152,7 +152,7 @@ TEST_CASE("a record for an existing token text (tokens/admin) matches that token
   REQUIRE(r.has_value());
   CHECK(r->id == t->id);
   CHECK(r->role == token_role::admin);
-  CHECK(verify(parsed(t->text), &*r, t0 + 1000 * day) == token_verdict::ok);
+  CHECK(verify(parsed(t->text), &*r, t0 + 1000 * kDayMs) == token_verdict::ok);
   CHECK_FALSE(record_for_token("gty_nonsense", token_role::admin, "admin", t0).has_value());
 }
 

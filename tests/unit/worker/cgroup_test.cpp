@@ -14,42 +14,19 @@
 #include <fstream>
 #include <sstream>
 
+#include "test_util.hpp"
 #include "worker/cgroup.hpp"
 #include "worker/launcher.hpp"
 
 using namespace gantry;
+using namespace gantry::test;
 namespace fs = std::filesystem;
 
 namespace {
 
-struct temp_dir {
-  temp_dir() {
-    std::string pattern = (fs::temp_directory_path() / "gantry-cgroup-test-XXXXXX").string();
-    path = mkdtemp(pattern.data());
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  fs::path path;
-};
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 void put(const fs::path& p, const std::string& text) {
   fs::create_directories(p.parent_path());
   std::ofstream(p) << text;
-}
-
-int wait_exit(pid_t pid) {
-  int status = 0;
-  REQUIRE(waitpid(pid, &status, 0) == pid);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
 // A v1 driver on this machine's hierarchies, or null (with a note) where they cannot be used.
@@ -69,10 +46,10 @@ std::unique_ptr<cgroup_driver> real_v1() {
   return std::move(*d);
 }
 
-const std::vector<std::pair<std::string, std::string>> kEnv{{"PATH", "/usr/bin:/bin"}};
+const std::vector<std::pair<std::string, std::string>> kPathEnv{{"PATH", "/usr/bin:/bin"}};
 
 pid_t spawn_in(task_cgroup& g, const fs::path& dir, std::vector<std::string> argv) {
-  process_spec ps{std::move(argv), kEnv, dir.string(), (dir / "output.log").string(),
+  process_spec ps{std::move(argv), kPathEnv, dir.string(), (dir / "output.log").string(),
                   g.procs_files()};
   auto pid = spawn_process(ps);
   REQUIRE_MESSAGE(pid.has_value(), pid.error().message);
@@ -99,7 +76,7 @@ TEST_CASE("cgroup v2: limits, kill and accounting go through the kernel's files"
   auto driver = make_cgroup_v2(root.path.string());
   REQUIRE_MESSAGE(driver.has_value(), driver.error().message);
   CHECK((*driver)->mode() == isolation_mode::v2);
-  CHECK(slurp(root.path / "cgroup.subtree_control") == "+memory +cpu +pids");
+  CHECK(read_file(root.path / "cgroup.subtree_control") == "+memory +cpu +pids");
   // What the kernel creates with the group (its directory exists before the driver's mkdir).
   fs::path g = root.path / "j1.s.0.0";
   put(g / "cgroup.procs", "");
@@ -110,14 +87,14 @@ TEST_CASE("cgroup v2: limits, kill and accounting go through the kernel's files"
   put(g / "memory.events", "low 0\nhigh 0\nmax 12\noom 1\noom_kill 1\noom_group_kill 0\n");
   auto group = (*driver)->create("j1.s.0.0", {64 << 20, 500, 128, {}});
   REQUIRE_MESSAGE(group.has_value(), group.error().message);
-  CHECK(slurp(g / "memory.max") == "67108864");
-  CHECK(slurp(g / "memory.swap.max") == "0");
-  CHECK(slurp(g / "cpu.max") == "50000 100000");
-  CHECK(slurp(g / "pids.max") == "128");
+  CHECK(read_file(g / "memory.max") == "67108864");
+  CHECK(read_file(g / "memory.swap.max") == "0");
+  CHECK(read_file(g / "cpu.max") == "50000 100000");
+  CHECK(read_file(g / "pids.max") == "128");
   CHECK((*group)->procs_files() == std::vector<std::string>{(g / "cgroup.procs").string()});
   CHECK((*group)->empty());
   REQUIRE((*group)->kill_all());
-  CHECK(slurp(g / "cgroup.kill") == "1");
+  CHECK(read_file(g / "cgroup.kill") == "1");
   cgroup_usage u = (*group)->usage();
   CHECK(u.peak_memory_bytes == 64 << 20);
   CHECK(u.cpu_usec == 1500000);
@@ -219,7 +196,7 @@ TEST_CASE("cgroup v1 (real): a memory hog is OOM-killed while its neighbour live
   CHECK(u.oom_kills >= 1);
   CHECK(u.peak_memory_bytes > 16 << 20);
   CHECK(u.peak_memory_bytes <= 32 << 20);
-  CHECK(slurp(dir.path / "output.log").find("alive") == std::string::npos);
+  CHECK(read_file(dir.path / "output.log").find("alive") == std::string::npos);
   CHECK(::kill(neighbour, 0) == 0);  // still running
   CHECK((*calm)->usage().oom_kills == 0);
   REQUIRE((*hog)->kill_all());
@@ -243,7 +220,7 @@ TEST_CASE("cgroup v1 (real): kill_all reaches a double-forked daemon in another 
                         "setsid sh -c 'echo $$ > " + f + ".tmp; mv " + f + ".tmp " + f +
                             "; exec sleep 600' & while [ ! -e " + f + " ]; do :; done"});
   CHECK(wait_exit(pid) == 0);
-  std::string text = slurp(pidfile);
+  std::string text = read_file(pidfile);
   REQUIRE_FALSE(text.empty());
   pid_t daemon = std::stoi(text);
   CHECK(getsid(daemon) == daemon);  // escaped the task's session and process group
@@ -284,6 +261,6 @@ TEST_CASE("cgroup v1 (real): a denied device cannot be opened, others can") {
   pid_t pid = spawn_in(**g, dir.path,
                        {"sh", "-c", "head -c1 /dev/urandom >/dev/null && ! head -c1 /dev/zero"});
   CHECK(wait_exit(pid) == 0);
-  CHECK(slurp(dir.path / "output.log").find("Operation not permitted") != std::string::npos);
+  CHECK(read_file(dir.path / "output.log").find("Operation not permitted") != std::string::npos);
   remove_when_empty(**g);
 }

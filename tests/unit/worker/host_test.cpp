@@ -4,31 +4,11 @@
 #include <filesystem>
 #include <fstream>
 
+#include "test_util.hpp"
 #include "worker/inventory/host.hpp"
 
 using namespace gantry::inventory;
-namespace fs = std::filesystem;
-
-namespace {
-
-// A directory under /tmp, removed with its contents at the end of the test.
-struct temp_dir {
-  temp_dir() {
-    std::string pattern = (fs::temp_directory_path() / "gantry-host-test-XXXXXX").string();
-    path = mkdtemp(pattern.data());
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  void write(const fs::path& rel, std::string_view text) const {
-    fs::create_directories((path / rel).parent_path());
-    std::ofstream(path / rel) << text;
-  }
-  fs::path path;
-};
-
-}  // namespace
+using gantry::test::temp_dir;
 
 TEST_CASE("cgroup and meminfo texts parse") {
   CHECK(parse_cgroup_cpu_max("150000 100000\n") == 1500);
@@ -52,7 +32,7 @@ TEST_CASE("cgroup v2 limits: the tightest along the path to the root wins") {
   root.write("kubepods/memory.max", "4294967296\n");
   root.write("kubepods/pod1/cpu.max", "max 100000\n");
   root.write("kubepods/pod1/memory.max", "1073741824\n");
-  cgroup_limits limits = read_cgroup_limits(root.path, "0::/kubepods/pod1\n");
+  auto limits = read_cgroup_limits(root.path, "0::/kubepods/pod1\n");
   CHECK(limits.cpu_milli == 3000);
   CHECK(limits.cpu_source == (root.path / "kubepods/cpu.max").string());
   CHECK(limits.memory_bytes == 1LL << 30);
@@ -74,7 +54,7 @@ TEST_CASE("cgroup v1 limits are read where v2 has none") {
   root.write("cpu,cpuacct/job/cpu.cfs_period_us", "100000\n");
   root.write("memory/job/memory.limit_in_bytes", "2147483648\n");
   root.write("memory/memory.limit_in_bytes", "9223372036854771712\n");
-  cgroup_limits limits = read_cgroup_limits(root.path, "4:memory:/job\n2:cpu,cpuacct:/job\n0::/\n");
+  auto limits = read_cgroup_limits(root.path, "4:memory:/job\n2:cpu,cpuacct:/job\n0::/\n");
   CHECK(limits.cpu_milli == 2500);
   CHECK(limits.memory_bytes == 2LL << 30);
 

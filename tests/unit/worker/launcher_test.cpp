@@ -12,37 +12,14 @@
 #include <fstream>
 #include <sstream>
 
+#include "test_util.hpp"
 #include "worker/launcher.hpp"
 
 using namespace gantry;
+using namespace gantry::test;
 namespace fs = std::filesystem;
 
 namespace {
-
-struct temp_dir {
-  temp_dir() {
-    std::string pattern = (fs::temp_directory_path() / "gantry-launcher-test-XXXXXX").string();
-    path = mkdtemp(pattern.data());
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  fs::path path;
-};
-
-std::string read_file(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-int wait_exit(pid_t pid) {
-  int status = 0;
-  REQUIRE(waitpid(pid, &status, 0) == pid);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
 
 const std::vector<std::pair<std::string, std::string>> kEnv{{"ONLY", "this"},
                                                             {"PATH", "/usr/bin:/bin"}};
