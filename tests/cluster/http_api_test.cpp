@@ -166,3 +166,27 @@ TEST_CASE("HTTP metrics: promtool accepts the coordinator's and a worker's, whic
   CHECK(http_get(worker_url + "/healthz", "", "").status == 200);
   c.cli({"cancel", id});
 }
+
+TEST_CASE("HTTP with --insecure: plain HTTP on loopback, no token needed, elsewhere refused") {
+  cluster c;
+  c.start_coordinator({"--insecure"});
+  const std::string url = c.local().http_url();
+  REQUIRE(url.starts_with("http://127.0.0.1:"));
+  auto m = http_get(url + "/metrics", "", "");
+  CHECK(m.status == 200);
+  CHECK(m.body.find("# TYPE gantry_jobs gauge") != std::string::npos);
+  CHECK(http_get(url + "/api/v1/nodes", "", "").status == 200);
+
+  temp_dir dir{"gantry-test"};
+  process wide({bin("gantry"), "coordinator", "--insecure", "--listen", "127.0.0.1:0",
+                "--http-listen", "0.0.0.0:0", "--data-dir", dir.path() + "/c"},
+               dir.path() + "/wide.err");
+  CHECK(wide.wait(20000) == 2);
+  CHECK(read_file(dir.path() + "/wide.err").find("--insecure serves HTTP on loopback only") !=
+        std::string::npos);
+  process off({bin("gantry"), "coordinator", "--listen", "127.0.0.1:0", "--http-listen", "nowhere",
+               "--data-dir", dir.path() + "/c2"},
+              dir.path() + "/off.err");
+  CHECK(off.wait(20000) == 2);
+  CHECK(read_file(dir.path() + "/off.err").find("--http-listen: ") != std::string::npos);
+}
