@@ -2,9 +2,10 @@
 // HTTP (HTTPS with a tls_server) on a KJ loop, through kj-http: a route table of GET
 // endpoints, each open or behind `Authorization: Bearer TOKEN`. Connections come from a
 // protocol/listener.hpp listener (its connection counts and limits); each must finish its TLS
-// handshake and send a whole request head within limits.auth_timeout_ms, and may wait
-// limits.idle_timeout_ms (at most 60 s) between requests. Requests carry no body (413) and
-// use GET (405); kj-http bounds a request head at 64 KiB. Errors are JSON: {"error": "..."}.
+// handshake within limits.auth_timeout_ms, then send a whole request head within as long,
+// and may wait limits.idle_timeout_ms (at most 60 s) between requests. Requests carry no body
+// (413) and use GET (405); kj-http closes a connection whose request head exceeds 128 KiB.
+// Errors are JSON: {"error": "..."}.
 #include <kj/async-io.h>
 #include <kj/compat/http.h>
 #include <kj/timer.h>
@@ -54,7 +55,7 @@ class router {
     const handler* h;
     std::map<std::string, std::string> params;
   };
-  // The first route whose pattern matches `path`; nullptr-handler when none does.
+  // The first route whose pattern matches `path`; when none does, h is null.
   match find(const std::string& path) const;
 
  private:
@@ -94,14 +95,16 @@ class server {
   kj::Own<kj::HttpServer> http_;
 };
 
-// Listens on `address` ("off": nothing) on io's loop and serves `routes` there. Returns the
-// bound "HOST:PORT", or "" when off. The returned objects live as long as `keep`.
+// What start() set up: dropping it stops serving.
 struct running {
   std::unique_ptr<listener> accepting;
   std::unique_ptr<server> serving;
   kj::Promise<void> loop = nullptr;
   std::string address;  // HOST:PORT as bound
 };
+// Listens on `address` (HOST:PORT; "off": nothing, address stays "") on io's loop and serves
+// `routes` there. Errors name the address. REQUIRES: called before the loop serves anything
+// (it waits on io's wait scope to resolve the host).
 result<std::unique_ptr<running>> start(kj::AsyncIoContext& io, const std::string& address,
                                        router routes, server_options options);
 
