@@ -32,6 +32,11 @@ std::string allreduce_manifest(const std::string& name, int ranks, int steps, in
          std::to_string(step_ms) + "\" ]\n";
 }
 
+// The step time of the jobs a test interrupts after their checkpoint at step 10: the 50 steps
+// left (7.5 s) are the time the test has to act (a describe, a signal) before the job could
+// end by itself, with sanitized CLI processes on a loaded machine (at 40 ms, it ended first).
+constexpr int kStepMs = 150;
+
 // "steps N world W checksum X restored_from S attempt A backend B" as a map.
 std::map<std::string, std::string> result_of(cluster& c, const std::string& job) {
   std::istringstream in(read_file(c.shared_dir() + "/" + job + "/allreduce-result.txt"));
@@ -106,8 +111,8 @@ TEST_CASE("a checkpointing gang that loses a worker to kill -9 resumes from its 
   c.start({"w1", "w2", "w3", "w4"},
           {"--cpus", "1", "--memory", "2GiB"});  // one rank per worker, and a spare
   std::string expected = reference_checksum(c, 3, 60);
-  std::string job =
-      c.submit("ckpt.yaml", allreduce_manifest("ckpt", 3, 60, 40, c.task_writable_dir("ckpt")));
+  std::string job = c.submit(
+      "ckpt.yaml", allreduce_manifest("ckpt", 3, 60, kStepMs, c.task_writable_dir("ckpt")));
   event_stream events(c, job);
   auto [node, pid] = after_checkpoint(c, job, events, 10);
   c.worker(node).signal(SIGKILL);
@@ -131,8 +136,8 @@ TEST_CASE("a stopped worker that comes back after its gang moved has its old tas
   INFO(c.logs());
   c.start({"w1", "w2", "w3", "w4"}, {"--cpus", "1", "--memory", "2GiB"});
   std::string expected = reference_checksum(c, 3, 60);
-  std::string job =
-      c.submit("stop.yaml", allreduce_manifest("stop", 3, 60, 40, c.task_writable_dir("ckpt")));
+  std::string job = c.submit(
+      "stop.yaml", allreduce_manifest("stop", 3, 60, kStepMs, c.task_writable_dir("ckpt")));
   event_stream events(c, job);
   auto [node, pid] = after_checkpoint(c, job, events, 10);
   // A hung machine: the worker and its task stop; its heartbeats stop with them.
