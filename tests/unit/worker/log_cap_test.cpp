@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <cstdio>
+#include <filesystem>
 #include <thread>
 
 #include "harness/process.hpp"
@@ -173,4 +174,44 @@ TEST_CASE("a log under its cap is left alone and a cap below 64KiB is refused") 
   CHECK(*r == 0);
   CHECK(harness::read_file(path) == s);
   CHECK_FALSE(trim_log(path, 4096));
+}
+
+TEST_CASE("the log trimmer holds a running task's log to the cap and trims it once more at exit") {
+  harness::temp_dir tmp{"gantry-log-cap-test"};
+  if (!collapse_supported(tmp.path())) {
+    MESSAGE("skipped: /tmp cannot collapse ranges (not ext4 or xfs)");
+    return;
+  }
+  std::string path = tmp.path() + "/output.log";
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  REQUIRE(fd >= 0);
+  log_trimmer trimmer(kTestLogCap, std::chrono::milliseconds(10));
+  trimmer.add(path, "j-000001.s.0.0");
+  std::string burst;
+  for (uint64_t i = 0; i < 10 * kTestLogCap / 64; ++i) burst += numbered_line(i);
+  append_or_fail(fd, burst);
+  // Its thread trims within a few periods; 10 s allows for a loaded machine.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  auto size = [&] { return std::filesystem::file_size(path); };
+  while (size() > static_cast<uint64_t>(kTestLogCap) && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  CHECK(size() <= static_cast<uint64_t>(kTestLogCap));
+  int head_fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  REQUIRE(head_fd >= 0);
+  CHECK(trimmer.read(head_fd, 0, 100, false).data.rfind("[gantry: ", 0) == 0);  // never mid-trim
+  ::close(head_fd);
+
+  append_or_fail(fd, burst);  // then the task ends: finish trims it at once
+  trimmer.finish(path);
+  ::close(fd);
+  std::string text = harness::read_file(path);
+  CHECK(text.size() <= static_cast<size_t>(kTestLogCap));
+  CHECK(text.substr(text.size() - 64) == numbered_line(10 * kTestLogCap / 64 - 1));
+  int rfd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  REQUIRE(rfd >= 0);
+  log_chunk all = trimmer.read(rfd, 0, 1 << 20, true);
+  ::close(rfd);
+  CHECK(all.data == text);
+  CHECK(all.finished);
+  CHECK(all.next_offset == 2 * burst.size());
 }
