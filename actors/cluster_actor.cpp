@@ -1,5 +1,7 @@
 #include "actors/cluster_actor.hpp"
 
+#include "core/metrics.hpp"
+
 #include <cstdio>
 
 #include "actors/ask.hpp"
@@ -56,6 +58,18 @@ class session_port final : public worker_session_port {
   std::shared_ptr<liveness_cell> liveness_;
 };
 
+// What a job's new summary adds to the metrics: its first start, its restarts.
+void count_job_change(const coordinator_config& config, const job_summary& before,
+                      const job_summary& after) {
+  if (!config.metrics) return;
+  if (before.state == job_state::pending && after.state == job_state::running &&
+      before.restarts == 0 && after.restarts == 0)
+    config.metrics->submit_to_running.observe_seconds(
+        static_cast<double>(now_ms() - after.submitted_ms) / 1e3);
+  if (after.restarts > before.restarts)
+    config.metrics->restarts += static_cast<uint64_t>(after.restarts - before.restarts);
+}
+
 // Calls fn with the job's record: from its actor while it runs, else from the store.
 void with_record(actor_t* self, const std::string& id, callback<job_record> fn) {
   auto it = self->state.jobs.find(id);
@@ -84,6 +98,7 @@ caf::typed_response_promise<result<submit_reply>> submit(actor_t* self, msg::sub
   if (!spec) {
     submit_reply reply;
     for (auto& e : spec.error()) reply.errors.push_back({e.path, e.message});
+    if (self->state.config.metrics) ++self->state.config.metrics->submits_rejected;
     rp.deliver(result<submit_reply>(std::move(reply)));
     return rp;
   }
@@ -95,6 +110,7 @@ caf::typed_response_promise<result<submit_reply>> submit(actor_t* self, msg::sub
     if (!never.empty()) {
       submit_reply reply;
       for (auto& e : never) reply.errors.push_back({e.path, e.message});
+      if (st.config.metrics) ++st.config.metrics->submits_rejected;
       rp.deliver(result<submit_reply>(std::move(reply)));
       return rp;
     }
@@ -123,6 +139,7 @@ caf::typed_response_promise<result<submit_reply>> submit(actor_t* self, msg::sub
         entry.actor =
             spawn_job_actor(self->system(), self, st.store, std::move(rec), {first}, st.config);
         self->send(entry.actor, msg::start_job{});
+        if (st.config.metrics) ++st.config.metrics->submits;
         rp.deliver(result<submit_reply>(submit_reply{id, {}}));
       });
   return rp;
@@ -329,6 +346,7 @@ cluster_impl::behavior_type cluster_behavior(actor_t* self, store_actor store,
             static_cast<uint32_t>(nodes * 1000 / coordinator_config::kMaxHeartbeatsPerSecond));
         uint32_t timeout = std::max(st.config.heartbeat_timeout_ms, 4 * interval);
         auto cell = std::make_shared<liveness_cell>();
+        cell->metrics = st.config.metrics;
         cell->interval_ns = int64_t{interval} * 1'000'000;
         cell->last_ns = liveness_cell::stamp(self->clock().now());
         self->send(node, msg::attach{session, timeout, cell, std::move(m.agent), m.inventory,
@@ -352,6 +370,7 @@ cluster_impl::behavior_type cluster_behavior(actor_t* self, store_actor store,
         auto& st = self->state;
         auto it = st.jobs.find(m.summary.id);
         if (it == st.jobs.end()) return;
+        count_job_change(st.config, it->second.summary, m.summary);
         it->second.summary = m.summary;
         if (m.finished) {
           it->second.actor = nullptr;

@@ -1,10 +1,12 @@
 // The cluster actor's placement side: the scheduler runs, node changes, recovery.
+#include <chrono>
 #include <tuple>
 
 #include "actors/cluster_state.hpp"
 #include "actors/job_actor.hpp"
 #include "actors/node_actor.hpp"
 #include "core/log.hpp"
+#include "core/metrics.hpp"
 
 namespace gantry::cluster_detail {
 
@@ -24,7 +26,13 @@ void schedule_now(actor_t* self) {
   auto& st = self->state;
   st.schedule_pending = false;
   if (st.scheduler.queued() == 0) return;
+  auto decided = std::chrono::steady_clock::now();
   sched::schedule_result res = st.scheduler.schedule(st.view);
+  if (st.config.metrics)
+    st.config.metrics->placement_decision.observe_ns(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() -
+                                                             decided)
+            .count());
   for (auto& p : res.placed) {
     auto owner = st.owners.find(p.request_id);
     if (owner == st.owners.end()) {                      // withdrawn meanwhile

@@ -9,8 +9,9 @@
 
 namespace gantry {
 
-struct rpc_pulse;        // actors/liveness.hpp
-class task_credentials;  // core/ports.hpp
+struct rpc_pulse;            // actors/liveness.hpp
+struct coordinator_metrics;  // core/metrics.hpp
+class task_credentials;      // core/ports.hpp
 
 struct coordinator_config {
   // The heartbeat interval given to workers grows with the cluster so that the coordinator
@@ -59,6 +60,8 @@ struct coordinator_config {
   std::shared_ptr<rpc_pulse> pulse;
   // Issues each launch's GANTRY_TASK_TOKEN; null: launches carry none (--insecure, tests).
   std::shared_ptr<task_credentials> task_tokens;
+  // What the coordinator's parts count for /metrics; null: nothing is counted (tests).
+  std::shared_ptr<coordinator_metrics> metrics;
 };
 
 }  // namespace gantry

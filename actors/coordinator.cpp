@@ -86,7 +86,8 @@ result<std::unique_ptr<coordinator>> coordinator::open(caf::actor_system& sys,
   if (!rs->jobs.empty())
     log_info("loaded " + std::to_string(rs->jobs.size()) + " jobs from the store in " +
              std::to_string(ms) + " ms");
-  p->store_ref = spawn_store_actor(sys, *p->store, config.retain_compact_interval_ms);
+  p->store_ref =
+      spawn_store_actor(sys, *p->store, config.retain_compact_interval_ms, config.metrics);
   if (!creds.insecure) {
     auto stored = p->store->load_tokens();
     if (!stored) return fail(stored.error());

@@ -12,6 +12,8 @@
 
 #include <caf/actor_clock.hpp>
 
+#include "core/metrics.hpp"
+
 namespace gantry {
 
 struct liveness_cell {
@@ -28,6 +30,8 @@ struct liveness_cell {
   // The session ended (replaced, or the node was declared lost): heartbeats are refused
   // and the worker registers again.
   std::atomic<bool> revoked{false};
+  // Counts heartbeats for /metrics when set (before the cell is shared).
+  std::shared_ptr<coordinator_metrics> metrics;
 
   static int64_t stamp(caf::actor_clock::time_point t) {
     return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
@@ -42,6 +46,7 @@ struct liveness_cell {
       late = now_ns - previous - interval_ns;
     raise(late_ns, late);
     heard(now_ns);
+    if (metrics) metrics->heartbeats.fetch_add(1, std::memory_order_relaxed);
   }
   // The worst lateness since the last call, and starts counting again (node actor).
   int64_t take_late() { return late_ns.exchange(0); }

@@ -1,5 +1,7 @@
 #include "actors/node_actor.hpp"
 
+#include "core/metrics.hpp"
+
 #include <algorithm>
 #include <csignal>
 #include <map>
@@ -78,6 +80,7 @@ void mark_lost(node_actor_t* self, const std::string& reason) {
   auto& st = self->state;
   if (st.state == node_state::lost) return;
   log_warn("node " + st.inventory.name + " lost: " + reason);
+  if (st.config.metrics) ++st.config.metrics->lost_verdicts;
   st.state = node_state::lost;
   st.session = 0;
   if (st.liveness) st.liveness->revoked = true;  // late heartbeats are refused: register again

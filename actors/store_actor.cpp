@@ -7,6 +7,7 @@
 #include "actors/messages.hpp"
 #include "actors/unexpected.hpp"
 #include "core/log.hpp"
+#include "core/metrics.hpp"
 
 namespace gantry {
 namespace {
@@ -100,6 +101,7 @@ struct store_state {
                         caf::typed_response_promise<result<void>>>>
       pending;
   bool flush_scheduled = false;
+  std::shared_ptr<coordinator_metrics> metrics;  // null: writes are not timed
   static inline const char* name = "gantry.store";
 };
 
@@ -112,7 +114,12 @@ void flush(store_actor_t* self) {
   std::vector<const storage::state_store::batch*> group;
   group.reserve(st.pending.size());
   for (auto& [batch, rp] : st.pending) group.push_back(batch.get());
+  auto started = std::chrono::steady_clock::now();
   result<void> r = st.store->commit(group);
+  if (st.metrics)
+    st.metrics->store_write.observe_ns(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                           std::chrono::steady_clock::now() - started)
+                                           .count());
   if (!r)
     log_error("store: synced write of " + std::to_string(group.size()) +
               " batches failed: " + r.error().message);
@@ -137,9 +144,11 @@ caf::typed_response_promise<result<void>> enqueue(store_actor_t* self,
 }
 
 store_impl::behavior_type store_behavior(store_actor_t* self, storage::state_store* store,
-                                         uint32_t reclaim_interval_ms) {
+                                         uint32_t reclaim_interval_ms,
+                                         std::shared_ptr<coordinator_metrics> metrics) {
   log_unexpected_messages(self);
   self->state.store = store;
+  self->state.metrics = std::move(metrics);
   self->state.reclaimer =
       self->spawn<caf::detached + caf::linked>(reclaimer_behavior, store, reclaim_interval_ms);
   return {
@@ -170,8 +179,9 @@ store_impl::behavior_type store_behavior(store_actor_t* self, storage::state_sto
 }  // namespace
 
 store_actor spawn_store_actor(caf::actor_system& sys, storage::state_store& store,
-                              uint32_t reclaim_interval_ms) {
-  return sys.spawn<caf::detached>(store_behavior, &store, reclaim_interval_ms);
+                              uint32_t reclaim_interval_ms,
+                              std::shared_ptr<coordinator_metrics> metrics) {
+  return sys.spawn<caf::detached>(store_behavior, &store, reclaim_interval_ms, std::move(metrics));
 }
 
 }  // namespace gantry

@@ -13,6 +13,8 @@
 
 namespace gantry {
 
+struct coordinator_metrics;  // core/metrics.hpp
+
 namespace msg {  // defined in actors/messages.hpp
 struct persist;
 struct load_job;
@@ -28,8 +30,10 @@ using store_actor = caf::typed_actor<
     caf::replies_to<msg::forget_jobs>::with<result<void>>>;
 
 // REQUIRES: store outlives the actor. The space of forgotten jobs is reclaimed by a linked
-// actor on a thread of its own, at most every reclaim_interval_ms.
+// actor on a thread of its own, at most every reclaim_interval_ms. With `metrics`, every
+// synced write is timed (store_write).
 store_actor spawn_store_actor(caf::actor_system& sys, storage::state_store& store,
-                              uint32_t reclaim_interval_ms = 10000);
+                              uint32_t reclaim_interval_ms = 10000,
+                              std::shared_ptr<coordinator_metrics> metrics = nullptr);
 
 }  // namespace gantry

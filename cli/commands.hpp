@@ -23,6 +23,8 @@ inline constexpr int kExitUnreachable = 3;
 inline constexpr int kExitNotPermitted = 4;
 
 inline constexpr const char* kDefaultCoordinator = "127.0.0.1:7070";
+// Where the coordinator serves HTTP (/metrics, /api/v1, /healthz) unless told otherwise.
+inline constexpr const char* kDefaultCoordinatorHttp = "127.0.0.1:7071";
 
 // --coordinator, else $GANTRY_COORDINATOR, else kDefaultCoordinator; an address that is not
 // HOST:PORT is errc::invalid_argument naming where it came from.
@@ -31,10 +33,11 @@ result<std::string> coordinator_address(const std::string& flag);
 struct coordinator_options {
   std::string listen = kDefaultCoordinator;
   std::string data_dir;
-  std::vector<std::string> advertise;  // extra names in the server certificate
-  bool insecure = false;               // no TLS, no tokens (loopback only)
-  coordinator_config config;           // the tunables, with their defaults
-  connection_limits limits;            // what one connection may do, with their defaults
+  std::vector<std::string> advertise;                 // extra names in the server certificate
+  bool insecure = false;                              // no TLS, no tokens (loopback only)
+  std::string http_listen = kDefaultCoordinatorHttp;  // HOST:PORT, or "off"
+  coordinator_config config;                          // the tunables, with their defaults
+  connection_limits limits;  // what one connection may do, with their defaults
 };
 int run_coordinator(const coordinator_options& o);
 
@@ -59,6 +62,7 @@ struct worker_options {
   std::string user_map;  // owner -> Unix user (worker/user_map.hpp); empty: all run as nobody
   int64_t retain_task_files_ms = 7 * 24 * 3'600'000LL;  // 0 = keep forever
   int64_t max_log_bytes = 64LL << 20;                   // per task log; 0 = uncapped
+  std::string http_listen = "off";                      // HOST:PORT serving /metrics, or "off"
 };
 int run_worker(const worker_options& o);
 

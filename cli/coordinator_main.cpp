@@ -14,6 +14,8 @@
 #include "cli/commands.hpp"
 #include "cli/runtime.hpp"
 #include "core/log.hpp"
+#include "core/metrics.hpp"
+#include "http/coordinator_http.hpp"
 #include "protocol/client.hpp"
 #include "protocol/listener.hpp"
 #include "protocol/secure_listener.hpp"
@@ -42,6 +44,12 @@ int run_coordinator(const coordinator_options& o) {
     std::cerr << "gantry coordinator: --listen: " << ok.error().message << "\n";
     return kExitUsage;
   }
+  if (o.http_listen != "off") {
+    if (auto ok = check_host_port(o.http_listen, /*allow_any_port=*/true); !ok) {
+      std::cerr << "gantry coordinator: --http-listen: " << ok.error().message << " (or off)\n";
+      return kExitUsage;
+    }
+  }
   if (o.config.max_manifest_bytes + (64 << 10) > o.limits.max_message_bytes) {
     std::cerr << "gantry coordinator: --max-manifest-bytes " << o.config.max_manifest_bytes
               << " does not fit in a message of --max-message-bytes " << o.limits.max_message_bytes
@@ -56,6 +64,13 @@ int run_coordinator(const coordinator_options& o) {
                 << listen_host
                 << ": without TLS and tokens anyone who reaches the port owns "
                    "the cluster\n";
+      return kExitUsage;
+    }
+    std::string http_host = o.http_listen.substr(0, o.http_listen.rfind(':'));
+    if (o.http_listen != "off" && !is_loopback_host(http_host)) {
+      std::cerr << "gantry coordinator: --insecure serves HTTP on loopback only (127.0.0.1, ::1, "
+                   "localhost), not "
+                << http_host << " (--http-listen " << o.http_listen << "; or off)\n";
       return kExitUsage;
     }
     log_warn(
@@ -99,6 +114,7 @@ int run_coordinator(const coordinator_options& o) {
 
   coordinator_config config = o.config;
   config.pulse = std::make_shared<rpc_pulse>();
+  config.metrics = std::make_shared<coordinator_metrics>();
   auto coord = coordinator::open(*sys, o.data_dir, config, creds);
   if (!coord) {
     log_error("cannot open the store in " + o.data_dir + ": " + coord.error().message);
@@ -115,11 +131,28 @@ int run_coordinator(const coordinator_options& o) {
   auto& accepting = **listening;
   std::string host = o.listen.substr(0, o.listen.rfind(':'));
   std::string where = host + ":" + std::to_string(accepting.port());
-  // The first line on stdout says where to connect (gantry dev and tests read it).
+
+  http::server_options hopts;
+  if (tls) {
+    hopts.tls = &*tls;
+    hopts.auth = http::coordinator_authenticator((*coord)->api());
+  }
+  hopts.limits = o.limits;
+  auto web = http::start(io, o.http_listen,
+                         http::coordinator_routes((*coord)->api(), config.metrics), hopts);
+  if (!web) {
+    log_error("--http-listen: " + web.error().message + " (another port, or off)");
+    return kExitUsage;
+  }
+  std::string web_url = (*web)->address.empty() ? std::string("off")
+                                                : (tls ? "https://" : "http://") + (*web)->address;
+  // The first line on stdout says where to connect (gantry dev and tests read it), the
+  // second where HTTP is served ("off" when it is not).
   std::printf("gantry coordinator listening on %s\n", where.c_str());
+  std::printf("gantry coordinator serving HTTP on %s\n", web_url.c_str());
   std::fflush(stdout);
-  log_info("listening on " + where + ", store in " + o.data_dir + "; at most " +
-           std::to_string(accepting.counter().max_total()) + " connections (" +
+  log_info("listening on " + where + ", HTTP on " + web_url + ", store in " + o.data_dir +
+           "; at most " + std::to_string(accepting.counter().max_total()) + " connections (" +
            std::to_string(accepting.counter().max_per_peer()) + " per address; " +
            "RLIMIT_NOFILE " + std::to_string(fds) + ")");
 

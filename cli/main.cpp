@@ -134,6 +134,10 @@ command coordinator_command(CLI::App& app) {
   cmd->add_flag("--insecure", o->insecure,
                 "Debugging only: no TLS, no tokens, every connection is admin; loopback "
                 "--listen only");
+  cmd->add_option("--http-listen", o->http_listen,
+                  "Address of HTTPS (plain HTTP with --insecure) for /metrics, /api/v1 and "
+                  "/healthz, HOST:PORT (port 0 = any), or off")
+      ->capture_default_str();
   cmd->add_option("--heartbeat-interval-ms", cfg.heartbeat_interval_ms, "Worker heartbeat interval")
       ->capture_default_str();
   cmd->add_option("--heartbeat-timeout-ms", cfg.heartbeat_timeout_ms,
@@ -177,6 +181,10 @@ command worker_command(CLI::App& app) {
                   "The coordinator's DATA/tls/ca.crt: launches are accepted only from a "
                   "coordinator it signed (default: $GANTRY_CA)");
   cmd->add_flag("--insecure", o->insecure, kInsecureHelp);
+  cmd->add_option("--http-listen", o->http_listen,
+                  "Address of plain HTTP, without tokens, for /metrics and /healthz, HOST:PORT "
+                  "(port 0 = any), or off")
+      ->capture_default_str();
   cmd->add_option("--shared-dir", o->shared_dir,
                   "Job output dirs shared by ranks (default: DATA_DIR/shared)");
   cmd->add_option("--cpus", o->cpus, "CPUs to offer (default: what this machine has)");

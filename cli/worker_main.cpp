@@ -14,6 +14,8 @@
 #include "core/log.hpp"
 #include "core/quantity.hpp"
 #include "core/task_environment.hpp"
+#include "http/worker_http.hpp"
+#include "protocol/client.hpp"
 #include "protocol/worker_link.hpp"
 #include "security/credential_files.hpp"
 #include "security/secure_files.hpp"
@@ -118,6 +120,12 @@ int run_worker(const worker_options& o) {
   if (!coordinator) {
     std::cerr << "gantry worker: " << coordinator.error().message << "\n";
     return kExitUsage;
+  }
+  if (o.http_listen != "off") {
+    if (auto ok = check_host_port(o.http_listen, /*allow_any_port=*/true); !ok) {
+      std::cerr << "gantry worker: --http-listen: " << ok.error().message << " (or off)\n";
+      return kExitUsage;
+    }
   }
   inventory::probe_options popts;
   popts.name = o.name;
@@ -276,6 +284,16 @@ int run_worker(const worker_options& o) {
   supervisor sup(*sys, sopts, reports);
   worker_link link(io, mailbox, sup.agent(), std::move(lopts));
   reports->set(link.reports());
+  http::server_options hopts;  // plain HTTP, no tokens: docs/operations.md
+  auto web = http::start(
+      io, o.http_listen,
+      http::worker_routes(inv->name, inv->gpus, [&sup](auto done) { sup.sample(std::move(done)); }),
+      hopts);
+  if (!web) {
+    log_error("--http-listen: " + web.error().message + " (another port, or off)");
+    return kExitUsage;
+  }
+  if (!(*web)->address.empty()) log_info("serving HTTP on http://" + (*web)->address);
 
   auto mail = mailbox->run().eagerlyEvaluate(nullptr);
   auto running = link.run().eagerlyEvaluate([](kj::Exception&& e) {

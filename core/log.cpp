@@ -10,7 +10,7 @@
 namespace gantry {
 namespace {
 std::mutex identity_mu;
-std::string identity = "gantry";
+std::string process_identity = "gantry";
 std::atomic<int> min_level{static_cast<int>(log_level::info)};
 const char* level_name(log_level l) {
   switch (l) {
@@ -29,7 +29,7 @@ const char* level_name(log_level l) {
 
 void set_log_identity(std::string id) {
   std::lock_guard lock(identity_mu);
-  identity = std::move(id);
+  process_identity = std::move(id);
 }
 
 void set_log_level(log_level level) {
@@ -52,7 +52,8 @@ void log(log_level level, std::string_view message) {
   std::string line;
   {
     std::lock_guard lock(identity_mu);
-    line = std::string(stamp) + "." + std::to_string(1000 + ms % 1000).substr(1) + "Z " + identity;
+    line = std::string(stamp) + "." + std::to_string(1000 + ms % 1000).substr(1) + "Z " +
+           process_identity;
   }
   line += " ";
   line += level_name(level);

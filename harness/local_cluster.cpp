@@ -35,6 +35,11 @@ result<void> local_cluster::start_coordinator(const std::vector<std::string>& ex
   args.insert(args.end(), options_.coordinator_flags.begin(), options_.coordinator_flags.end());
   args.insert(args.end(), extra.begin(), extra.end());
   insecure_ = std::find(args.begin(), args.end(), "--insecure") != args.end();
+  // Clusters on one machine never collide on the default HTTP port.
+  if (std::find(args.begin(), args.end(), "--http-listen") == args.end()) {
+    args.push_back("--http-listen");
+    args.push_back("127.0.0.1:0");
+  }
   coordinator_.reset();
   coordinator_ = std::make_unique<process>(
       args, spawn_options{.log_path = log_path("coordinator"),
@@ -48,6 +53,12 @@ result<void> local_cluster::start_coordinator(const std::vector<std::string>& ex
                                        std::to_string(timeout_ms) + " ms; see " +
                                        log_path("coordinator"));
   address_ = line.substr(space + 1);
+  std::string http = coordinator_->read_line(timeout_ms);
+  if (!http.starts_with("gantry coordinator serving HTTP on "))
+    return fail(errc::unavailable,
+                "the coordinator did not say where it serves HTTP; see " + log_path("coordinator"));
+  http_url_ = http.substr(http.rfind(' ') + 1);
+  if (http_url_ == "off") http_url_.clear();
   return {};
 }
 

@@ -51,6 +51,9 @@ class local_cluster {
   local_cluster& operator=(const local_cluster&) = delete;
 
   const std::string& address() const { return address_; }  // "127.0.0.1:PORT" once started
+  // "https://127.0.0.1:PORT" (http:// with --insecure) once started; "" with --http-listen
+  // off. Unless the flags name --http-listen, the coordinator serves HTTP on 127.0.0.1:0.
+  const std::string& http_url() const { return http_url_; }
   const std::string& dir() const { return dir_; }
   void keep_dir() {  // a temp dir stays on disk at the end
     if (temp_) temp_->keep();
@@ -117,6 +120,7 @@ class local_cluster {
   std::optional<temp_dir> temp_;
   std::string dir_;
   std::string address_;
+  std::string http_url_;
   std::unique_ptr<process> coordinator_;
   bool coordinator_reported_ = false;
   int64_t listening_us_ = 0;

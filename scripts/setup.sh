@@ -9,6 +9,7 @@ packages=(
   libfabric-dev libfabric-bin doctest-dev libyaml-cpp-dev libcli11-dev
   nlohmann-json3-dev libfmt-dev libbenchmark-dev procps
   clang libclang-rt-14-dev  # tests/fuzz (scripts/fuzz.sh)
+  prometheus curl           # tests/cluster/http_*_test.cpp (Prometheus scrapes, promtool)
   systemd                   # deploy_test.sh: systemd-analyze verify on deploy/systemd
 )
 # deploy_test.sh: kubectl kustomize deploy/kubernetes. Debian's kubectl, unless one is already

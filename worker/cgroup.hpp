@@ -39,6 +39,9 @@ class task_cgroup {
   // The cgroup.procs files the task's first process joins (writing "0" to each) before it
   // execs, so that everything it starts is inside from the beginning.
   virtual const std::vector<std::string>& procs_files() const = 0;
+  // v2: the group's directory, for creating the task's first process inside it
+  // (process_spec::cgroup_dir); empty on v1, whose groups are joined.
+  virtual std::string clone_into() const { return {}; }
   // SIGKILLs every process in the group, so that none can fork away meanwhile (v2:
   // cgroup.kill; v1: freeze, kill each, thaw).
   virtual result<void> kill_all() = 0;

@@ -57,6 +57,7 @@ class v2_group final : public task_cgroup {
   }
 
   const std::vector<std::string>& procs_files() const override { return procs_; }
+  std::string clone_into() const override { return dir_; }
 
   result<void> kill_all() override {
     if (exists(dir_ + "/cgroup.kill")) return write_cgroup_file(dir_ + "/cgroup.kill", "1");

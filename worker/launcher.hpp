@@ -21,6 +21,11 @@ struct process_spec {
   // cgroup.procs files the process joins before anything else it does (writing "0"), so that
   // it and all it starts are inside its cgroups from the beginning.
   std::vector<std::string> cgroup_procs = {};
+  // cgroup v2: the task's group directory. The process is created inside it (clone3 with
+  // CLONE_INTO_CGROUP), so it never migrates: no cgroup.procs write, none of the kernel's
+  // RCU grace period a migration waits for. Where the kernel cannot (before 5.7, or the fd
+  // is not a usable group) the process joins cgroup_procs instead.
+  std::string cgroup_dir = {};
   // With switch_user: the identity the process takes after joining its cgroups and before it
   // opens its log (which it then creates as that user), enters its directory or execs:
   // supplementary groups, then group, then user (real, effective and saved). Needs root.
@@ -40,8 +45,8 @@ struct process_spec {
 //   cannot join cgroup /sys/fs/cgroup/memory/gantry/t/cgroup.procs: No space left on device
 //   cannot run as uid 1000 gid 1000: Operation not permitted
 // The child shares the caller's memory until it execs (clone with CLONE_VM | CLONE_VFORK, as
-// posix_spawn does): the caller waits for the exec without copying its address space, so
-// knowing that the program runs costs no more than a fork did.
+// posix_spawn does; clone3 for cgroup_dir): the caller waits for the exec without copying its
+// address space, so knowing that the program runs costs no more than a fork did.
 result<pid_t> spawn_process(const process_spec& spec);
 
 }  // namespace gantry

@@ -12,8 +12,12 @@
 #include <algorithm>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <map>
 #include <set>
+#include <sstream>
+#include <tuple>
 
 #include "core/log.hpp"
 #include "core/quantity.hpp"
@@ -47,6 +51,7 @@ struct read_log_req {
   uint32_t max_bytes;
 };
 struct list_req {};
+struct sample_req {};
 struct stop_req {
   uint32_t grace_ms;
 };
@@ -73,6 +78,7 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(gantry::escalate)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(gantry::child_exited)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(gantry::read_log_req)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(gantry::list_req)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(gantry::sample_req)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(gantry::stop_req)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(gantry::scan_checkpoints)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(gantry::sweep_task_files)
@@ -83,6 +89,7 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(gantry::result<int64_t>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(gantry::result<void>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(gantry::result<gantry::log_chunk>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(gantry::result<std::vector<gantry::task_report>>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(gantry::result<std::vector<gantry::task_sample>>)
 
 namespace gantry {
 namespace {
@@ -131,6 +138,40 @@ constexpr int kGroupRemoveTries = 200;
 void kill_tree(const task_entry& t) {
   ::kill(-t.pid, SIGKILL);
   if (t.group) t.group->kill_all();
+}
+
+// The main process's CPU time (utime + stime) and VmHWM from /proc; -1 where unreadable.
+std::pair<int64_t, int64_t> process_usage(pid_t pid) {
+  std::pair<int64_t, int64_t> out{-1, -1};
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+  if (auto close = text.rfind(')'); close != std::string::npos) {
+    std::istringstream rest(text.substr(close + 2));
+    std::string field;
+    int64_t utime = 0, stime = 0;
+    for (int i = 3; i <= 15 && rest >> field; ++i) {
+      if (i == 14) utime = std::stoll(field);
+      if (i == 15) stime = std::stoll(field);
+    }
+    if (rest) out.first = (utime + stime) * 1'000'000 / sysconf(_SC_CLK_TCK);
+  }
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(status, line);)
+    if (line.starts_with("VmHWM:")) out.second = std::stoll(line.substr(6)) * 1024;  // kB
+  return out;
+}
+
+task_sample sample_of(const std::string& id, const task_entry& t) {
+  task_sample s{id, t.spec.job_id};
+  if (t.group) {
+    cgroup_usage u = t.group->usage();
+    s.cpu_usec = u.cpu_usec;
+    s.peak_memory_bytes = u.peak_memory_bytes;
+    s.from_cgroup = true;
+  } else if (t.pid > 0) {
+    std::tie(s.cpu_usec, s.peak_memory_bytes) = process_usage(t.pid);
+  }
+  return s;
 }
 
 void release_group(sup_t* self, std::shared_ptr<task_cgroup> group, int tries) {
@@ -242,6 +283,7 @@ result<int64_t> do_launch(sup_t* self, task_spec& task) {
     }
     entry.group = std::move(*group);
     ps.cgroup_procs = entry.group->procs_files();
+    ps.cgroup_dir = entry.group->clone_into();
   }
   auto pid = spawn_process(ps);  // returns once the program runs, or with why it cannot
   if (!pid) {
@@ -429,6 +471,11 @@ caf::behavior sup_behavior(sup_t* self, supervisor_options opts,
         for (const auto& [id, t] : self->state.tasks) out.push_back({id, t.pid, true, -1, ""});
         return out;
       },
+      [self](sample_req) -> result<std::vector<task_sample>> {
+        std::vector<task_sample> out;
+        for (const auto& [id, t] : self->state.tasks) out.push_back(sample_of(id, t));
+        return out;
+      },
       [self](stop_req& m) {
         auto rp = self->make_response_promise();
         for (auto& [id, t] : self->state.tasks) {
@@ -521,6 +568,10 @@ supervisor::~supervisor() {
 
 task_agent& supervisor::agent() {
   return impl_->agent;
+}
+
+void supervisor::sample(callback<std::vector<task_sample>> done) {
+  ask_sup<std::vector<task_sample>>(impl_->sys, impl_->actor, sample_req{}, std::move(done));
 }
 
 void supervisor::stop_all(uint32_t grace_ms, callback<void> done) {

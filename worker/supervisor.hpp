@@ -57,6 +57,15 @@ struct supervisor_options {
   static constexpr int64_t kDefaultMaxLogBytes = 64LL << 20;
 };
 
+// A running task's usage now, for the worker's /metrics. -1: not known.
+struct task_sample {
+  std::string task_id;
+  std::string job_id;
+  int64_t cpu_usec = -1;           // its cgroup's CPU time; without one, its main process's
+  int64_t peak_memory_bytes = -1;  // its cgroup's peak; without one, its main process's VmHWM
+  bool from_cgroup = false;
+};
+
 class supervisor {
  public:
   // Spawns the supervisor actor and its reaper thread. `reports` receives exits.
@@ -67,6 +76,9 @@ class supervisor {
 
   // The supervisor as a task_agent (what the coordinator's NodeAgent calls reach).
   task_agent& agent();
+
+  // The running tasks' usage.
+  void sample(callback<std::vector<task_sample>> done);
 
   // SIGTERM to every task, SIGKILL after grace_ms; `done` runs once all have exited.
   void stop_all(uint32_t grace_ms, callback<void> done);

@@ -25,17 +25,17 @@ struct sim_job {
   std::vector<task_assignment> tasks;
 };
 
-struct run_result {
+struct queue_run_result {
   std::vector<queue_sim_queue> queues;
   std::vector<queue_sim_point> points;
   double seconds = 0;
 };
 
-class replay {
+class queue_replayer {
  public:
-  replay(const cluster_view& base, int64_t capacity, const std::vector<sim_task>& tasks,
-         const std::vector<workload_type>& workload, const std::vector<sim_queue>& queues,
-         policy_kind policy, uint64_t seed, const queue_sim_config& cfg)
+  queue_replayer(const cluster_view& base, int64_t capacity, const std::vector<sim_task>& tasks,
+                 const std::vector<workload_type>& workload, const std::vector<sim_queue>& queues,
+                 policy_kind policy, uint64_t seed, const queue_sim_config& cfg)
       : view_(base),
         capacity_(static_cast<double>(capacity)),
         tasks_(tasks),
@@ -53,7 +53,7 @@ class replay {
     for (size_t i = 0; i < queues.size(); ++i) out_.queues[i].name = queues[i].spec.name;
   }
 
-  run_result run() {
+  queue_run_result run() {
     const auto start = std::chrono::steady_clock::now();
     const auto round_ms = static_cast<int64_t>(cfg_.round_s * 1000);
     const auto end_ms = static_cast<int64_t>(cfg_.duration_s * 1000);
@@ -193,7 +193,7 @@ class replay {
   std::multimap<int64_t, std::string> due_;  // ends and stops, by time
   std::vector<int32_t> waiting_;             // pending tasks per queue
   uint64_t seq_ = 0, next_id_ = 0;
-  run_result out_;
+  queue_run_result out_;
 };
 
 }  // namespace
@@ -212,7 +212,8 @@ queue_sim_result simulate_queues(const std::vector<node_inventory>& nodes,
   queue_sim_result res;
   const auto runs = static_cast<double>(std::max<size_t>(1, seeds.size()));
   for (uint64_t seed : seeds) {
-    run_result r = replay(base, capacity, tasks, workload, queues, policy, seed, cfg).run();
+    queue_run_result r =
+        queue_replayer(base, capacity, tasks, workload, queues, policy, seed, cfg).run();
     res.seconds += r.seconds / runs;
     if (res.queues.empty()) {
       res.queues.resize(r.queues.size());

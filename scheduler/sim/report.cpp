@@ -13,7 +13,7 @@ namespace gantry::sched {
 
 namespace {
 
-constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+constexpr double kNoFigure = std::numeric_limits<double>::quiet_NaN();
 
 std::string seeds_text(const std::vector<uint64_t>& seeds) {
   bool contiguous = seeds.size() > 2;
@@ -106,13 +106,13 @@ int run_sim(const sim_options& opts, std::ostream& out, std::ostream& err) {
     out << std::left << std::setw(15) << to_string(c.policy) << std::right << std::fixed
         << std::setprecision(2);
     for (int32_t x : cols) {
-      double v = kNaN;
+      double v = kNoFigure;
       for (const auto& pt : c.points) {
         if (pt.arrived_pct == x) v = pt.gpu_alloc_pct;
       }
       out << std::setw(8) << v;
     }
-    double f = kNaN;
+    double f = kNoFigure;
     for (const auto& pt : c.points) {
       if (pt.arrived_pct == max_pct) f = pt.frag_pct;
     }

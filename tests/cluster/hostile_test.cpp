@@ -40,10 +40,17 @@ constexpr uint64_t kPinnedSlack = 16u << 20;
 
 struct limited_coordinator {
   limited_coordinator(int fds, const std::vector<std::string>& flags) : dir("hostile") {
-    std::vector<std::string> args{
-        "/bin/sh",     "-c",          "ulimit -n " + std::to_string(fds) + " && exec \"$0\" \"$@\"",
-        bin("gantry"), "coordinator", "--listen",
-        "127.0.0.1:0", "--data-dir",  dir.path() + "/data"};
+    std::vector<std::string> args{"/bin/sh",
+                                  "-c",
+                                  "ulimit -n " + std::to_string(fds) + " && exec \"$0\" \"$@\"",
+                                  bin("gantry"),
+                                  "coordinator",
+                                  "--listen",
+                                  "127.0.0.1:0",
+                                  "--data-dir",
+                                  dir.path() + "/data",
+                                  "--http-listen",
+                                  "127.0.0.1:0"};
     args.insert(args.end(), flags.begin(), flags.end());
     log = dir.path() + "/coordinator.log";
     p = std::make_unique<process>(args, log);

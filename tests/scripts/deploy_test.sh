@@ -153,6 +153,7 @@ check_systemd_start() {
   cat >"$tmp/gantry.env" <<EOF
 GANTRY_LISTEN=127.0.0.1:0
 GANTRY_COORDINATOR_DATA_DIR=$tmp/coordinator
+GANTRY_COORDINATOR_FLAGS=${env_vars[GANTRY_COORDINATOR_FLAGS]:-} --http-listen 127.0.0.1:0
 EOF
   read_env_file "$tmp/gantry.env"
   expand "$coord_line"

@@ -18,7 +18,7 @@ struct gpu_part {
   int64_t memory_bytes = 0;
 };
 
-std::string_view trim(std::string_view s) {
+std::string_view trim_space(std::string_view s) {
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
   return s;
@@ -73,7 +73,7 @@ result<gpu_part> parse_part(std::string_view part) {
 }  // namespace
 
 result<std::vector<gpu_info>> parse_simulated_gpus(std::string_view spec) {
-  std::string_view whole = trim(spec);
+  std::string_view whole = trim_space(spec);
   if (whole.empty()) {
     return fail(errc::invalid_argument,
                 "simulated GPU spec is empty; " + std::string(kSimulatedGpuForm));
@@ -82,7 +82,7 @@ result<std::vector<gpu_info>> parse_simulated_gpus(std::string_view spec) {
   std::string_view rest = whole;
   for (int number = 1;; ++number) {
     size_t comma = rest.find(',');
-    std::string_view part = trim(rest.substr(0, comma));
+    std::string_view part = trim_space(rest.substr(0, comma));
     if (part.empty()) return bad(whole, "part " + std::to_string(number) + " is empty");
     auto parsed = parse_part(part);
     if (!parsed) return fail(parsed.error());

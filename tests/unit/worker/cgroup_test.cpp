@@ -206,6 +206,34 @@ TEST_CASE("cgroup v1 (real): a memory hog is OOM-killed while its neighbour live
   remove_when_empty(**calm);
 }
 
+TEST_CASE("cgroup v1 (real): a task's first act already runs in its group in every hierarchy") {
+  auto driver = real_v1();
+  if (!driver) return;
+  temp_dir dir;
+  auto g = driver->create("first", {64 << 20, 500, 64, {}});
+  REQUIRE_MESSAGE(g.has_value(), g.error().message);
+  pid_t pid = spawn_in(**g, dir.path, {"cat", "/proc/self/cgroup"});
+  CHECK(wait_exit(pid) == 0);
+  std::string seen = read_file(dir.path / "output.log");
+  std::string own = "/worker." + std::to_string(getpid()) + "/first";
+  for (const char* c : {"memory", "cpu", "cpuacct", "pids", "freezer"}) {
+    INFO(c << " in " << seen);
+    bool found = false;
+    std::istringstream lines(seen);
+    std::string line;
+    while (std::getline(lines, line)) {  // "4:memory:/gantry-test/worker.N/first"
+      auto c1 = line.find(':'), c2 = line.find(':', c1 + 1);
+      std::string controllers = "," + line.substr(c1 + 1, c2 - c1 - 1) + ",";
+      if (controllers.find("," + std::string(c) + ",") == std::string::npos) continue;
+      std::string path = line.substr(c2 + 1);
+      found =
+          path.size() >= own.size() && path.compare(path.size() - own.size(), own.size(), own) == 0;
+    }
+    CHECK(found);
+  }
+  remove_when_empty(**g);
+}
+
 TEST_CASE("cgroup v1 (real): kill_all reaches a double-forked daemon in another session") {
   auto driver = real_v1();
   if (!driver) return;

@@ -172,3 +172,55 @@ TEST_CASE("a task switches to its user before it opens its log or runs") {
   CHECK(pid.error().message ==
         "cannot open the task's log " + spec.log_path + ": Permission denied");
 }
+
+namespace {
+
+// Where cgroup2 is mounted on this machine (empty if nowhere).
+std::string cgroup2_mount() {
+  std::ifstream mounts("/proc/self/mounts");
+  std::string dev, dir, type, rest;
+  while (mounts >> dev >> dir >> type && std::getline(mounts, rest))
+    if (type == "cgroup2") return dir;
+  return "";
+}
+
+}  // namespace
+
+TEST_CASE("a task for a v2 group is created inside it and reads that group at once") {
+  std::string mount = cgroup2_mount();
+  if (geteuid() != 0 || mount.empty()) {
+    MESSAGE("not root or no cgroup2 mounted: not run");
+    return;
+  }
+  std::string name = "gantry-launcher-test-" + std::to_string(getpid());
+  fs::path group = fs::path(mount) / name;
+  std::error_code ec;
+  fs::create_directory(group, ec);
+  if (ec) {
+    MESSAGE("cannot create a cgroup v2 group here: " << ec.message());
+    return;
+  }
+  temp_dir dir;
+  fs::path log = dir.path / "output.log";
+  process_spec ps{{"cat", "/proc/self/cgroup"}, kEnv, dir.path.string(), log.string()};
+  ps.cgroup_dir = group.string();  // no cgroup_procs: created inside, or not in it at all
+  auto pid = spawn_process(ps);
+  REQUIRE_MESSAGE(pid.has_value(), pid.error().message);
+  CHECK(wait_exit(*pid) == 0);
+  // The unified hierarchy's line ("0::/path"): the group itself from the first instruction.
+  CHECK(read_file(log).find("0::/" + name + "\n") != std::string::npos);
+  CHECK(fs::remove(group, ec));
+}
+
+TEST_CASE("where a group directory cannot be cloned into, the task joins its cgroup.procs") {
+  temp_dir dir;
+  fs::path procs = dir.path / "cgroup.procs";
+  std::ofstream(procs).close();
+  fs::path log = dir.path / "output.log";
+  process_spec ps{{"true"}, kEnv, dir.path.string(), log.string(), {procs.string()}};
+  ps.cgroup_dir = dir.path.string();  // a plain directory: clone3 refuses it
+  auto pid = spawn_process(ps);
+  REQUIRE_MESSAGE(pid.has_value(), pid.error().message);
+  CHECK(wait_exit(*pid) == 0);
+  CHECK(read_file(procs) == "0");
+}

@@ -1,0 +1,210 @@
+#include "http/coordinator_http.hpp"
+
+#include <map>
+
+#include "cli/output.hpp"
+#include "core/quantity.hpp"
+#include "http/process_stats.hpp"
+#include "http/prometheus_text.hpp"
+#include "protocol/job_filter.hpp"
+#include "protocol/kj_bridge.hpp"
+
+namespace gantry::http {
+namespace {
+
+const caller kAdmin{"admin", caller_role::admin};
+
+response json_response(const nlohmann::json& j) {
+  return {200, "application/json", j.dump(2) + "\n"};
+}
+
+template <class T, class Call>
+kj::Promise<result<T>> ask(Call&& call) {
+  auto b = to_promise<T>();
+  call(std::move(b.fn));
+  return kj::mv(b.promise);
+}
+
+result<job_filter> filter_of(const request& req) {
+  job_filter f;
+  if (auto it = req.query.find("state"); it != req.query.end()) {
+    f.state = parse_job_state(it->second);
+    if (!f.state)
+      return fail(errc::invalid_argument, "state=" + it->second +
+                                              ": expected pending, running, succeeded, failed "
+                                              "or cancelled");
+  }
+  if (auto it = req.query.find("name"); it != req.query.end()) f.name = it->second;
+  if (auto it = req.query.find("limit"); it != req.query.end()) {
+    try {
+      f.limit = static_cast<uint32_t>(std::stoul(it->second));
+    } catch (const std::exception&) {
+      return fail(errc::invalid_argument, "limit=" + it->second + ": expected a number");
+    }
+  }
+  return f;
+}
+
+}  // namespace
+
+authenticator coordinator_authenticator(coordinator_backend& backend) {
+  return [&backend](std::string token) {
+    return ask<identity>([&](callback<identity> done) {
+             backend.authenticate(credential_kind::user, std::move(token), nullptr,
+                                  std::move(done));
+           })
+        .then([](result<identity> who) -> result<caller> {
+          if (!who) return fail(who.error());
+          return who->who;
+        });
+  };
+}
+
+std::string coordinator_metrics_text(const std::vector<job_summary>& jobs,
+                                     const std::vector<node_status>& nodes,
+                                     const coordinator_metrics* metrics) {
+  prometheus_text out;
+  std::map<job_state, uint64_t> by_state;
+  for (auto s : {job_state::pending, job_state::running, job_state::succeeded, job_state::failed,
+                 job_state::cancelled})
+    by_state[s] = 0;
+  for (const auto& j : jobs) ++by_state[j.state];
+  out.family("gantry_jobs", "gauge", "Jobs the coordinator keeps, by state");
+  for (const auto& [s, n] : by_state)
+    out.sample("gantry_jobs", {{"state", to_string(s)}}, static_cast<double>(n));
+
+  std::map<node_state, uint64_t> nodes_by_state;
+  for (auto s : {node_state::ready, node_state::lost, node_state::cordoned, node_state::draining,
+                 node_state::unknown})
+    nodes_by_state[s] = 0;
+  for (const auto& n : nodes) ++nodes_by_state[n.state];
+  out.family("gantry_nodes", "gauge", "Nodes the coordinator knows, by state");
+  for (const auto& [s, n] : nodes_by_state)
+    out.sample("gantry_nodes", {{"state", to_string(s)}}, static_cast<double>(n));
+
+  double gpus = 0, allocated = 0, whole = 0, partial = 0;
+  out.family("gantry_node_gpus", "gauge", "GPUs of one node");
+  for (const auto& n : nodes) {
+    out.sample("gantry_node_gpus", {{"node", n.inventory.name}, {"state", to_string(n.state)}},
+               static_cast<double>(n.inventory.gpus.size()));
+    gpus += static_cast<double>(n.inventory.gpus.size());
+  }
+  out.family("gantry_node_gpus_allocated", "gauge",
+             "GPUs of one node allocated to tasks, fractions included");
+  for (const auto& n : nodes) {
+    double node_alloc = 0;
+    for (int32_t milli : n.gpu_allocated_milli) {
+      node_alloc += milli / 1000.0;
+      if (milli >= 1000)
+        ++whole;
+      else if (milli > 0)
+        ++partial;
+    }
+    out.sample("gantry_node_gpus_allocated", {{"node", n.inventory.name}}, node_alloc);
+    allocated += node_alloc;
+  }
+  out.family("gantry_node_tasks", "gauge", "Tasks placed on one node");
+  for (const auto& n : nodes)
+    out.sample("gantry_node_tasks", {{"node", n.inventory.name}}, static_cast<double>(n.tasks));
+  out.family("gantry_gpus", "gauge", "GPUs of every known node");
+  out.sample("gantry_gpus", gpus);
+  out.family("gantry_gpus_allocated", "gauge", "GPUs allocated to tasks, fractions included");
+  out.sample("gantry_gpus_allocated", allocated);
+  out.family("gantry_gpus_allocated_whole", "gauge", "GPUs allocated in full");
+  out.sample("gantry_gpus_allocated_whole", whole);
+  out.family("gantry_gpus_allocated_partial", "gauge",
+             "GPUs of which a fraction is allocated (shared GPUs in use)");
+  out.sample("gantry_gpus_allocated_partial", partial);
+
+  if (metrics != nullptr) {
+    out.family("gantry_submits_total", "counter", "Jobs accepted since the coordinator started");
+    out.sample("gantry_submits_total", static_cast<double>(metrics->submits.load()));
+    out.family("gantry_submits_rejected_total", "counter",
+               "Submits refused (manifest errors, never schedulable) since the start");
+    out.sample("gantry_submits_rejected_total",
+               static_cast<double>(metrics->submits_rejected.load()));
+    out.family("gantry_restarts_total", "counter", "Task and gang restarts since the start");
+    out.sample("gantry_restarts_total", static_cast<double>(metrics->restarts.load()));
+    out.family("gantry_heartbeats_total", "counter", "Worker heartbeats received since the start");
+    out.sample("gantry_heartbeats_total", static_cast<double>(metrics->heartbeats.load()));
+    out.family("gantry_nodes_lost_total", "counter", "Nodes declared lost since the start");
+    out.sample("gantry_nodes_lost_total", static_cast<double>(metrics->lost_verdicts.load()));
+    out.histogram("gantry_submit_to_running_seconds",
+                  "From a job's submit to its first running state",
+                  metrics->submit_to_running.read());
+    out.histogram("gantry_placement_decision_seconds",
+                  "One scheduler run over the queued placement requests",
+                  metrics->placement_decision.read());
+    out.histogram("gantry_store_write_seconds", "One synced group commit to the store",
+                  metrics->store_write.read());
+  }
+  append_process_metrics(out);
+  return out.text();
+}
+
+router coordinator_routes(coordinator_backend& backend,
+                          std::shared_ptr<coordinator_metrics> metrics) {
+  router r;
+  r.add("/healthz", access::open, [](request) {
+    return kj::Promise<response>(response{200, "text/plain; charset=utf-8", "ok\n"});
+  });
+  r.add("/readyz", access::open, [&backend](request) {
+    return ask<std::vector<node_status>>(
+               [&](auto done) { backend.list_nodes(kAdmin, std::move(done)); })
+        .then([](result<std::vector<node_status>> nodes) {
+          if (!nodes) return error_response(503, "not ready: " + nodes.error().message);
+          return response{200, "text/plain; charset=utf-8", "ready\n"};
+        });
+  });
+  r.add("/metrics", access::token, [&backend, metrics](request) {
+    auto jobs = ask<std::vector<job_summary>>(
+        [&](auto done) { backend.list_jobs(kAdmin, std::move(done)); });
+    return jobs.then([&backend, metrics](result<std::vector<job_summary>> jobs) {
+      return ask<std::vector<node_status>>(
+                 [&](auto done) { backend.list_nodes(kAdmin, std::move(done)); })
+          .then([metrics, jobs = std::move(jobs)](result<std::vector<node_status>> nodes) {
+            if (!jobs) return error_response(jobs.error());
+            if (!nodes) return error_response(nodes.error());
+            return response{200, kPrometheusContentType,
+                            coordinator_metrics_text(*jobs, *nodes, metrics.get())};
+          });
+    });
+  });
+  r.add("/api/v1/jobs", access::token, [&backend](request req) -> kj::Promise<response> {
+    auto filter = filter_of(req);
+    if (!filter) return error_response(filter.error());
+    return ask<std::vector<job_summary>>(
+               [&](auto done) { backend.list_jobs(req.who, std::move(done)); })
+        .then([f = *filter](result<std::vector<job_summary>> jobs) {
+          if (!jobs) return error_response(jobs.error());
+          return json_response(cli::jobs_json(select_jobs(std::move(*jobs), f)));
+        });
+  });
+  r.add("/api/v1/jobs/{id}", access::token, [&backend](request req) {
+    std::string id = req.params["id"];
+    return ask<job_record>([&](auto done) { backend.describe_job(req.who, id, std::move(done)); })
+        .then([&backend, who = req.who](result<job_record> rec) -> kj::Promise<response> {
+          if (!rec) return error_response(rec.error());
+          return ask<std::vector<node_status>>(
+                     [&](auto done) { backend.list_nodes(who, std::move(done)); })
+              .then([rec = std::move(*rec)](result<std::vector<node_status>> nodes) {
+                // Ranks that share a GPU show how their node shares it, as in describe.
+                cli::gpu_sharing_map sharing;
+                if (nodes)
+                  for (const auto& n : *nodes) sharing[n.inventory.name] = n.inventory.gpu_sharing;
+                return json_response(cli::job_json(rec, sharing));
+              });
+        });
+  });
+  r.add("/api/v1/nodes", access::token, [&backend](request req) {
+    return ask<std::vector<node_status>>(
+               [&](auto done) { backend.list_nodes(req.who, std::move(done)); })
+        .then([](result<std::vector<node_status>> nodes) {
+          if (!nodes) return error_response(nodes.error());
+          return json_response(cli::nodes_json(*nodes));
+        });
+  });
+  return r;
+}
+
+}  // namespace gantry::http
