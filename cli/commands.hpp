@@ -61,6 +61,7 @@ struct worker_options {
   uint32_t time_limit_grace_ms = 10000;
   std::string user_map;  // owner -> Unix user (worker/user_map.hpp); empty: all run as nobody
   int64_t retain_task_files_ms = 7 * 24 * 3'600'000LL;  // 0 = keep forever
+  int64_t max_log_bytes = 64LL << 20;                   // per task log; 0 = uncapped
   std::string http_listen = "off";                      // HOST:PORT serving /metrics, or "off"
 };
 int run_worker(const worker_options& o);

@@ -100,6 +100,10 @@ int run_logs(const client_options& c, const std::string& job, const std::string&
         continue;
       }
       progressed = progressed || !chunk->data.empty();
+      // Output dropped under the reader (--max-log-bytes): the worker sent a newline, in case
+      // the reader stopped mid-line, and the marker; a reader at a line end needs no newline.
+      bool jumped = chunk->next_offset != s.offset + chunk->data.size();
+      if (jumped && s.partial.empty() && chunk->data.starts_with('\n')) chunk->data.erase(0, 1);
       s.offset = chunk->next_offset;
       s.partial += chunk->data;
       size_t nl;

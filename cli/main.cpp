@@ -92,6 +92,15 @@ gantry::result<int64_t> parse_retention(const std::string& text) {
   return gantry::parse_duration_ms(text);
 }
 
+// --max-log-bytes: a size of at least 64KiB, or "0" for uncapped logs.
+gantry::result<int64_t> parse_log_cap(const std::string& text) {
+  auto r = gantry::parse_bytes(text);
+  if (r && *r > 0 && *r < (64 << 10))
+    return gantry::fail(gantry::errc::invalid_argument,
+                        "a log cap is at least 64KiB (or 0 for uncapped), got " + text);
+  return r;
+}
+
 // Bounded history (docs/operations.md, Retention).
 void add_retention_flags(CLI::App* cmd, gantry::coordinator_config& cfg) {
   cmd->add_option_function<std::string>(
@@ -219,6 +228,16 @@ command worker_command(CLI::App& app) {
         return r ? std::string() : r.error().message;
       })
       ->default_str(gantry::format_duration_ms(o->retain_task_files_ms));
+  cmd->add_option_function<std::string>(
+         "--max-log-bytes", [o](const std::string& v) { o->max_log_bytes = *parse_log_cap(v); },
+         "Keep at most this much of each task's output (its log), dropping the oldest and "
+         "starting the log with a line saying how much went, e.g. 64MiB, 1GiB (0 = keep all); "
+         "needs ext4 or xfs under the data dir")
+      ->check([](const std::string& v) {
+        auto r = parse_log_cap(v);
+        return r ? std::string() : r.error().message;
+      })
+      ->default_str(gantry::format_bytes(o->max_log_bytes));
   return {cmd, [o, labels] {
             for (const auto& l : *labels) {
               auto eq = l.find('=');

@@ -280,6 +280,7 @@ int run_worker(const worker_options& o) {
                  ", or give the worker a data dir they can reach); their starts will fail");
   }
   sopts.retain_task_files_ms = o.retain_task_files_ms;
+  sopts.max_log_bytes = o.max_log_bytes;
   supervisor sup(*sys, sopts, reports);
   worker_link link(io, mailbox, sup.agent(), std::move(lopts));
   reports->set(link.reports());

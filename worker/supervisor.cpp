@@ -24,6 +24,7 @@
 #include "core/task_environment.hpp"
 #include "worker/device_rules.hpp"
 #include "worker/launcher.hpp"
+#include "worker/log_cap.hpp"
 #include "worker/reaper.hpp"
 #include "worker/task_files.hpp"
 
@@ -115,12 +116,18 @@ struct sup_state {
   std::set<std::string> tombstones;  // killed before their launch arrived
   std::vector<std::pair<caf::response_promise, uint32_t>> stop_waiters;
   bool scanning = false;  // a checkpoint scan is scheduled
+  // Holds running tasks' logs to opts.max_log_bytes and serves log reads (worker/log_cap.hpp).
+  std::unique_ptr<log_trimmer> logs;
   static inline const char* name = "gantry.supervisor";
 };
 
 using sup_t = caf::stateful_actor<sup_state>;
 
 constexpr auto kCheckpointScan = std::chrono::milliseconds(250);
+// How often running tasks' logs are held to --max-log-bytes: between two trims a log grows by
+// what its task writes in this time. Trims run on the trimmer's thread, never in this actor
+// (but for a task's last, at its exit).
+constexpr auto kLogTrim = std::chrono::milliseconds(250);
 // A task group is removed once its last process has left it; killed processes leave within
 // milliseconds, so this gives up (leaving an empty group) only when something is stuck.
 constexpr auto kGroupRemoveRetry = std::chrono::milliseconds(50);
@@ -296,6 +303,7 @@ result<int64_t> do_launch(sup_t* self, task_spec& task) {
   log_info("started " + entry.spec.task_id + " (pid " + std::to_string(*pid) + ")");
   std::string id = entry.spec.task_id;
   bool checkpoints = !entry.spec.checkpoint_dir.empty();
+  st.logs->add(entry.log_path, id);
   st.tasks.emplace(id, std::move(entry));
   if (checkpoints) ensure_scanning(self);
   return static_cast<int64_t>(*pid);
@@ -338,6 +346,7 @@ void on_exit(sup_t* self, child_exited& m) {
     report.time_limit_exceeded = true;
   }
   if (!t.spec.checkpoint_dir.empty()) scan_task_checkpoints(self, t);  // a last commit
+  st.logs->finish(t.log_path);  // its log is within the cap once its exit is reported
   log_info("task " + t.spec.task_id +
            " ended: " + (report.message.empty() ? "exit 0" : report.message));
   st.reports->task_exited(report);
@@ -366,16 +375,9 @@ result<log_chunk> read_log(sup_t* self, const read_log_req& m) {
                                " after it ended, see --retain-task-files)"
                          : ""));
   }
-  struct stat sb {};
-  fstat(fd, &sb);
-  uint64_t size = static_cast<uint64_t>(sb.st_size);
-  uint64_t want = std::min<uint64_t>(m.max_bytes, size > m.offset ? size - m.offset : 0);
-  std::string data(want, '\0');
-  ssize_t n = want ? ::pread(fd, data.data(), want, static_cast<off_t>(m.offset)) : 0;
+  log_chunk chunk = self->state.logs->read(fd, m.offset, m.max_bytes, !running);
   ::close(fd);
-  data.resize(n > 0 ? static_cast<size_t>(n) : 0);
-  uint64_t next = m.offset + data.size();
-  return log_chunk{std::move(data), next, !running && next >= size};
+  return chunk;
 }
 
 caf::behavior sup_behavior(sup_t* self, supervisor_options opts,
@@ -383,6 +385,7 @@ caf::behavior sup_behavior(sup_t* self, supervisor_options opts,
   auto& st = self->state;
   st.opts = std::move(opts);
   st.reports = std::move(reports);
+  st.logs = std::make_unique<log_trimmer>(st.opts.max_log_bytes, kLogTrim);
   if (st.opts.users)
     if (auto closed = close_data_dir(st.opts.data_dir); !closed)
       log_warn("tasks may read the worker's data dir: " + closed.error().message);

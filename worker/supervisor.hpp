@@ -13,7 +13,7 @@
 // reports each new one once. A task that shares a GPU holds that GPU's MPS daemon from its
 // launch to its exit (worker/mps.hpp). A finished task's directory is removed
 // retain_task_files_ms after it ended (worker/task_files.hpp), checked at start and then
-// periodically.
+// periodically. Running tasks' logs are held to max_log_bytes, their oldest output dropped.
 #include <memory>
 #include <string>
 
@@ -51,6 +51,10 @@ struct supervisor_options {
   // How long a finished task's directory (its log, its scratch files) stays; 0 = forever.
   int64_t retain_task_files_ms = kDefaultRetainTaskFilesMs;
   static constexpr int64_t kDefaultRetainTaskFilesMs = 7 * 24 * 3'600'000LL;
+  // A task's log keeps its newest output, at most this many bytes (worker/log_cap.hpp),
+  // checked 4 times a second and when the task exits; 0 = uncapped.
+  int64_t max_log_bytes = kDefaultMaxLogBytes;
+  static constexpr int64_t kDefaultMaxLogBytes = 64LL << 20;
 };
 
 // A running task's usage now, for the worker's /metrics. -1: not known.
