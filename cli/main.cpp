@@ -14,6 +14,7 @@
 #include "cli/commands.hpp"
 #include "core/manifest.hpp"
 #include "core/quantity.hpp"
+#include "worker/log_cap.hpp"
 
 using namespace gantry::cli;
 using gantry::job_filter;
@@ -92,27 +93,37 @@ gantry::result<int64_t> parse_retention(const std::string& text) {
   return gantry::parse_duration_ms(text);
 }
 
-// --max-log-bytes: a size of at least 64KiB, or "0" for uncapped logs.
+// --max-log-bytes: a size of at least gantry::kMinLogCap, or "0" for uncapped logs.
 gantry::result<int64_t> parse_log_cap(const std::string& text) {
   auto r = gantry::parse_bytes(text);
-  if (r && *r > 0 && *r < (64 << 10))
+  if (r && *r > 0 && *r < gantry::kMinLogCap)
     return gantry::fail(gantry::errc::invalid_argument,
-                        "a log cap is at least 64KiB (or 0 for uncapped), got " + text);
+                        "a log cap is at least " + gantry::format_bytes(gantry::kMinLogCap) +
+                            " (or 0 for uncapped), got " + text);
   return r;
+}
+
+// An option whose text `parse` reads into `target`: the check refuses what parse refuses,
+// with its message, and --help shows the default as `format` writes it.
+CLI::Option* add_parsed_option(CLI::App* cmd, const std::string& name, int64_t& target,
+                               gantry::result<int64_t> (*parse)(const std::string&),
+                               std::string (*format)(int64_t), const std::string& help) {
+  return cmd
+      ->add_option_function<std::string>(
+          name, [&target, parse](const std::string& v) { target = *parse(v); }, help)
+      ->check([parse](const std::string& v) {
+        auto r = parse(v);
+        return r ? std::string() : r.error().message;
+      })
+      ->default_str(format(target));
 }
 
 // Bounded history (docs/operations.md, Retention).
 void add_retention_flags(CLI::App* cmd, gantry::coordinator_config& cfg) {
-  cmd->add_option_function<std::string>(
-         "--retain-finished",
-         [&cfg](const std::string& v) { cfg.retain_finished_ms = *parse_retention(v); },
-         "Forget a finished job (its record and events) this long after it finished, e.g. "
-         "7d, 12h (0 or off = no age limit)")
-      ->check([](const std::string& v) {
-        auto r = parse_retention(v);
-        return r ? std::string() : r.error().message;
-      })
-      ->default_str(gantry::format_duration_ms(cfg.retain_finished_ms));
+  add_parsed_option(cmd, "--retain-finished", cfg.retain_finished_ms, parse_retention,
+                    gantry::format_duration_ms,
+                    "Forget a finished job (its record and events) this long after it "
+                    "finished, e.g. 7d, 12h (0 or off = no age limit)");
   cmd->add_option("--retain-max-jobs", cfg.retain_max_jobs,
                   "Keep at most this many finished jobs, forgetting the oldest-finished first "
                   "(0 = no limit)")
@@ -218,26 +229,15 @@ command worker_command(CLI::App& app) {
       "A worker running as root runs each task as the Unix user this file maps its "
       "job's owner to (lines 'OWNER USER[:GROUP]', '*' for the rest; docs/isolation.md); "
       "unmapped owners run as nobody. Ignored when the worker is not root");
-  cmd->add_option_function<std::string>(
-         "--retain-task-files",
-         [o](const std::string& v) { o->retain_task_files_ms = *parse_retention(v); },
-         "Remove a finished task's directory (its log and scratch files) this long after it "
-         "ended, e.g. 7d, 12h (0 or off = keep forever)")
-      ->check([](const std::string& v) {
-        auto r = parse_retention(v);
-        return r ? std::string() : r.error().message;
-      })
-      ->default_str(gantry::format_duration_ms(o->retain_task_files_ms));
-  cmd->add_option_function<std::string>(
-         "--max-log-bytes", [o](const std::string& v) { o->max_log_bytes = *parse_log_cap(v); },
-         "Keep at most this much of each task's output (its log), dropping the oldest and "
-         "starting the log with a line saying how much went, e.g. 64MiB, 1GiB (0 = keep all); "
-         "needs ext4 or xfs under the data dir")
-      ->check([](const std::string& v) {
-        auto r = parse_log_cap(v);
-        return r ? std::string() : r.error().message;
-      })
-      ->default_str(gantry::format_bytes(o->max_log_bytes));
+  // `o` outlives parsing: the closure returned below holds it.
+  add_parsed_option(cmd, "--retain-task-files", o->retain_task_files_ms, parse_retention,
+                    gantry::format_duration_ms,
+                    "Remove a finished task's directory (its log and scratch files) this long "
+                    "after it ended, e.g. 7d, 12h (0 or off = keep forever)");
+  add_parsed_option(cmd, "--max-log-bytes", o->max_log_bytes, parse_log_cap, gantry::format_bytes,
+                    "Keep at most this much of each task's output (its log), dropping the "
+                    "oldest and starting the log with a line saying how much went, e.g. 64MiB, "
+                    "1GiB (0 = keep all); needs ext4 or xfs under the data dir");
   return {cmd, [o, labels] {
             for (const auto& l : *labels) {
               auto eq = l.find('=');
