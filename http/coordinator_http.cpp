@@ -45,6 +45,19 @@ result<job_filter> filter_of(const request& req) {
   return f;
 }
 
+// One gauge family `name` with a sample per state in `states` (zeros included): how many
+// of `items` are in it.
+template <class State, class Item>
+void count_by_state(prometheus_text& out, const std::string& name, const std::string& help,
+                    std::initializer_list<State> states, const std::vector<Item>& items) {
+  std::map<State, uint64_t> counts;
+  for (State s : states) counts[s] = 0;
+  for (const auto& item : items) ++counts[item.state];
+  out.family(name, "gauge", help);
+  for (const auto& [s, n] : counts)
+    out.sample(name, {{"state", to_string(s)}}, static_cast<double>(n));
+}
+
 }  // namespace
 
 authenticator coordinator_authenticator(coordinator_backend& backend) {
@@ -64,23 +77,14 @@ std::string coordinator_metrics_text(const std::vector<job_summary>& jobs,
                                      const std::vector<node_status>& nodes,
                                      const coordinator_metrics* metrics) {
   prometheus_text out;
-  std::map<job_state, uint64_t> by_state;
-  for (auto s : {job_state::pending, job_state::running, job_state::succeeded, job_state::failed,
-                 job_state::cancelled})
-    by_state[s] = 0;
-  for (const auto& j : jobs) ++by_state[j.state];
-  out.family("gantry_jobs", "gauge", "Jobs the coordinator keeps, by state");
-  for (const auto& [s, n] : by_state)
-    out.sample("gantry_jobs", {{"state", to_string(s)}}, static_cast<double>(n));
-
-  std::map<node_state, uint64_t> nodes_by_state;
-  for (auto s : {node_state::ready, node_state::lost, node_state::cordoned, node_state::draining,
-                 node_state::unknown})
-    nodes_by_state[s] = 0;
-  for (const auto& n : nodes) ++nodes_by_state[n.state];
-  out.family("gantry_nodes", "gauge", "Nodes the coordinator knows, by state");
-  for (const auto& [s, n] : nodes_by_state)
-    out.sample("gantry_nodes", {{"state", to_string(s)}}, static_cast<double>(n));
+  count_by_state(out, "gantry_jobs", "Jobs the coordinator keeps, by state",
+                 {job_state::pending, job_state::running, job_state::succeeded, job_state::failed,
+                  job_state::cancelled},
+                 jobs);
+  count_by_state(out, "gantry_nodes", "Nodes the coordinator knows, by state",
+                 {node_state::ready, node_state::lost, node_state::cordoned, node_state::draining,
+                  node_state::unknown},
+                 nodes);
 
   double gpus = 0, allocated = 0, whole = 0, partial = 0;
   out.family("gantry_node_gpus", "gauge", "GPUs of one node");
