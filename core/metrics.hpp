@@ -46,6 +46,7 @@ struct coordinator_metrics {
   histogram submit_to_running;                // a job's submit to its first running state
   histogram placement_decision;               // one scheduler run over the queued requests
   histogram store_write;                      // one synced group commit to the store
+  std::atomic<int64_t> event_streams{0};      // open HTTP job event streams (subscriptions)
 };
 
 }  // namespace gantry
