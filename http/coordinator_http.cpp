@@ -4,6 +4,7 @@
 
 #include "cli/output.hpp"
 #include "core/quantity.hpp"
+#include "http/dashboard.hpp"
 #include "http/job_events.hpp"
 #include "http/process_stats.hpp"
 #include "http/prometheus_text.hpp"
@@ -205,6 +206,8 @@ router coordinator_routes(coordinator_backend& backend,
         });
   });
   r.add("/api/v1/jobs/{id}/events", access::token, job_events_handler(backend, metrics));
+  r.add("/api/v1/jobs/{id}/logs", access::token, job_logs_handler(backend));
+  add_dashboard_routes(r);
   r.add("/api/v1/nodes", access::token, [&backend](request req) {
     return ask<std::vector<node_status>>(
                [&](auto done) { backend.list_nodes(req.who, std::move(done)); })
