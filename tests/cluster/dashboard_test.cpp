@@ -177,6 +177,13 @@ stages:
   CHECK(jobs.find("href=\"#/jobs/" + shared + "\"") != std::string::npos);
   CHECK(jobs.find("href=\"#/jobs/" + quick + "\"") != std::string::npos);
 
+  // The queues page: the coordinator's queues, or a note where it has no /api/v1/queues.
+  bool have_queues = http_get(url + "/api/v1/queues", ca, token).status != 404;
+  std::string queues = dash_chromium(dir, url + "/#token=" + token + "&to=/queues", 3000);
+  CHECK(queues.find("<h2>Queues</h2>") != std::string::npos);
+  CHECK((queues.find("queues are not available on this coordinator") == std::string::npos) ==
+        have_queues);
+
   // A wrong token brings the form back with the coordinator's message.
   std::string refused = dash_chromium(dir, url + "/#token=gty_wrong", 3000);
   CHECK(refused.find("<form id=\"login\">") != std::string::npos);
