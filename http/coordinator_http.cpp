@@ -143,6 +143,10 @@ std::string coordinator_metrics_text(const std::vector<job_summary>& jobs,
                   metrics->placement_decision.read());
     out.histogram("gantry_store_write_seconds", "One synced group commit to the store",
                   metrics->store_write.read());
+    out.family("gantry_gpu_fragmentation", "gauge",
+               "FGD's expected fragmentation: free GPU share (in GPUs) that a task drawn from "
+               "the scheduler's target workload could not use, summed over the nodes");
+    out.sample("gantry_gpu_fragmentation", metrics->gpu_fragmentation.load());
     out.family("gantry_http_event_streams", "gauge",
                "Open /api/v1/jobs/{id}/events streams, each holding a job subscription");
     out.sample("gantry_http_event_streams", static_cast<double>(metrics->event_streams.load()));
