@@ -26,22 +26,29 @@ class sse_client {
       : p(args(url, ca, token, header), dir + "/sse-curl.err") {}
 
   // The next event (comments skipped); nullopt when the stream ended or timeout_ms passed.
+  // Every block the server sends, comment or event, ends with one blank line, so an empty
+  // read outside a block is the end of the output (or no output yet).
   std::optional<sse_event> next(int timeout_ms) {
     int64_t deadline = now_ms() + timeout_ms;
     sse_event e;
-    bool pending = false;
+    bool in_block = false, fields = false;
     while (now_ms() < deadline) {
       std::string line = p.read_line(static_cast<int>(deadline - now_ms()));
       if (line.empty()) {
-        if (pending) return e;
+        if (fields) return e;
+        if (in_block) {  // the blank line after a comment
+          in_block = false;
+          continue;
+        }
         if (p.wait(0) >= 0) return std::nullopt;  // curl ended: so did the stream
         continue;
       }
+      in_block = true;
       if (line.starts_with(":")) {
         comments.push_back(line);
         continue;
       }
-      pending = true;
+      fields = true;
       auto colon = line.find(": ");
       std::string field = line.substr(0, colon), value = line.substr(colon + 2);
       if (field == "id") e.id = value;
