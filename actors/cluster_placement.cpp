@@ -22,10 +22,22 @@ void request_schedule(actor_t* self) {
   self->send(self, run_schedule{});
 }
 
+namespace {
+// FGD's fragmentation of the cluster as /metrics shows it (gantry_gpu_fragmentation).
+void publish_fragmentation(actor_t* self) {
+  auto& st = self->state;
+  if (st.config.metrics)
+    st.config.metrics->gpu_fragmentation.store(st.scheduler.fragmentation(st.view) / 1000.0);
+}
+}  // namespace
+
 void schedule_now(actor_t* self) {
   auto& st = self->state;
   st.schedule_pending = false;
-  if (st.scheduler.queued() == 0) return;
+  if (st.scheduler.queued() == 0) {
+    publish_fragmentation(self);
+    return;
+  }
   auto decided = std::chrono::steady_clock::now();
   sched::schedule_result res = st.scheduler.schedule(st.view);
   if (st.config.metrics)
@@ -68,6 +80,7 @@ void schedule_now(actor_t* self) {
     owner->second.last_reason = u.reason;
     self->send(owner->second.job, msg::unschedulable{owner->second.stage, u.reason});
   }
+  publish_fragmentation(self);
 }
 
 void answer_waiters(actor_t* self, const std::string& name) {

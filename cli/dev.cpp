@@ -110,7 +110,8 @@ int run_dev(const dev_options& o, const std::string& self_exe) {
   }
   std::cout << "gantry dev: coordinator listening on " << addr << ", " << o.workers << " workers"
             << (o.simulate_gpus.empty() ? "" : " with simulated GPUs " + o.simulate_gpus) << "\n"
-            << "gantry dev: HTTP (/metrics, /api/v1) on " << cl->http_url() << "\n"
+            << "gantry dev: HTTP (the dashboard at /, /metrics, /api/v1) on " << cl->http_url()
+            << "\n"
             << "gantry dev: data and logs in " << dir << (temp ? " (removed at exit)" : "") << "\n"
             << "gantry dev: in another shell:\n";
   std::string token = harness::read_file(cl->admin_token_file());

@@ -146,8 +146,8 @@ command coordinator_command(CLI::App& app) {
                 "Debugging only: no TLS, no tokens, every connection is admin; loopback "
                 "--listen only");
   cmd->add_option("--http-listen", o->http_listen,
-                  "Address of HTTPS (plain HTTP with --insecure) for /metrics, /api/v1 and "
-                  "/healthz, HOST:PORT (port 0 = any), or off")
+                  "Address of HTTPS (plain HTTP with --insecure) for the dashboard (/), /metrics, "
+                  "/api/v1 and /healthz, HOST:PORT (port 0 = any), or off")
       ->capture_default_str();
   cmd->add_option("--heartbeat-interval-ms", cfg.heartbeat_interval_ms, "Worker heartbeat interval")
       ->capture_default_str();

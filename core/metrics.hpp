@@ -46,6 +46,10 @@ struct coordinator_metrics {
   histogram submit_to_running;                // a job's submit to its first running state
   histogram placement_decision;               // one scheduler run over the queued requests
   histogram store_write;                      // one synced group commit to the store
+  std::atomic<int64_t> event_streams{0};      // open HTTP job event streams (subscriptions)
+  // FGD's expected fragmentation of every node's GPUs for the scheduler's target workload,
+  // in GPUs (sched::scheduler::fragmentation / 1000), as of the last scheduler run.
+  std::atomic<double> gpu_fragmentation{0};
 };
 
 }  // namespace gantry

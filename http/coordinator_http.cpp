@@ -4,6 +4,8 @@
 
 #include "cli/output.hpp"
 #include "core/quantity.hpp"
+#include "http/dashboard.hpp"
+#include "http/job_events.hpp"
 #include "http/process_stats.hpp"
 #include "http/prometheus_text.hpp"
 #include "protocol/job_filter.hpp"
@@ -141,6 +143,13 @@ std::string coordinator_metrics_text(const std::vector<job_summary>& jobs,
                   metrics->placement_decision.read());
     out.histogram("gantry_store_write_seconds", "One synced group commit to the store",
                   metrics->store_write.read());
+    out.family("gantry_gpu_fragmentation", "gauge",
+               "FGD's expected fragmentation: free GPU share (in GPUs) that a task drawn from "
+               "the scheduler's target workload could not use, summed over the nodes");
+    out.sample("gantry_gpu_fragmentation", metrics->gpu_fragmentation.load());
+    out.family("gantry_http_event_streams", "gauge",
+               "Open /api/v1/jobs/{id}/events streams, each holding a job subscription");
+    out.sample("gantry_http_event_streams", static_cast<double>(metrics->event_streams.load()));
   }
   append_process_metrics(out);
   return out.text();
@@ -200,6 +209,9 @@ router coordinator_routes(coordinator_backend& backend,
               });
         });
   });
+  r.add("/api/v1/jobs/{id}/events", access::token, job_events_handler(backend, metrics));
+  r.add("/api/v1/jobs/{id}/logs", access::token, job_logs_handler(backend));
+  add_dashboard_routes(r);
   r.add("/api/v1/nodes", access::token, [&backend](request req) {
     return ask<std::vector<node_status>>(
                [&](auto done) { backend.list_nodes(req.who, std::move(done)); })

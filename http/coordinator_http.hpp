@@ -5,7 +5,10 @@
 //   /metrics            token  Prometheus text: the coordinator_metrics and the cluster's state
 //   /api/v1/jobs        token  `gantry jobs --json` (?state=, ?name=, ?limit= as its flags)
 //   /api/v1/jobs/{id}   token  `gantry describe ID --json`; an unknown id is 404
+//   /api/v1/jobs/{id}/events  token  the job's events as Server-Sent Events (job_events.hpp)
+//   /api/v1/jobs/{id}/logs    token  the tail of a rank's log (dashboard.hpp)
 //   /api/v1/nodes       token  `gantry nodes --json`
+//   /, /app.js, /app.css open  the web dashboard (dashboard.hpp)
 // A user's token sees its own jobs only, as over RPC.
 #include <memory>
 

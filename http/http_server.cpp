@@ -116,10 +116,13 @@ router::match router::find(const std::string& path) const {
 
 class server::service final : public kj::HttpService {
  public:
-  service(router routes, const server_options& options, kj::HttpHeaderTable::Builder& b)
-      : routes_(std::move(routes)),
+  service(kj::Timer& timer, router routes, const server_options& options,
+          kj::HttpHeaderTable::Builder& b)
+      : timer_(timer),
+        routes_(std::move(routes)),
         options_(options),
         authorization_(b.add("Authorization")),
+        last_event_id_(b.add("Last-Event-ID")),
         content_type_(b.add("Content-Type")),
         www_authenticate_(b.add("WWW-Authenticate")) {}
 
@@ -143,6 +146,9 @@ class server::service final : public kj::HttpService {
     auto m = routes_.find(req.path);
     if (m.h == nullptr) return send(out, error_response(404, "no endpoint " + req.path));
     req.params = std::move(m.params);
+    KJ_IF_MAYBE (id, headers.get(last_event_id_)) {
+      req.last_event_id = id->cStr();
+    }
     const handler& h = *m.h;
     if (m.a == access::open || !options_.auth) {
       if (!options_.auth) req.who = {"admin", caller_role::admin};
@@ -187,15 +193,24 @@ class server::service final : public kj::HttpService {
     kj::HttpHeaders h(*table_);
     h.set(content_type_, kj::heapString(r.content_type.c_str()));
     if (r.status == 401) h.set(www_authenticate_, "Bearer");
+    for (const auto& [name, value] : r.headers)
+      h.add(kj::heapString(name.c_str()), kj::heapString(value.c_str()));
+    if (r.stream) {
+      auto stream = out.send(r.status, status_text(r.status), h);
+      auto& s = *stream;
+      return r.stream(s, timer_).attach(kj::mv(stream), kj::mv(r.stream));
+    }
     auto body = kj::heap<std::string>(std::move(r.body));
     auto stream = out.send(r.status, status_text(r.status), h, body->size());
     auto written = stream->write(body->data(), body->size());
     return written.attach(kj::mv(stream), kj::mv(body));
   }
 
+  kj::Timer& timer_;
   router routes_;
   const server_options& options_;
   kj::HttpHeaderId authorization_;
+  kj::HttpHeaderId last_event_id_;
   kj::HttpHeaderId content_type_;
   kj::HttpHeaderId www_authenticate_;
   const kj::HttpHeaderTable* table_ = nullptr;
@@ -214,7 +229,7 @@ kj::HttpServerSettings settings_for(const connection_limits& limits) {
 server::server(kj::Timer& timer, router routes, server_options options)
     : timer_(timer), options_(std::move(options)) {
   kj::HttpHeaderTable::Builder b;
-  service_ = kj::heap<service>(std::move(routes), options_, b);
+  service_ = kj::heap<service>(timer_, std::move(routes), options_, b);
   headers_ = b.build();
   service_->set_table(*headers_);
   http_ = kj::heap<kj::HttpServer>(timer_, *headers_, *service_, settings_for(options_.limits));

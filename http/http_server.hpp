@@ -5,7 +5,9 @@
 // handshake within limits.auth_timeout_ms, then send a whole request head within as long,
 // and may wait limits.idle_timeout_ms (at most 60 s) between requests. Requests carry no body
 // (413) and use GET (405); kj-http closes a connection whose request head exceeds 128 KiB.
-// Errors are JSON: {"error": "..."}.
+// Errors are JSON: {"error": "..."}. A response may stream its body (chunked) until its
+// stream function's promise resolves: a stream holds its connection, so the connection limits
+// bound the streams too; the client going away cancels the stream's promise.
 #include <kj/async-io.h>
 #include <kj/compat/http.h>
 #include <kj/timer.h>
@@ -29,12 +31,21 @@ struct request {
   std::map<std::string, std::string> query;   // ?a=b&c=d, not percent-decoded
   std::map<std::string, std::string> params;  // the route's {name} parts
   caller who;                                 // the token's user (open routes: empty)
+  std::string last_event_id;                  // the Last-Event-ID header ("" when absent)
 };
 
+// Writes a streamed body to `out` (`timer` for deadlines and keep-alives); the promise
+// resolving ends the response, its failure closes the connection.
+using body_stream = std::function<kj::Promise<void>(kj::AsyncOutputStream& out, kj::Timer& timer)>;
+
 struct response {
+  response(unsigned s = 200, std::string type = "application/json", std::string b = "")
+      : status(s), content_type(std::move(type)), body(std::move(b)) {}
   unsigned status = 200;
   std::string content_type = "application/json";
   std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;  // more headers: name, value
+  body_stream stream;  // set: the body is streamed (chunked) by it, `body` is unused
 };
 
 // {"error": message} with `status`.

@@ -11,6 +11,7 @@ packages=(
   clang libclang-rt-14-dev  # tests/fuzz (scripts/fuzz.sh)
   prometheus curl           # tests/cluster/http_*_test.cpp (Prometheus scrapes, promtool)
   systemd                   # deploy_test.sh: systemd-analyze verify on deploy/systemd
+  chromium zlib1g-dev       # tests/cluster/dashboard_test.cpp: the dashboard, headless
 )
 # deploy_test.sh: kubectl kustomize deploy/kubernetes. Debian's kubectl, unless one is already
 # installed (another package's /usr/bin/kubectl would conflict with it).

@@ -167,6 +167,43 @@ TEST_CASE("HTTP metrics: promtool accepts the coordinator's and a worker's, whic
   c.cli({"cancel", id});
 }
 
+TEST_CASE("HTTP metrics: gantry_gpu_fragmentation is FGD's measure for the workload seen") {
+  cluster c;
+  c.start({"w1"}, {"--simulate-gpus", "2xH100:80GiB"});
+  INFO(c.logs());
+  const std::string url = c.local().http_url(), ca = c.local().ca_file();
+  const std::string admin = http_admin_token(c);
+  auto fragmentation = [&](const std::string& value) {
+    return http_get_until(url + "/metrics", ca, admin, 20000, [&](const http_reply& r) {
+             return r.body.find("gantry_gpu_fragmentation " + value + "\n") != std::string::npos;
+           }).body.find("gantry_gpu_fragmentation " + value + "\n") != std::string::npos;
+  };
+  CHECK(fragmentation("0"));
+  // The workload: one-GPU tasks and half-GPU tasks, as many of each. With half of GPU 0
+  // taken, a one-GPU task cannot use GPU 0's free half: 0.5 GPU for half of the workload.
+  std::string whole = c.submit("whole", R"(name: whole
+stages:
+  - name: main
+    device: gpu
+    resources: { cpu: 0.1, memory: 16MiB, gpu: 1 }
+    command: [ "true" ]
+)");
+  REQUIRE(c.cli({"wait", whole}).exit_code == 0);
+  std::string half = c.submit("half", R"(name: half
+stages:
+  - name: main
+    device: gpu
+    resources: { cpu: 0.1, memory: 16MiB, gpu: 0.5 }
+    command: [ "sleep", "600" ]
+)");
+  event_stream running(c, half);
+  REQUIRE(running.until_running(1, 30000));
+  CHECK(fragmentation("0.25"));
+  // Every GPU free again: every task type fits everywhere.
+  REQUIRE(c.cli({"cancel", half}).exit_code == 0);
+  CHECK(fragmentation("0"));
+}
+
 TEST_CASE("HTTP with --insecure: plain HTTP on loopback, no token needed, elsewhere refused") {
   cluster c;
   c.start_coordinator({"--insecure"});
