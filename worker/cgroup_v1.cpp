@@ -57,7 +57,8 @@ class v1_group final : public task_cgroup {
       if (d_.devices.empty())
         return fail(errc::failed_precondition, "no devices hierarchy for the device rules");
       for (const auto& rule : l.device_deny)
-        if (auto r = write_cgroup_file(d_.devices + "/devices.deny", rule); !r) return r;
+        if (auto r = write_cgroup_file(d_.devices + "/devices.deny", v1_deny_line(rule)); !r)
+          return r;
     }
     return {};
   }

@@ -274,7 +274,7 @@ result<int64_t> do_launch(sup_t* self, task_spec& task) {
   if (st.opts.cgroups) {
     auto group =
         st.opts.cgroups->create(task.task_id, {task.memory_bytes, task.cpu_milli, st.opts.pids_max,
-                                               gpu_deny_rules(st.opts.gpu_devices, task.gpus)});
+                                               gpu_deny(st.opts.gpu_devices, task.gpus)});
     if (!group) {
       if (entry.mps_gpu >= 0) st.opts.mps->release(entry.mps_gpu);
       log_warn("task " + task.task_id + " did not start: " + group.error().message);

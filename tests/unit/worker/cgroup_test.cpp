@@ -284,7 +284,7 @@ TEST_CASE("cgroup v1 (real): a denied device cannot be opened, others can") {
   auto driver = real_v1();
   if (!driver) return;
   temp_dir dir;
-  auto g = driver->create("devices", {0, 0, 0, {"c 1:5 rwm"}});  // /dev/zero
+  auto g = driver->create("devices", {0, 0, 0, {{'c', 1, 5}}});  // /dev/zero
   REQUIRE_MESSAGE(g.has_value(), g.error().message);
   pid_t pid = spawn_in(**g, dir.path,
                        {"sh", "-c", "head -c1 /dev/urandom >/dev/null && ! head -c1 /dev/zero"});
