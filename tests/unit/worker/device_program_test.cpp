@@ -62,7 +62,7 @@ const std::vector<dev_entry> kGpuNode{
     {"nvidia2", true, 195, 2},         {"nvidia3", true, 195, 3}, {"nvidiactl", true, 195, 255},
     {"nvidia-modeset", true, 195, 254}};
 
-bool allowed(const std::vector<bpf_insn>& prog, char type, uint32_t major, uint32_t minor) {
+bool device_allowed(const std::vector<bpf_insn>& prog, char type, uint32_t major, uint32_t minor) {
   // Every access the kernel asks about: mknod, read, write, and all three.
   int64_t verdict = -1;
   const uint32_t all = BPF_DEVCG_ACC_MKNOD | BPF_DEVCG_ACC_READ | BPF_DEVCG_ACC_WRITE;
@@ -89,36 +89,36 @@ std::string unified_mount_for_devices() {
 
 TEST_CASE("v2 device program: a task given GPUs 1 and 3 opens those, no other GPU's file") {
   auto prog = device_program(gpu_deny(kGpuNode, {1, 3}));
-  CHECK(allowed(prog, 'c', 195, 1));
-  CHECK(allowed(prog, 'c', 195, 3));
-  CHECK_FALSE(allowed(prog, 'c', 195, 0));
-  CHECK_FALSE(allowed(prog, 'c', 195, 2));
+  CHECK(device_allowed(prog, 'c', 195, 1));
+  CHECK(device_allowed(prog, 'c', 195, 3));
+  CHECK_FALSE(device_allowed(prog, 'c', 195, 0));
+  CHECK_FALSE(device_allowed(prog, 'c', 195, 2));
   // The control files, the UVM device and every other device stay open.
-  CHECK(allowed(prog, 'c', 195, 255));
-  CHECK(allowed(prog, 'c', 195, 254));
-  CHECK(allowed(prog, 'c', 508, 0));
-  CHECK(allowed(prog, 'c', 1, 3));
-  CHECK(allowed(prog, 'c', 195, 4));  // no such GPU here: not listed, not denied
-  CHECK(allowed(prog, 'b', 195, 0));  // a block device with a GPU file's numbers
+  CHECK(device_allowed(prog, 'c', 195, 255));
+  CHECK(device_allowed(prog, 'c', 195, 254));
+  CHECK(device_allowed(prog, 'c', 508, 0));
+  CHECK(device_allowed(prog, 'c', 1, 3));
+  CHECK(device_allowed(prog, 'c', 195, 4));  // no such GPU here: not listed, not denied
+  CHECK(device_allowed(prog, 'b', 195, 0));  // a block device with a GPU file's numbers
 }
 
 TEST_CASE("v2 device program: a CPU task is denied every GPU, a task with all of them none") {
   auto cpu = device_program(gpu_deny(kGpuNode, {}));
-  for (uint32_t minor : {0u, 1u, 2u, 3u}) CHECK_FALSE(allowed(cpu, 'c', 195, minor));
-  CHECK(allowed(cpu, 'c', 195, 255));
+  for (uint32_t minor : {0u, 1u, 2u, 3u}) CHECK_FALSE(device_allowed(cpu, 'c', 195, minor));
+  CHECK(device_allowed(cpu, 'c', 195, 255));
   auto all = device_program(gpu_deny(kGpuNode, {0, 1, 2, 3}));
-  for (uint32_t minor : {0u, 1u, 2u, 3u}) CHECK(allowed(all, 'c', 195, minor));
+  for (uint32_t minor : {0u, 1u, 2u, 3u}) CHECK(device_allowed(all, 'c', 195, minor));
   // No rule: the program allows everything (and is the prologue and one return).
   auto none = device_program({});
   CHECK(none.size() == 6);
-  CHECK(allowed(none, 'c', 195, 0));
+  CHECK(device_allowed(none, 'c', 195, 0));
 }
 
 TEST_CASE("v2 device program: a block rule denies the block device, not the char one") {
   auto prog = device_program({{'b', 8, 0}});
-  CHECK_FALSE(allowed(prog, 'b', 8, 0));
-  CHECK(allowed(prog, 'c', 8, 0));
-  CHECK(allowed(prog, 'b', 8, 1));
+  CHECK_FALSE(device_allowed(prog, 'b', 8, 0));
+  CHECK(device_allowed(prog, 'c', 8, 0));
+  CHECK(device_allowed(prog, 'b', 8, 1));
 }
 
 TEST_CASE("v2 device program: attached to a group, /dev/zero is denied there, /dev/null not") {
