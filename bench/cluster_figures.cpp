@@ -33,7 +33,10 @@ const char* kUsage =
     "  --only LIST           latency,throughput,memory,history (default all)\n"
     "  --source DIR          the gantry source tree, for examples/hello.yaml\n"
     "  --json PATH           also write the figures as JSON\n"
-    "  --cgroups MODE        the workers' --cgroups (auto, v1, v2, none; default auto)\n";
+    "  --cgroups MODE        the workers' --cgroups (auto, v1, v2, none; default auto)\n"
+    "  --coordinator-flags LIST  more coordinator flags for the latency and throughput cluster,\n"
+    "                        comma-separated (e.g. --insecure: no TLS, no tokens; default none)\n"
+    "  --worker-flags LIST   more worker flags, comma-separated (e.g. --user-map,FILE)\n";
 
 // Workers offer more CPUs than the machine has: the jobs run `true` and ask for 0.1 CPU.
 std::vector<std::string> g_worker_flags{"--cpus", "8", "--memory", "8GiB"};
@@ -407,6 +410,15 @@ json bench_history(const std::vector<int64_t>& counts, int burst_jobs, int runs,
   return out;
 }
 
+// "a,b,,c" -> {"a", "b", "c"}.
+std::vector<std::string> split_flags(const std::string& text) {
+  std::vector<std::string> flags;
+  std::stringstream list(text);
+  for (std::string flag; std::getline(list, flag, ',');)
+    if (!flag.empty()) flags.push_back(flag);
+  return flags;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -422,7 +434,9 @@ int main(int argc, char** argv) {
                         {"--only", "latency,throughput,memory,history"},
                         {"--source", GANTRY_SOURCE_DIR},
                         {"--json", ""},
-                        {"--cgroups", "auto"}},
+                        {"--cgroups", "auto"},
+                        {"--coordinator-flags", ""},
+                        {"--worker-flags", ""}},
                        kUsage);
   int runs = std::stoi(f["--runs"]), samples = std::stoi(f["--samples"]);
   int per_client = std::stoi(f["--jobs-per-client"]);
@@ -430,13 +444,14 @@ int main(int argc, char** argv) {
     fail_now("--runs, --samples and --jobs-per-client must be >= 1");
   std::string only = f["--only"];
   g_worker_flags.insert(g_worker_flags.end(), {"--cgroups", f["--cgroups"]});
+  for (auto& flag : split_flags(f["--worker-flags"])) g_worker_flags.push_back(flag);
   temp_dir probe;
   auto fl = measure_floors(probe.path());
   json out{{"bench", "cluster"}, {"runs", runs}, {"floors", to_json(fl)}};
   std::printf("bench_cluster: gantry from %s\n", gantry_bin().c_str());
   print_floors(fl);
   if (only.find("latency") != std::string::npos || only.find("throughput") != std::string::npos) {
-    local_cluster cl;
+    local_cluster cl(split_flags(f["--coordinator-flags"]));
     start_dev(cl);
     if (only.find("latency") != std::string::npos)
       out["latency"] = bench_latency(cl.address(), samples, runs, f["--source"]);
@@ -446,12 +461,8 @@ int main(int argc, char** argv) {
   if (only.find("memory") != std::string::npos)
     out["memory"] = bench_memory(parse_list(f["--memory-jobs"]));
   if (only.find("history") != std::string::npos) {
-    std::vector<std::string> flags;
-    std::stringstream list(f["--history-flags"]);
-    for (std::string flag; std::getline(list, flag, ',');)
-      if (!flag.empty()) flags.push_back(flag);
-    out["history"] =
-        bench_history(parse_list(f["--history-jobs"]), std::stoi(f["--burst"]), runs, flags);
+    out["history"] = bench_history(parse_list(f["--history-jobs"]), std::stoi(f["--burst"]), runs,
+                                   split_flags(f["--history-flags"]));
   }
   write_json(f["--json"], out);
   return 0;

@@ -208,7 +208,7 @@ command worker_command(CLI::App& app) {
   cmd->add_option("--pass-env", o->pass_env,
                   "Worker variables tasks also get, e.g. NCCL_*,FOO ('*' matches any run; "
                   "repeatable). Tasks otherwise get only PATH, HOME, LANG and LC_* from the "
-                  "worker")
+                  "worker (a root worker's tasks get their own directory as HOME)")
       ->delimiter(',');
   cmd->add_option("--cgroups", o->cgroups,
                   "Task isolation: auto (cgroup v2 if usable, else v1, else none), v1, v2 "

@@ -118,6 +118,7 @@ result<environment> task_environment(const task_spec& task, const worker_facts& 
                                      const task_paths& paths) {
   env_map env;
   inherit(env, facts);
+  if (!paths.home.empty()) env["HOME"] = paths.home;
   env["OMP_NUM_THREADS"] = std::to_string(std::max<int64_t>(1, task.cpu_milli / 1000));
   for (const auto& [name, value] : task.env) env[name] = value;
   gantry_identity(env, task, facts, paths);

@@ -5,7 +5,8 @@
 // A task's environment is clean: it does not inherit the worker's. It holds, later layers
 // winning over earlier ones:
 //   1. from the worker's own environment: PATH, HOME, LANG, LC_*, and whatever matches the
-//      worker's pass-env patterns (`--pass-env NCCL_*,FOO`);
+//      worker's pass-env patterns (`--pass-env NCCL_*,FOO`); HOME is task_paths::home instead
+//      when that is set;
 //   2. OMP_NUM_THREADS: the stage's CPUs per rank rounded down, at least 1;
 //   3. the stage's `env`;
 //   4. gantry's own variables, which a stage's `env` cannot change:
@@ -63,6 +64,9 @@ struct task_paths {
   // directories; empty when the task's GPU is shared time-sliced.
   std::string mps_pipe_dir;
   std::string mps_log_dir;
+  // HOME, in place of the worker's: for a task run as another user than the worker's, who
+  // may not be able to write the worker's HOME. Empty: the worker's HOME.
+  std::string home = {};
 };
 
 // The complete environment of the task, one entry per name, sorted by name. Fails

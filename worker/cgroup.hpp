@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/result.hpp"
+#include "worker/device_rules.hpp"
 
 namespace gantry {
 
@@ -20,9 +21,9 @@ struct cgroup_limits {
   int64_t memory_bytes = 0;  // hard limit, swap included where the kernel counts it; 0 none
   int64_t cpu_milli = 0;     // CFS quota: 500 is half a core; 0 none
   int64_t pids_max = 0;      // processes and threads; 0 none
-  // Devices the task may not open, as devices-controller rules ("c 195:3 rwm"); everything
-  // else stays allowed. Enforced on v1 only (v2 would need a BPF device program).
-  std::vector<std::string> device_deny;
+  // Devices the task may not open; everything else stays allowed. v1: devices.deny lines;
+  // v2: a BPF device program on the group (worker/device_program.hpp).
+  std::vector<device_rule> device_deny;
 };
 
 // What a task's group used, read at its end. -1: the kernel does not count it.

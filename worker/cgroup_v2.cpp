@@ -10,6 +10,7 @@
 
 #include "worker/cgroup.hpp"
 #include "worker/cgroup_kill.hpp"
+#include "worker/device_program.hpp"
 
 namespace gantry {
 
@@ -52,7 +53,8 @@ class v2_group final : public task_cgroup {
         return r;
     if (l.pids_max > 0)
       if (auto r = write_cgroup_file(dir_ + "/pids.max", std::to_string(l.pids_max)); !r) return r;
-    // Device rules need a BPF program on v2: not enforced here (docs/isolation.md).
+    if (!l.device_deny.empty())
+      if (auto r = attach_device_program(dir_, l.device_deny); !r) return r;
     return {};
   }
 

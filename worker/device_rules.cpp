@@ -8,6 +8,11 @@
 
 namespace gantry {
 
+std::string v1_deny_line(const device_rule& r) {
+  return std::string(1, r.type) + " " + std::to_string(r.major) + ":" + std::to_string(r.minor) +
+         " rwm";
+}
+
 std::vector<dev_entry> list_nvidia_devices(const std::string& dir) {
   std::vector<dev_entry> out;
   std::error_code ec;
@@ -22,18 +27,25 @@ std::vector<dev_entry> list_nvidia_devices(const std::string& dir) {
   return out;
 }
 
-std::vector<std::string> gpu_deny_rules(const std::vector<dev_entry>& devs,
-                                        const std::vector<int32_t>& gpus) {
-  std::vector<std::string> rules;
+std::vector<device_rule> gpu_deny(const std::vector<dev_entry>& devs,
+                                  const std::vector<int32_t>& gpus) {
+  std::vector<device_rule> rules;
   for (const auto& d : devs) {
     if (!d.char_device || d.name.size() <= 6) continue;
     std::string digits = d.name.substr(6);  // "nvidia3" -> "3"; nvidiactl etc. are not GPUs
     if (digits.find_first_not_of("0123456789") != std::string::npos) continue;
     int32_t index = std::stoi(digits);
     if (std::find(gpus.begin(), gpus.end(), index) != gpus.end()) continue;
-    rules.push_back("c " + std::to_string(d.major) + ":" + std::to_string(d.minor) + " rwm");
+    rules.push_back({'c', d.major, d.minor});
   }
   return rules;
+}
+
+std::vector<std::string> gpu_deny_rules(const std::vector<dev_entry>& devs,
+                                        const std::vector<int32_t>& gpus) {
+  std::vector<std::string> lines;
+  for (const auto& r : gpu_deny(devs, gpus)) lines.push_back(v1_deny_line(r));
+  return lines;
 }
 
 }  // namespace gantry

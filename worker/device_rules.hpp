@@ -15,10 +15,24 @@ struct dev_entry {
   uint32_t major = 0, minor = 0;
 };
 
+// One device a task may not open (read, write or mknod).
+struct device_rule {
+  char type = 'c';  // 'c' character, 'b' block
+  uint32_t major = 0, minor = 0;
+  bool operator==(const device_rule&) const = default;
+};
+
+// The rule as the v1 devices controller's devices.deny takes it: "c 195:3 rwm".
+std::string v1_deny_line(const device_rule& r);
+
 // The character devices directly in `dir` whose names start with "nvidia".
 std::vector<dev_entry> list_nvidia_devices(const std::string& dir = "/dev");
 
-// devices.deny rules ("c 195:3 rwm") for the per-GPU files in `devs` that are not in `gpus`.
+// The per-GPU files in `devs` that are not in `gpus`, in `devs`' order.
+std::vector<device_rule> gpu_deny(const std::vector<dev_entry>& devs,
+                                  const std::vector<int32_t>& gpus);
+
+// gpu_deny as devices.deny lines ("c 195:3 rwm").
 std::vector<std::string> gpu_deny_rules(const std::vector<dev_entry>& devs,
                                         const std::vector<int32_t>& gpus);
 

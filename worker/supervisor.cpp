@@ -255,12 +255,13 @@ result<int64_t> do_launch(sup_t* self, task_spec& task) {
   }
   task_entry entry;
   entry.log_path = (dir / "output.log").string();
-  auto env = task_environment(task, st.opts.facts, {out.string(), dir.string(), "", ""});
+  // A task run as another user gets its own directory as HOME: the worker's may be closed.
+  task_paths paths{out.string(), dir.string(), "", "", user ? dir.string() : ""};
+  auto env = task_environment(task, st.opts.facts, paths);
   if (!env) return fail(env.error());
   if (!task.working_dir.empty() && task.working_dir[0] != '/')
     return fail(errc::invalid_argument, "working_dir \"" + task.working_dir + "\" is not absolute");
   // A task sharing a GPU holds its MPS daemon until it exits; the environment then names it.
-  task_paths paths{out.string(), dir.string(), "", ""};
   if ((entry.mps_gpu = mps_for_task(st.opts.mps.get(), task, st.opts.facts.gpus, paths)) >= 0)
     env = task_environment(task, st.opts.facts, paths);
   std::string cwd = task.working_dir.empty() ? dir.string() : task.working_dir;
@@ -274,7 +275,7 @@ result<int64_t> do_launch(sup_t* self, task_spec& task) {
   if (st.opts.cgroups) {
     auto group =
         st.opts.cgroups->create(task.task_id, {task.memory_bytes, task.cpu_milli, st.opts.pids_max,
-                                               gpu_deny_rules(st.opts.gpu_devices, task.gpus)});
+                                               gpu_deny(st.opts.gpu_devices, task.gpus)});
     if (!group) {
       if (entry.mps_gpu >= 0) st.opts.mps->release(entry.mps_gpu);
       log_warn("task " + task.task_id + " did not start: " + group.error().message);

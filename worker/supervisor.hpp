@@ -37,7 +37,7 @@ struct supervisor_options {
   // Each task gets a group there with its memory and CPU as limits (null: no cgroups).
   std::shared_ptr<cgroup_driver> cgroups;
   int64_t pids_max = 0;  // per task, with cgroups; 0 none
-  // This node's real GPU device files: with cgroup v1, a task may open only its own GPUs'.
+  // This node's real GPU device files: with cgroups, a task may open only its own GPUs'.
   std::vector<dev_entry> gpu_devices;
   // After a task's time limit: SIGTERM, then SIGKILL to its whole tree this much later.
   uint32_t time_limit_grace_ms = 10000;

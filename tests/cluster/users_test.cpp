@@ -1,6 +1,6 @@
 // Who tasks run as, end to end (docs/isolation.md, "Users"): a root worker runs tasks as
-// nobody or as the user its --user-map names, never as root by default, and they cannot
-// read the worker's or the coordinator's data dir.
+// nobody or as the user its --user-map names, never as root by default, with their own
+// directory as HOME, and they cannot read the worker's or the coordinator's data dir.
 #include <doctest/doctest.h>
 #include <pwd.h>
 #include <sys/stat.h>
@@ -61,6 +61,17 @@ stages:
   CHECK((sb.st_mode & 07777) == 0711);
   REQUIRE(stat(coordinator_dir.c_str(), &sb) == 0);
   CHECK((sb.st_mode & 07777) == 0700);
+  // Its HOME is its own directory, which it can write (root's HOME is closed to nobody).
+  job = c.submit("home.yaml", R"(
+name: home
+stages:
+  - name: s
+    command: [ "sh", "-c", "echo home=$HOME; touch $HOME/x && echo home-written" ]
+)");
+  std::string task_dir = worker_dir + "/tasks/" + job + ".s.0.0";
+  CHECK(output_of(c, job) == "home=" + task_dir + "\nhome-written\n");
+  REQUIRE(stat((task_dir + "/x").c_str(), &sb) == 0);
+  CHECK(sb.st_uid == nobody->pw_uid);
 }
 
 TEST_CASE("--user-map: a mapped owner's user, root only when asked, errors refuse the start") {

@@ -349,3 +349,17 @@ TEST_CASE("place_in_gang: LOCAL_* within the node, GROUP_* over nodes by their l
   CHECK(one.local_world_size == 1);
   CHECK(one.group_world_size == 1);
 }
+
+TEST_CASE("a task given its own HOME gets it instead of the worker's, and a stage's env wins") {
+  task_paths paths = kPaths;
+  paths.home = "/data/tasks/j-000007.prep.1.2";
+  auto env = task_environment(plain_task(), facts_for_tests(), paths);
+  REQUIRE(env.has_value());
+  env_map m(env->begin(), env->end());
+  CHECK(m["HOME"] == "/data/tasks/j-000007.prep.1.2");
+  task_spec t = plain_task();
+  t.env = {{"HOME", "/scratch/me"}};
+  env = task_environment(t, facts_for_tests(), paths);
+  REQUIRE(env.has_value());
+  CHECK(env_map(env->begin(), env->end())["HOME"] == "/scratch/me");
+}

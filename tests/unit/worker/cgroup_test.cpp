@@ -284,11 +284,36 @@ TEST_CASE("cgroup v1 (real): a denied device cannot be opened, others can") {
   auto driver = real_v1();
   if (!driver) return;
   temp_dir dir;
-  auto g = driver->create("devices", {0, 0, 0, {"c 1:5 rwm"}});  // /dev/zero
+  auto g = driver->create("devices", {0, 0, 0, {{'c', 1, 5}}});  // /dev/zero
   REQUIRE_MESSAGE(g.has_value(), g.error().message);
   pid_t pid = spawn_in(**g, dir.path,
                        {"sh", "-c", "head -c1 /dev/urandom >/dev/null && ! head -c1 /dev/zero"});
   CHECK(wait_exit(pid) == 0);
   CHECK(read_file(dir.path / "output.log").find("Operation not permitted") != std::string::npos);
   remove_when_empty(**g);
+}
+
+TEST_CASE("cgroup v1: kill_all freezes a group only when something is in it") {
+  temp_dir fake;
+  cgroup_v1_dirs d;
+  for (auto [dir, name] : {std::pair{&d.memory, "memory"},
+                           {&d.cpu, "cpu"},
+                           {&d.cpuacct, "cpuacct"},
+                           {&d.pids, "pids"},
+                           {&d.freezer, "freezer"}})
+    *dir = (fake.path / name / "w").string();
+  auto driver = make_cgroup_v1(d);
+  REQUIRE(driver.has_value());
+  auto g = (*driver)->create("t", {});
+  REQUIRE(g.has_value());
+  fs::path procs = fake.path / "freezer/w/t/cgroup.procs";
+  fs::path state = fake.path / "freezer/w/t/freezer.state";
+  std::ofstream(procs).close();
+  // Empty (the task's main process was reaped): no freezer write at all.
+  CHECK((*g)->kill_all());
+  CHECK_FALSE(fs::exists(state));
+  // A process left behind (a pid no process has): frozen, killed, thawed.
+  std::ofstream(procs) << "999999999\n";
+  CHECK((*g)->kill_all());
+  CHECK(read_file(state) == "THAWED");
 }
