@@ -6,6 +6,7 @@
 //   /api/v1/jobs        token  `gantry jobs --json` (?state=, ?name=, ?limit= as its flags)
 //   /api/v1/jobs/{id}   token  `gantry describe ID --json`; an unknown id is 404
 //   /api/v1/nodes       token  `gantry nodes --json`
+//   /api/v1/queues      token  `gantry queue list --json`
 // A user's token sees its own jobs only, as over RPC.
 #include <memory>
 
@@ -25,6 +26,7 @@ authenticator coordinator_authenticator(coordinator_backend& backend);
 // The /metrics text from what the backend lists and what `metrics` counted.
 std::string coordinator_metrics_text(const std::vector<job_summary>& jobs,
                                      const std::vector<node_status>& nodes,
+                                     const std::vector<queue_info>& queues,
                                      const coordinator_metrics* metrics);
 
 }  // namespace gantry::http

@@ -1,6 +1,7 @@
 // Queues on a real cluster: defined with `gantry queue`, jobs admitted through them, a queue
-// at its limit keeping a job pending with the book's reason, the definitions and each queue's
-// usage surviving a coordinator restart, and only admins changing queues.
+// at its limit keeping a job pending with the book's reason, the same figures over HTTP
+// (/api/v1/queues, /metrics), the definitions and each queue's usage surviving a coordinator
+// restart, and only admins changing queues.
 #include <doctest/doctest.h>
 
 #include <csignal>
@@ -8,6 +9,7 @@
 #include <fstream>
 
 #include "tests/cluster/harness.hpp"
+#include "tests/cluster/http_helpers.hpp"
 
 using namespace gantry::test;
 using nlohmann::json;
@@ -126,6 +128,30 @@ TEST_CASE("queues: a limit holds a job pending, usage and definitions survive a 
   };
   check_queues("before the restart");
   CHECK(nlp_pending());
+
+  // The HTTP API serves the same document, and /metrics the same figures.
+  std::string url = c.local().http_url(), ca = c.local().ca_file();
+  std::string admin = read_file(c.local().admin_token_file());
+  admin = admin.substr(0, admin.find('\n'));
+  auto api = http_get(url + "/api/v1/queues", ca, admin);
+  REQUIRE(api.status == 200);
+  CHECK(json::parse(api.body) == c.cli({"queue", "list", "--json"}).json());
+  // A job's summary reaches the cluster actor just after its event: wait for it.
+  const std::string vision_running = "gantry_jobs{queue=\"vision\",state=\"running\"} 1\n";
+  auto metrics = http_get_until(url + "/metrics", ca, admin, 20000, [&](const http_reply& r) {
+    return r.body.find(vision_running) != std::string::npos;
+  });
+  REQUIRE(metrics.status == 200);
+  for (const char* line : {"gantry_jobs{queue=\"nlp\",state=\"pending\"} 1\n",
+                           "gantry_jobs{queue=\"default\",state=\"running\"} 0\n",
+                           "gantry_queue_usage{queue=\"nlp\",resource=\"gpu\"} 1\n",
+                           "gantry_queue_usage{queue=\"vision\",resource=\"cpu\"} 0.1\n",
+                           "gantry_queue_guarantee{queue=\"vision\",resource=\"gpu\"} 2\n",
+                           "gantry_queue_borrowed{queue=\"nlp\",resource=\"gpu\"} 1\n",
+                           "gantry_queue_borrowed{queue=\"vision\",resource=\"gpu\"} 0\n",
+                           "gantry_queue_pending_jobs{queue=\"nlp\"} 1\n",
+                           "gantry_preemptions_total{queue=\"vision\"} 0\n"})
+    CHECK_MESSAGE(metrics.body.find(line) != std::string::npos, line);
 
   c.coordinator().signal(SIGKILL);
   REQUIRE(c.coordinator().wait(10000) >= 0);
