@@ -107,32 +107,60 @@ int follow_job(const client_options& c, const std::string& verb, std::string job
 
 }  // namespace
 
-int run_submit(const client_options& c, const std::string& file, bool watch,
+int run_submit(const client_options& c, const std::vector<std::string>& files, bool watch,
                bool allow_unschedulable) {
-  auto text = read_manifest_file(file);
-  if (!text) {
-    std::cerr << "gantry submit: " << text.error().message << "\n";
+  if (watch && files.size() != 1) {
+    std::cerr << "gantry submit: --watch follows one job; got " << files.size()
+              << " manifests (gantry watch JOB follows each)\n";
     return kExitUsage;
   }
-  // Validate here first: a bad manifest never reaches the coordinator. The coordinator checks
-  // again, against its own --max-manifest-bytes; here only the most it could accept applies.
-  auto spec = parse_manifest(*text, kMaxManifestBytesCeiling);
-  if (!spec) {
-    for (const auto& e : spec.error()) std::cerr << file << ": " << e.to_string() << "\n";
+  // Validate every manifest here first: a bad one never reaches the coordinator, and then
+  // none of them does. The coordinator checks again, against its own --max-manifest-bytes;
+  // here only the most it could accept applies.
+  std::vector<client::manifest_input> manifests;
+  bool bad = false;
+  for (const auto& file : files) {
+    auto text = read_manifest_file(file);
+    if (!text) {
+      std::cerr << "gantry submit: " << text.error().message << "\n";
+      bad = true;
+      continue;
+    }
+    if (auto spec = parse_manifest(*text, kMaxManifestBytesCeiling); !spec) {
+      for (const auto& e : spec.error()) std::cerr << file << ": " << e.to_string() << "\n";
+      bad = true;
+      continue;
+    }
+    manifests.push_back({std::move(*text), file});
+  }
+  if (bad) {
+    if (files.size() > 1) std::cerr << "gantry submit: nothing submitted\n";
     return kExitUsage;
   }
   auto cl = connect(c);
   if (!cl) return report(cl.error());
-  auto r = (*cl)->submit(*text, file, allow_unschedulable);
-  if (!r) return report(r.error());
-  if (!r->errors.empty()) {
-    for (const auto& e : r->errors)
-      std::cerr << file << ": " << (e.path.empty() ? "" : e.path + ": ") << e.message << "\n";
-    return kExitUsage;
+  auto answers = (*cl)->submit_many(manifests, allow_unschedulable);
+  if (!answers) return report(answers.error());
+  // One line per manifest, in order: the job id, or (on stderr) why it was refused.
+  int code = kExitOk;
+  for (size_t i = 0; i < answers->size(); ++i) {
+    const auto& r = (*answers)[i];
+    const std::string& file = manifests[i].source_name;
+    if (!r) {
+      error e = r.error();
+      e.message = file + ": " + e.message;
+      code = std::max(code, report(e));
+    } else if (!r->errors.empty()) {
+      for (const auto& e : r->errors)
+        std::cerr << file << ": " << (e.path.empty() ? "" : e.path + ": ") << e.message << "\n";
+      code = std::max(code, kExitUsage);
+    } else {
+      std::cout << r->job_id << "\n";
+    }
   }
-  std::cout << r->job_id << std::endl;
-  if (!watch) return kExitOk;
-  std::string id = r->job_id;
+  std::cout.flush();
+  if (!watch || code != kExitOk) return code;
+  std::string id = (*answers)[0]->job_id;
   cl->reset();  // one event loop per thread: close this connection before watching
   return run_watch(c, id, 1);
 }

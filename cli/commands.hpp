@@ -76,7 +76,9 @@ struct client_options {
 
 // Where a JOB argument is expected, it is a job id (j-NNNNNN) or a job name: the newest job of
 // that name (stderr says which one when several have it).
-int run_submit(const client_options& c, const std::string& file, bool watch,
+// Several files: all validated first (one bad, none submitted), then submitted over one
+// connection; one job id per line, in order.
+int run_submit(const client_options& c, const std::vector<std::string>& files, bool watch,
                bool allow_unschedulable = false);
 int run_watch(const client_options& c, const std::string& job, uint64_t from_seq);
 int run_jobs(const client_options& c, const job_filter& filter);

@@ -143,7 +143,7 @@ int run_dev(const dev_options& o, const std::string& self_exe) {
       started = true;
       if (!o.run_file.empty()) {
         runner = std::thread([&] {
-          int result = run_submit(admin_options(*cl), o.run_file, true);
+          int result = run_submit(admin_options(*cl), {o.run_file}, true);
           show_last_stage_output(*cl);
           run_result = result;
           wake_loop();

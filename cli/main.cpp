@@ -254,18 +254,21 @@ command worker_command(CLI::App& app) {
 command submit_command(CLI::App& app) {
   struct options {
     client_options c;
-    std::string file;
+    std::vector<std::string> files;
     bool watch = false;
     bool allow_unschedulable = false;
   };
   auto o = std::make_shared<options>();
-  auto* cmd = app.add_subcommand("submit", "Submit a job manifest; prints the job id");
-  cmd->add_option("FILE", o->file, "Manifest (YAML)")->required();
+  auto* cmd = app.add_subcommand(
+      "submit", "Submit job manifests; prints each job's id on a line of its own, in order");
+  cmd->add_option("FILE", o->files,
+                  "Manifests (YAML); all are checked before any is sent, over one connection")
+      ->required();
   cmd->add_flag("--watch", o->watch, "Then stream its events until it ends");
   cmd->add_flag("--allow-unschedulable", o->allow_unschedulable,
                 "Accept a stage no known node could ever host; it stays pending with its reason");
   add_client_flags(cmd, o->c, true);
-  return {cmd, [o] { return run_submit(o->c, o->file, o->watch, o->allow_unschedulable); }};
+  return {cmd, [o] { return run_submit(o->c, o->files, o->watch, o->allow_unschedulable); }};
 }
 
 command watch_command(CLI::App& app) {

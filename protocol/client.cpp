@@ -237,21 +237,48 @@ const std::string& client::identity_text() const {
   return impl_->identity;
 }
 
+namespace {
+
+result<submit_reply> submit_answer(capnp::Response<wire::Coordinator::SubmitResults>&& resp) {
+  submit_reply out;
+  for (auto e : resp.getErrors()) out.errors.push_back({e.getPath().cStr(), e.getMessage().cStr()});
+  auto st = wc::from_wire(resp.getStatus());
+  if (!st && out.errors.empty()) return fail(st.error());
+  out.job_id = resp.getJobId().cStr();
+  return out;
+}
+
+}  // namespace
+
 result<submit_reply> client::submit(const std::string& manifest_text,
                                     const std::string& source_name, bool allow_unschedulable) {
   auto req = impl_->cap().submitRequest();
   req.setManifest(manifest_text);
   req.setSourceName(source_name);
   req.setAllowUnschedulable(allow_unschedulable);
-  return impl_->call(req.send().then([](auto resp) -> result<submit_reply> {
-    submit_reply out;
-    for (auto e : resp.getErrors())
-      out.errors.push_back({e.getPath().cStr(), e.getMessage().cStr()});
-    auto st = wc::from_wire(resp.getStatus());
-    if (!st && out.errors.empty()) return fail(st.error());
-    out.job_id = resp.getJobId().cStr();
-    return out;
-  }));
+  return impl_->call(req.send().then([](auto resp) { return submit_answer(kj::mv(resp)); }));
+}
+
+result<std::vector<result<submit_reply>>> client::submit_many(
+    const std::vector<manifest_input>& manifests, bool allow_unschedulable) {
+  constexpr size_t kInFlight = 64;
+  std::vector<result<submit_reply>> out;
+  out.reserve(manifests.size());
+  for (size_t first = 0; first < manifests.size(); first += kInFlight) {
+    size_t n = std::min(kInFlight, manifests.size() - first);
+    auto calls = kj::heapArrayBuilder<kj::Promise<result<submit_reply>>>(n);
+    for (size_t i = first; i < first + n; ++i) {
+      auto req = impl_->cap().submitRequest();
+      req.setManifest(manifests[i].text);
+      req.setSourceName(manifests[i].source_name);
+      req.setAllowUnschedulable(allow_unschedulable);
+      calls.add(req.send().then([](auto resp) { return submit_answer(kj::mv(resp)); }));
+    }
+    auto answers = impl_->wait(kj::joinPromises(calls.finish()));
+    if (!answers) return fail(answers.error());
+    for (auto& a : *answers) out.push_back(std::move(a));
+  }
+  return out;
 }
 
 result<std::vector<job_summary>> client::list_jobs(const job_filter& filter) {

@@ -49,6 +49,15 @@ class client {
   const std::string& address() const;
   result<submit_reply> submit(const std::string& manifest_text, const std::string& source_name,
                               bool allow_unschedulable = false);
+  // Several manifests over this one connection, up to 64 calls in flight (each acknowledged
+  // when stored, like submit): one answer per manifest, in order. A dropped connection fails
+  // the whole batch (errc::unavailable), as it fails a single submit.
+  struct manifest_input {
+    std::string text;
+    std::string source_name;
+  };
+  result<std::vector<result<submit_reply>>> submit_many(
+      const std::vector<manifest_input>& manifests, bool allow_unschedulable = false);
   // The jobs `filter` selects, oldest first.
   result<std::vector<job_summary>> list_jobs(const job_filter& filter = {});
   result<job_record> describe(const std::string& job_id);

@@ -42,8 +42,9 @@ struct cert_info {
 // The first certificate in `pem`.
 result<cert_info> inspect_cert(std::string_view pem);
 
-// Each certificate of a PEM bundle, re-encoded alone; an error when there is none or one does
-// not parse. (A client may trust several CAs, e.g. the old and the new one while rotating.)
+// Each certificate block of a PEM bundle, alone; an error when there is none or a block is not
+// one whole DER certificate. The certificates themselves are parsed by whoever uses them.
+// (A client may trust several CAs, e.g. the old and the new one while rotating.)
 result<std::vector<std::string>> split_certs(std::string_view pem);
 
 // Ok when `cert_pem` chains to `ca_cert_pem` at time `now_ms` and may serve TLS (signature,

@@ -257,11 +257,12 @@ check_kubernetes() {
 check_container() {
   local file="$root/deploy/container/Containerfile" lib pkg checked=0
   [ -f "$file" ] || { problem "no $file"; finish; }
-  # The runtime stage installs the packages of every shared library gantry needs.
+  # The runtime stage installs the packages of every shared library gantry and gantry-server
+  # (the coordinator's and worker's binary, which gantry execs) need.
   command -v dpkg >/dev/null || skip "dpkg is not installed: the Containerfile's packages are Debian's"
   # ldd says /lib/..., dpkg knows /usr/lib/... (merged /usr): ask for both, in one dpkg call.
   local libs=() owners
-  mapfile -t libs < <(ldd "$bin/gantry" | awk '$3 ~ /^\// { print $3 }')
+  mapfile -t libs < <(ldd "$bin/gantry" "$bin/gantry-server" | awk '$3 ~ /^\// { print $3 }' | sort -u)
   owners=$(for lib in "${libs[@]}"; do echo "$lib"; echo "/usr${lib#/usr}"; done |
     xargs dpkg -S 2>/dev/null)
   for lib in "${libs[@]}"; do

@@ -70,6 +70,12 @@ placement_request random_request(rng& gen, int i) {
 }  // namespace
 
 TEST_CASE("random placements never oversubscribe and releases give back exactly") {
+#ifdef GANTRY_SANITIZE
+  constexpr int kRequests =
+      500;  // -O0 with the sanitizers is ~50x slower; memory errors show early
+#else
+  constexpr int kRequests = 1500;
+#endif
   const uint64_t seed = test_seed();
   std::printf("randomized scheduler test seed: %llu (set GANTRY_TEST_SEED to repeat)\n",
               static_cast<unsigned long long>(seed));
@@ -89,7 +95,7 @@ TEST_CASE("random placements never oversubscribe and releases give back exactly"
     scheduler s(policy, seed);
     std::vector<task_assignment> running;
     int placed = 0;
-    for (int i = 0; i < 1500; ++i) {
+    for (int i = 0; i < kRequests; ++i) {
       s.enqueue(random_request(gen, i));
       if (gen.below(3) == 0) {
         auto res = s.schedule(view);
@@ -110,7 +116,7 @@ TEST_CASE("random placements never oversubscribe and releases give back exactly"
       if (s.queued() > 64) s.withdraw("r" + std::to_string(i - 64));
     }
     check_invariants(view);
-    CHECK(placed > 200);
+    CHECK(placed > kRequests / 8);
     for (const auto& t : running) view.release(t);
     for (const auto& [name, n] : view.nodes()) {
       const node_view& e = *empty.find(name);

@@ -109,4 +109,10 @@ TEST_CASE("a PEM bundle splits into its certificates") {
   CHECK_FALSE(split_certs("no pem here").has_value());
   std::string cut = a.cert_pem.substr(0, a.cert_pem.size() / 2) + "\n-----END CERTIFICATE-----\n";
   CHECK_FALSE(split_certs(cut).has_value());
+  CHECK_FALSE(split_certs(a.cert_pem.substr(0, a.cert_pem.rfind("-----END"))).has_value());
+  // Valid base64 of another DER length: one line of the body dropped.
+  std::string short_body = a.cert_pem;
+  size_t line = short_body.find('\n', short_body.find('\n') + 1);
+  short_body.erase(line + 1, 65);
+  CHECK_FALSE(split_certs(short_body).has_value());
 }
