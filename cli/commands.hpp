@@ -63,6 +63,8 @@ struct worker_options {
   int64_t retain_task_files_ms = 7 * 24 * 3'600'000LL;  // 0 = keep forever
   int64_t max_log_bytes = 64LL << 20;                   // per task log; 0 = uncapped
   std::string http_listen = "off";                      // HOST:PORT serving /metrics, or "off"
+  int fleet = 0;                       // > 0: that many simulated workers (cli/fleet.hpp)
+  std::string name_prefix = "fleet-";  // their names: PREFIX00001, ...
 };
 int run_worker(const worker_options& o);
 

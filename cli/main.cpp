@@ -234,6 +234,14 @@ command worker_command(CLI::App& app) {
                     gantry::format_duration_ms,
                     "Remove a finished task's directory (its log and scratch files) this long "
                     "after it ended, e.g. 7d, 12h (0 or off = keep forever)");
+  cmd->add_option("--fleet", o->fleet,
+                  "Scale testing: run this many simulated workers instead, each a node of its "
+                  "own over its own connection, starting no process (a task 'runs' for "
+                  "GANTRY_FLEET_SECONDS of its stage's env, default 0; docs/scale.md)")
+      ->check(CLI::Range(0, 100000));
+  cmd->add_option("--name-prefix", o->name_prefix,
+                  "With --fleet: the workers' names are PREFIX00001, PREFIX00002, ...")
+      ->capture_default_str();
   add_parsed_option(cmd, "--max-log-bytes", o->max_log_bytes, parse_log_cap, gantry::format_bytes,
                     "Keep at most this much of each task's output (its log), dropping the "
                     "oldest and starting the log with a line saying how much went, e.g. 64MiB, "

@@ -10,6 +10,7 @@
 #include <mutex>
 
 #include "cli/commands.hpp"
+#include "cli/fleet.hpp"
 #include "cli/runtime.hpp"
 #include "core/log.hpp"
 #include "core/quantity.hpp"
@@ -180,6 +181,7 @@ int run_worker(const worker_options& o) {
   copts.mode = o.cgroups;
   copts.root = o.cgroup_root;
   std::string no_cgroups;
+  if (o.fleet > 0) copts.mode = "none";  // a fleet starts no process
   auto cgroups = open_cgroups(copts, &no_cgroups);
   if (!cgroups) {
     std::cerr << "gantry worker: --cgroups " << o.cgroups << ": " << cgroups.error().message
@@ -250,6 +252,8 @@ int run_worker(const worker_options& o) {
         "INSECURE: --insecure is for debugging only: plain TCP, and any process that "
         "answers at the coordinator's address can launch tasks here");
   }
+
+  if (o.fleet > 0) return run_fleet({o.fleet, o.name_prefix, o.data_dir}, *inv, lopts);
 
   capture_stop_signals();  // before any thread exists
   auto io = kj::setupAsyncIo();

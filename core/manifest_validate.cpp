@@ -12,6 +12,9 @@ namespace {
 
 constexpr size_t kMaxNameLength = 63;
 constexpr std::string_view kReservedEnvPrefix = "GANTRY_";
+// The one GANTRY_ variable a manifest sets: how long a task "runs" on a simulated fleet worker
+// (gantry worker --fleet); real workers pass it on like any other.
+constexpr std::string_view kFleetSecondsEnv = "GANTRY_FLEET_SECONDS";
 
 // Job and stage names: 1..63 of [a-z0-9-], not starting with '-'.
 bool valid_name(const std::string& s) {
@@ -221,8 +224,9 @@ class validator {
       std::string kp = detail::key_path(stage + ".env", key);
       if (!valid_env_key(key))
         fail(kp, "expected a variable name of letters, digits and '_', not starting with a digit");
-      else if (key.starts_with(kReservedEnvPrefix))
-        fail(kp, "names starting with GANTRY_ are reserved for variables gantry sets");
+      else if (key.starts_with(kReservedEnvPrefix) && key != kFleetSecondsEnv)
+        fail(kp, "names starting with GANTRY_ are reserved for variables gantry sets (except " +
+                     std::string(kFleetSecondsEnv) + ", for simulated workers)");
       else if (auto why = detail::text_problem(value); !why.empty())
         fail(kp, why);
     }

@@ -293,7 +293,7 @@ TEST_CASE("validate_spec reports every error, stage by stage") {
         "priority: expected an integer from -1000 to 1000, got 5000\n"
         "stages[1].name: duplicate stage name \"a\" (also stages[0])\n"
         "stages[2].env.GANTRY_X: names starting with GANTRY_ are reserved for variables gantry "
-        "sets\n"
+        "sets (except GANTRY_FLEET_SECONDS, for simulated workers)\n"
         "stages[2].after: cycle a -> c -> a");
 }
 

@@ -89,7 +89,8 @@ TEST_CASE("env maps variable names to scalars, and GANTRY_ is reserved") {
                      {"A", "1"}, {"B", "true"}, {"C", "1.50"}, {"D", "x y"}, {"lower_1", ""}});
   CHECK(errors(one_stage("env: {GANTRY_RANK: 3}")) ==
         "stages[0].env.GANTRY_RANK: names starting with GANTRY_ are reserved for variables "
-        "gantry sets");
+        "gantry sets (except GANTRY_FLEET_SECONDS, for simulated workers)");
+  CHECK(errors(one_stage("env: {GANTRY_FLEET_SECONDS: 2}")) == "valid");
   CHECK(errors(one_stage("env: {1X: a}")) ==
         "stages[0].env.1X: expected a variable name of letters, digits and '_', not starting "
         "with a digit");
