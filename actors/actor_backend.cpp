@@ -106,6 +106,18 @@ class actor_backend final : public coordinator_backend {
     if (!credentials_) return done(fail(errc::failed_precondition, insecure_word()));
     credentials_->revoke(id, std::move(done));
   }
+  void set_queue(caller who, queue_change change, callback<void> done) override {
+    if (auto ok = require_admin(who, change.create ? "creating a queue" : "changing a queue"); !ok)
+      return done(ok);
+    ask<void>(sys_, cluster_, msg::set_queue{std::move(change)}, std::move(done));
+  }
+  void delete_queue(caller who, std::string name, callback<void> done) override {
+    if (auto ok = require_admin(who, "deleting a queue"); !ok) return done(ok);
+    ask<void>(sys_, cluster_, msg::delete_queue{std::move(name)}, std::move(done));
+  }
+  void list_queues(caller, callback<std::vector<queue_info>> done) override {
+    ask<std::vector<queue_info>>(sys_, cluster_, msg::list_queues{}, std::move(done));
+  }
   void join(std::string node_name, callback<std::string> done) override {
     if (!credentials_) return done(fail(errc::failed_precondition, insecure_word()));
     credentials_->join(node_name, std::move(done));

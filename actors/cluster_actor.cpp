@@ -7,6 +7,7 @@
 #include "actors/ask.hpp"
 #include "actors/cluster_state.hpp"
 #include "actors/job_actor.hpp"
+#include "actors/queue_records.hpp"
 #include "actors/unexpected.hpp"
 #include "core/log.hpp"
 #include "core/manifest.hpp"
@@ -103,6 +104,14 @@ caf::typed_response_promise<result<submit_reply>> submit(actor_t* self, msg::sub
     return rp;
   }
   auto& st = self->state;
+  if (!st.book.find_queue(spec->queue)) {
+    submit_reply reply;
+    reply.errors.push_back({"queue", "no queue \"" + spec->queue +
+                                         "\" on this coordinator (gantry queue list shows them)"});
+    if (st.config.metrics) ++st.config.metrics->submits_rejected;
+    rp.deliver(result<submit_reply>(std::move(reply)));
+    return rp;
+  }
   if (!m.allow_unschedulable) {
     std::vector<node_inventory> known;  // every node counts: a lost one may come back
     for (const auto& [name, node] : st.nodes) known.push_back(node.status.inventory);
@@ -235,6 +244,65 @@ void read_logs(actor_t* self, msg::read_logs& m) {
   });
 }
 
+caf::typed_response_promise<result<void>> set_queue(actor_t* self, msg::set_queue& m) {
+  auto rp = self->make_response_promise<result<void>>();
+  auto& st = self->state;
+  std::optional<sched::queue_spec> current;
+  if (const sched::queue_spec* q = st.book.find_queue(m.change.name)) current = *q;
+  auto next = apply_change(current, m.change);
+  if (!next) {
+    rp.deliver(result<void>(fail(next.error())));
+    return rp;
+  }
+  auto batch = std::make_shared<storage::state_store::batch>();
+  batch->put_queue(next->name, encode_queue(*next));
+  // Awaited: no other change to the queues is read before this one is stored and applied.
+  self->request(st.store, caf::infinite, msg::persist{batch})
+      .await([self, rp, q = *next](result<void>& r) mutable {
+        if (!r) {
+          rp.deliver(result<void>(fail(
+              errc::io_error, "queue " + q.name + " was not stored (" + r.error().message + ")")));
+          return;
+        }
+        auto defined = self->state.book.define(q);
+        if (defined) request_schedule(self);  // a new limit may admit what waits
+        rp.deliver(std::move(defined));
+      });
+  return rp;
+}
+
+caf::typed_response_promise<result<void>> delete_queue(actor_t* self, msg::delete_queue& m) {
+  auto rp = self->make_response_promise<result<void>>();
+  auto& st = self->state;
+  auto refuse = [&](std::unexpected<error> e) {
+    rp.deliver(result<void>(std::move(e)));
+    return rp;
+  };
+  if (m.name == sched::kDefaultQueue)
+    return refuse(fail(errc::failed_precondition, "the default queue cannot be deleted"));
+  if (!st.book.find_queue(m.name))
+    return refuse(fail(errc::not_found, "no queue " + m.name + " (gantry queue list shows them)"));
+  size_t holds = 0;
+  for (const auto& [id, job] : st.jobs)
+    if (job.actor && job.summary.queue == m.name) ++holds;
+  if (holds > 0)
+    return refuse(fail(errc::failed_precondition,
+                       "queue " + m.name + " holds " + std::to_string(holds) + " unfinished job" +
+                           (holds == 1 ? "" : "s") + "; they must finish or be cancelled first"));
+  auto batch = std::make_shared<storage::state_store::batch>();
+  batch->erase_queue(m.name);
+  self->request(st.store, caf::infinite, msg::persist{batch})
+      .await([self, rp, name = m.name](result<void>& r) mutable {
+        if (!r) {
+          rp.deliver(result<void>(fail(
+              errc::io_error, "queue " + name + " was not deleted (" + r.error().message + ")")));
+          return;
+        }
+        rp.deliver(self->state.book.remove(name));
+      });
+  return rp;
+}
+
 cluster_impl::behavior_type cluster_behavior(actor_t* self, store_actor store,
                                              rendezvous_actor rendezvous, recovered_state rs,
                                              coordinator_config config) {
@@ -355,17 +423,19 @@ cluster_impl::behavior_type cluster_behavior(actor_t* self, store_actor store,
         return worker_registration{
             std::make_shared<session_port>(self->system(), node, session, cell), interval};
       },
-      [self](msg::place& m) {
-        auto& st = self->state;
-        st.owners[m.request.id] = {m.job, m.stage, m.ranks, ""};
-        st.scheduler.enqueue(std::move(m.request));
-        request_schedule(self);
+      [self](msg::set_queue& m) { return set_queue(self, m); },
+      [self](msg::delete_queue& m) { return delete_queue(self, m); },
+      [self](msg::list_queues) -> result<std::vector<queue_info>> {
+        std::vector<queue_info> out;
+        for (const auto& s : self->state.book.status()) out.push_back(info_of(s));
+        return out;
       },
+      [self](msg::place& m) { enqueue(self, m); },
       [self](msg::withdraw& m) {
-        self->state.scheduler.withdraw(m.request_id);
+        self->state.book.withdraw(m.request_id);
         self->state.owners.erase(m.request_id);
       },
-      [self](msg::release& m) { release_assignment(self, m.assignment); },
+      [self](msg::release& m) { release_assignment(self, m.request_id, m.assignment); },
       [self](msg::job_changed& m) {
         auto& st = self->state;
         auto it = st.jobs.find(m.summary.id);

@@ -14,6 +14,7 @@
 #include "actors/store_actor.hpp"
 #include "core/coordinator_api.hpp"
 #include "core/records.hpp"
+#include "scheduler/queues/queue_spec.hpp"
 
 namespace gantry {
 
@@ -28,6 +29,9 @@ struct read_logs;
 struct wait_node;
 struct set_node_state;
 struct register_worker;
+struct set_queue;
+struct delete_queue;
+struct list_queues;
 struct place;
 struct withdraw;
 struct release;
@@ -48,6 +52,9 @@ using cluster_actor = caf::typed_actor<
     caf::replies_to<msg::wait_node>::with<result<node_status>>,
     caf::replies_to<msg::set_node_state>::with<result<void>>,
     caf::replies_to<msg::register_worker>::with<result<worker_registration>>,
+    caf::replies_to<msg::set_queue>::with<result<void>>,
+    caf::replies_to<msg::delete_queue>::with<result<void>>,
+    caf::replies_to<msg::list_queues>::with<result<std::vector<queue_info>>>,
     // From job actors.
     caf::reacts_to<msg::place>, caf::reacts_to<msg::withdraw>, caf::reacts_to<msg::release>,
     caf::reacts_to<msg::job_changed>,
@@ -59,6 +66,7 @@ struct recovered_state {
   std::vector<job_record> jobs;                          // submission order
   std::map<std::string, std::vector<job_event>> events;  // of unfinished jobs
   std::vector<node_record> nodes;
+  std::vector<sched::queue_spec> queues;  // `default` is defined whether stored or not
   uint64_t next_job_number = 1;
 };
 

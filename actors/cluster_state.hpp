@@ -9,6 +9,7 @@
 #include "actors/cluster_actor.hpp"
 #include "actors/messages.hpp"
 #include "actors/retention.hpp"
+#include "scheduler/queues/queue_book.hpp"
 #include "scheduler/scheduler.hpp"
 
 namespace gantry::cluster_detail {
@@ -53,6 +54,14 @@ struct node_waiter {
   caf::typed_response_promise<result<node_status>> promise;
 };
 
+// Preemption and elastic resizes are not carried out yet (docs/queues.md, "What is left"):
+// the book makes no preemption plans, and there are no elastic requests to grow.
+inline sched::queue_book_config book_config() {
+  sched::queue_book_config c;
+  c.max_plans_per_round = 0;
+  return c;
+}
+
 struct state {
   // Not an aggregate: CAF constructs a state from the actor's own pointer when it can
   // (stateful_actor::cr_state), which would try to make the first handle from it.
@@ -64,7 +73,8 @@ struct state {
   std::map<std::string, job_entry> jobs;    // by id; ids sort in submission order
   std::map<std::string, node_entry> nodes;  // by name
   sched::cluster_view view;
-  sched::scheduler scheduler;
+  // The queues, their pending requests and running work; it drives the scheduler.
+  sched::queue_book book{sched::policy_kind::fgd, 1, book_config()};
   std::map<std::string, request_owner> owners;  // placement request id -> who asked
   std::map<uint64_t, node_waiter> waiters;
   uint64_t next_waiter = 1;
@@ -86,12 +96,17 @@ void on_node_changed(actor_t* self, msg::node_changed& m);
 void recover(actor_t* self, recovered_state&& rs);
 node_actor node_actor_for(actor_t* self, const node_inventory& inv);
 void answer_waiters(actor_t* self, const std::string& name);
-// Gives back what a task held (it ended, or its job refused the placement).
-void release_assignment(actor_t* self, const sched::task_assignment& a);
+// Gives back what a task of request `request_id` held (it ended, or its job refused the
+// placement).
+void release_assignment(actor_t* self, const std::string& request_id,
+                        const sched::task_assignment& a);
+// Queues a job's placement request in the book (its queue, checkpoint signal and grace).
+void enqueue(actor_t* self, msg::place& m);
 // The node's status with its allocations read from the placement view.
 node_status status_of(actor_t* self, const node_entry& node);
 
 std::string job_id_of_task(const std::string& task_id);
+std::string job_id_of_request(const std::string& request_id);
 
 // cluster_retention.cpp
 retention_policy retention_of(const coordinator_config& c);

@@ -6,6 +6,7 @@
 #include "actors/actor_backend.hpp"
 #include "actors/cluster_actor.hpp"
 #include "actors/messages.hpp"
+#include "actors/queue_records.hpp"
 #include "actors/rendezvous_actor.hpp"
 #include "actors/store_actor.hpp"
 #include "core/log.hpp"
@@ -27,6 +28,13 @@ result<recovered_state> load(storage::state_store& store) {
   auto nodes = store.load_nodes();
   if (!nodes) return fail(nodes.error());
   rs.nodes = std::move(*nodes);
+  auto queues = store.load_queues();
+  if (!queues) return fail(queues.error());
+  for (const auto& [name, json] : *queues) {
+    auto q = decode_queue(name, json);
+    if (!q) return fail(q.error());
+    rs.queues.push_back(std::move(*q));
+  }
   auto next = store.get_meta("next_job_number");
   if (!next) return fail(next.error());
   if (*next) rs.next_job_number = std::stoull(**next);

@@ -84,14 +84,24 @@ void apply(job_actor_t* self, job_effects& fx) {
   auto& st = self->state;
   const job_record& rec = st.machine->record();
   for (auto& p : fx.place) {
-    msg::place m{std::move(p.request), self, std::move(p.stage), std::move(p.ranks)};
+    msg::place m;
+    m.request = std::move(p.request);
+    m.job = self;
+    m.stage = std::move(p.stage);
+    m.ranks = std::move(p.ranks);
+    m.queue = rec.spec.queue;
+    if (const stage_spec* spec = rec.spec.find_stage(m.stage); spec && spec->checkpoint) {
+      m.checkpoint_signal = spec->checkpoint->signal;
+      m.checkpoint_grace_ms = spec->checkpoint->grace_ms;
+    }
     if (p.delay_ms > 0)
       self->delayed_send(st.cluster, std::chrono::milliseconds(p.delay_ms), std::move(m));
     else
       self->send(st.cluster, std::move(m));
   }
   for (auto& id : fx.withdraw) self->send(st.cluster, msg::withdraw{id});
-  for (auto& a : fx.releases) self->send(st.cluster, msg::release{a});
+  for (auto& r : fx.releases)
+    self->send(st.cluster, msg::release{std::move(r.request_id), r.assignment});
   for (auto& p : fx.ports) {
     if (auto it = st.nodes.find(p.node); it != st.nodes.end()) {
       self->send(it->second, msg::reserve_port{p.stage, p.attempt, self});

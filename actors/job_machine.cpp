@@ -231,14 +231,21 @@ void job_machine::on_port(const std::string& stage, int32_t attempt, const resul
   }
 }
 
+void job_machine::release_held(size_t stage, size_t rank, job_effects& fx) {
+  const rank_record& rk = rec_.stages[stage].ranks[rank];
+  auto it = held_.find(rk.task_id);
+  if (it == held_.end()) return;
+  fx.releases.push_back(
+      {request_id(rec_.id, rec_.stages[stage].name, rk.rank, spec_of(stage).is_gang()),
+       it->second});
+  held_.erase(it);
+}
+
 void job_machine::abandon(size_t stage, size_t rank, job_effects& fx) {
   rank_record& rk = rec_.stages[stage].ranks[rank];
   rk.state = rank_state::cancelled;
   rk.reason = "stopped before it launched";
-  if (auto it = held_.find(rk.task_id); it != held_.end()) {
-    fx.releases.push_back(it->second);
-    held_.erase(it);
-  }
+  release_held(stage, rank, fx);
   emit_rank(stage, rank, rk.reason, fx);
 }
 
@@ -354,10 +361,7 @@ void job_machine::rank_ended(rank_ref where, rank_state state, int32_t exit_code
   rk.state = state;
   rk.exit_code = exit_code;
   rk.reason = reason;
-  if (auto it = held_.find(rk.task_id); it != held_.end()) {
-    fx.releases.push_back(it->second);
-    held_.erase(it);
-  }
+  release_held(where.stage, where.rank, fx);
   emit_rank(where.stage, where.rank, reason, fx);
   if (state == rank_state::failed && !finishing_ &&
       !(may_restart && try_restart(where, exit_code, reason, fx))) {

@@ -51,6 +51,12 @@ struct placement_effect {
   uint32_t delay_ms = 0;       // backoff before a restart's placement
 };
 
+// What a task held, given back; `request_id` is the placement request it was placed under.
+struct release_effect {
+  std::string request_id;
+  sched::task_assignment assignment;
+};
+
 struct job_effects {
   std::vector<job_event> events;
   std::vector<placement_effect> place;
@@ -58,7 +64,7 @@ struct job_effects {
   std::vector<launch_effect> launches;
   std::vector<kill_effect> kills;
   std::vector<port_effect> ports;
-  std::vector<sched::task_assignment> releases;
+  std::vector<release_effect> releases;
   bool summary_changed = false;
 };
 
@@ -153,6 +159,8 @@ class job_machine {
                       const std::string& master_addr, uint16_t master_port) const;
   // Ends a rank that never launched (it waited for its gang's port) without an exit.
   void abandon(size_t stage, size_t rank, job_effects& fx);
+  // Gives back what the rank's current task holds, if anything.
+  void release_held(size_t stage, size_t rank, job_effects& fx);
 
   job_record rec_;
   std::optional<job_state> finishing_;  // the terminal state once nothing runs

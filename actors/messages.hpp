@@ -117,6 +117,13 @@ struct register_worker {
   std::vector<task_report> tasks;
   std::shared_ptr<task_agent> agent;
 };
+struct set_queue {
+  queue_change change;
+};
+struct delete_queue {
+  std::string name;
+};
+struct list_queues {};
 
 // --- cluster actor: from job and node actors ---------------------------------------------
 struct place {
@@ -124,11 +131,15 @@ struct place {
   job_actor job;
   std::string stage;
   std::vector<int32_t> ranks;
+  std::string queue;              // the job's
+  std::string checkpoint_signal;  // the stage's checkpoint signal, if any
+  int64_t checkpoint_grace_ms = 0;
 };
 struct withdraw {
   std::string request_id;
 };
 struct release {
+  std::string request_id;  // the request the task was placed under
   sched::task_assignment assignment;
 };
 struct job_changed {
@@ -293,6 +304,9 @@ GANTRY_LOCAL_MESSAGE(gantry::msg::read_logs)
 GANTRY_LOCAL_MESSAGE(gantry::msg::wait_node)
 GANTRY_LOCAL_MESSAGE(gantry::msg::set_node_state)
 GANTRY_LOCAL_MESSAGE(gantry::msg::register_worker)
+GANTRY_LOCAL_MESSAGE(gantry::msg::set_queue)
+GANTRY_LOCAL_MESSAGE(gantry::msg::delete_queue)
+GANTRY_LOCAL_MESSAGE(gantry::msg::list_queues)
 GANTRY_LOCAL_MESSAGE(gantry::msg::place)
 GANTRY_LOCAL_MESSAGE(gantry::msg::withdraw)
 GANTRY_LOCAL_MESSAGE(gantry::msg::release)
@@ -339,3 +353,4 @@ GANTRY_LOCAL_MESSAGE(gantry::result<std::vector<gantry::node_status>>)
 GANTRY_LOCAL_MESSAGE(gantry::result<gantry::log_chunk>)
 GANTRY_LOCAL_MESSAGE(gantry::result<gantry::node_status>)
 GANTRY_LOCAL_MESSAGE(gantry::result<gantry::worker_registration>)
+GANTRY_LOCAL_MESSAGE(gantry::result<std::vector<gantry::queue_info>>)

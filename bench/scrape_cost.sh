@@ -12,7 +12,7 @@ addr=$(sed -n 1p $d/out | awk '{print $NF}'); url=$(sed -n 2p $d/out | awk '{pri
 printf 'name: p\nstages:\n  - name: main\n    resources: { cpu: 0.1, memory: 16MiB }\n    command: [ "true" ]\n' > $d/m.yaml
 for i in $(seq 1000); do $B submit $d/m.yaml --allow-unschedulable --coordinator $addr --token-file $d/c/tokens/admin --ca $d/c/tls/ca.crt > /dev/null; done
 T=$(cat $d/c/tokens/admin)
-curl -s --cacert $d/c/tls/ca.crt -H "Authorization: Bearer $T" $url/metrics | grep 'gantry_jobs{state="pending"}'
+curl -s --cacert $d/c/tls/ca.crt -H "Authorization: Bearer $T" $url/metrics | grep 'gantry_jobs{queue="default",state="pending"}'
 for i in 1 2 3; do curl -s -o /dev/null --cacert $d/c/tls/ca.crt -H "Authorization: Bearer $T" $url/metrics; done
 for n in 1 2 3 4 5 6 7 8 9 10; do
   curl -s -o /dev/null -w '%{time_total} %{time_appconnect} %{size_download}\n' --cacert $d/c/tls/ca.crt -H "Authorization: Bearer $T" $url/metrics

@@ -106,6 +106,11 @@ int run_token_create(const client_options& c, const std::string& user, const std
 int run_token_list(const client_options& c);
 int run_token_revoke(const client_options& c, const std::string& id);
 
+// `queue create|update|delete|list` (docs/cli.md).
+int run_queue_set(const client_options& c, const queue_change& change);
+int run_queue_delete(const client_options& c, const std::string& name);
+int run_queue_list(const client_options& c);
+
 struct login_options {
   std::string coordinator, token_file, ca;
 };

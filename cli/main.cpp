@@ -371,6 +371,50 @@ command token_command(CLI::App& app) {
           }};
 }
 
+command queue_command(CLI::App& app) {
+  struct options {
+    client_options c;
+    std::string name, guarantee, limit;
+    double weight = 0;
+  };
+  auto o = std::make_shared<options>();
+  auto* cmd = app.add_subcommand("queue", "Queues: guarantees, limits, fair-share weights");
+  cmd->require_subcommand(1);
+  auto quota_flags = [o](CLI::App* sub) {
+    sub->add_option("NAME", o->name, "Queue name")->required();
+    sub->add_option("--guarantee", o->guarantee,
+                    "Capacity it gets back by preemption: gpu=8,cpu=64,memory=512GiB, or none");
+    sub->add_option(
+        "--limit", o->limit,
+        "The most it may use, borrowing included: gpu=16 (unnamed: unlimited), or none");
+    sub->add_option("--weight", o->weight, "Its share of borrowed capacity (default 1)")
+        ->check(CLI::PositiveNumber);
+    add_client_flags(sub, o->c, false);
+  };
+  auto* create = cmd->add_subcommand("create", "Admin: create a queue");
+  quota_flags(create);
+  auto* update = cmd->add_subcommand("update", "Admin: change a queue's given fields");
+  quota_flags(update);
+  auto* del = cmd->add_subcommand("delete", "Admin: delete a queue that holds no unfinished job");
+  del->add_option("NAME", o->name, "Queue name")->required();
+  add_client_flags(del, o->c, false);
+  auto* list = cmd->add_subcommand("list", "List queues: quotas, usage, borrowing, pending jobs");
+  add_client_flags(list, o->c, true);
+  return {cmd, [o, create, update, del] {
+            if (*create || *update) {
+              gantry::queue_change change;
+              change.name = o->name;
+              change.create = create->parsed();
+              if (!o->guarantee.empty()) change.guarantee = o->guarantee;
+              if (!o->limit.empty()) change.limit = o->limit;
+              if (o->weight > 0) change.weight = o->weight;
+              return run_queue_set(o->c, change);
+            }
+            if (*del) return run_queue_delete(o->c, o->name);
+            return run_queue_list(o->c);
+          }};
+}
+
 command describe_command(CLI::App& app) {
   struct options {
     client_options c;
@@ -561,6 +605,7 @@ int main(int argc, char** argv) {
       nodes_command(app),
       login_command(app),
       token_command(app),
+      queue_command(app),
       describe_command(app),
       cancel_command(app),
       logs_command(app),

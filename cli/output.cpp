@@ -1,6 +1,7 @@
 #include "cli/output.hpp"
 
 #include <algorithm>
+#include <cstdio>
 #include <ctime>
 
 #include "core/quantity.hpp"
@@ -15,6 +16,7 @@ json jobs_json(const std::vector<job_summary>& jobs) {
     out.push_back({{"id", j.id},
                    {"name", j.name},
                    {"owner", j.owner},
+                   {"queue", j.queue},
                    {"state", to_string(j.state)},
                    {"priority", j.priority},
                    {"restarts", j.restarts},
@@ -94,6 +96,7 @@ json job_json(const job_record& job, const gpu_sharing_map& sharing) {
   return {{"id", job.id},
           {"name", job.spec.name},
           {"owner", job.owner},
+          {"queue", job.spec.queue},
           {"state", to_string(job.state)},
           {"reason", job.reason},
           {"restarts", job.restarts},
@@ -206,6 +209,62 @@ std::string clock_time(int64_t ms) {
 
 }  // namespace
 
+namespace {
+
+json quota_json(const queue_quota& q) {
+  auto dim = [](int64_t v, double scale) {
+    return v == kQuotaUnlimited ? json(nullptr) : json(static_cast<double>(v) / scale);
+  };
+  return {
+      {"cpu", dim(q.cpu_milli, 1000.0)},
+      {"memory_bytes", q.memory_bytes == kQuotaUnlimited ? json(nullptr) : json(q.memory_bytes)},
+      {"gpu", dim(q.gpu_milli, kGpuMilliWhole)}};
+}
+
+std::string quota_text(const queue_quota& q) {
+  std::string out;
+  auto add = [&](const std::string& s) { out += (out.empty() ? "" : ",") + s; };
+  auto gpus = [](int64_t milli) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%g", static_cast<double>(milli) / kGpuMilliWhole);
+    return std::string(buf);
+  };
+  if (q.gpu_milli > 0) add("gpu=" + gpus(q.gpu_milli));
+  if (q.cpu_milli > 0) add("cpu=" + format_cpu(q.cpu_milli));
+  if (q.memory_bytes > 0) add("memory=" + format_bytes(q.memory_bytes));
+  return out.empty() ? "-" : out;
+}
+
+}  // namespace
+
+json queues_json(const std::vector<queue_info>& queues) {
+  json out = json::array();
+  for (const auto& q : queues)
+    out.push_back({{"name", q.name},
+                   {"guarantee", quota_json(q.guarantee)},
+                   {"limit", quota_json(q.limit)},
+                   {"weight", q.weight},
+                   {"usage", quota_json(q.usage)},
+                   {"borrowed", quota_json(q.borrowed)},
+                   {"pending", q.pending_jobs},
+                   {"pending_requests", q.pending_requests},
+                   {"running", q.running},
+                   {"preempted", q.preempted}});
+  return out;
+}
+
+std::string queues_table(const std::vector<queue_info>& queues) {
+  std::vector<std::vector<std::string>> rows{
+      {"NAME", "GUARANTEE", "LIMIT", "WEIGHT", "USAGE", "BORROWED", "PENDING"}};
+  for (const auto& q : queues) {
+    char weight[32];
+    std::snprintf(weight, sizeof weight, "%g", q.weight);
+    rows.push_back({q.name, quota_text(q.guarantee), quota_text(q.limit), weight,
+                    quota_text(q.usage), quota_text(q.borrowed), std::to_string(q.pending_jobs)});
+  }
+  return render_table(rows);
+}
+
 std::string jobs_table(const std::vector<job_summary>& jobs, int64_t now_ms) {
   std::vector<std::vector<std::string>> rows{
       {"ID", "NAME", "STATE", "PRIORITY", "RESTARTS", "AGE", "REASON"}};
@@ -222,8 +281,9 @@ std::string jobs_table(const std::vector<job_summary>& jobs, int64_t now_ms) {
 std::string job_text(const job_record& job, const gpu_sharing_map& sharing) {
   std::string out = "Job " + job.id + " (" + job.spec.name + "): " + to_string(job.state);
   if (!job.reason.empty()) out += " - " + job.reason;
-  out += "\n  priority " + std::to_string(job.spec.priority) + ", restarts " +
-         std::to_string(job.restarts) + ", events " + std::to_string(job.last_event_seq) + "\n";
+  out += "\n  queue " + job.spec.queue + ", priority " + std::to_string(job.spec.priority) +
+         ", restarts " + std::to_string(job.restarts) + ", events " +
+         std::to_string(job.last_event_seq) + "\n";
   for (size_t s = 0; s < job.stages.size(); ++s) {
     const auto& st = job.stages[s];
     out += "\nStage " + st.name;

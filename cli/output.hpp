@@ -20,10 +20,15 @@ using gpu_sharing_map = std::map<std::string, std::string>;
 nlohmann::json job_json(const job_record& job, const gpu_sharing_map& sharing = {});
 nlohmann::json nodes_json(const std::vector<node_status>& nodes);
 nlohmann::json event_json(const job_event& e);
+// `queue list --json`: [{name, guarantee, limit, weight, usage, borrowed, pending, ...}],
+// quotas as {cpu (cores), memory_bytes, gpu (GPUs)}, an unlimited dimension null.
+nlohmann::json queues_json(const std::vector<queue_info>& queues);
 
 std::string jobs_table(const std::vector<job_summary>& jobs, int64_t now_ms);
 std::string job_text(const job_record& job, const gpu_sharing_map& sharing = {});
 std::string nodes_table(const std::vector<node_status>& nodes);
+// Quotas as `gpu=8,cpu=64,memory=512GiB` ("-" for none).
+std::string queues_table(const std::vector<queue_info>& queues);
 // One line per event: "06:50:01.123  #4  greet/0  running on dev-1 (pid 1234)".
 std::string event_line(const job_event& e);
 

@@ -36,6 +36,7 @@ struct job_summary {
   int64_t finished_ms = 0;
   std::string reason;          // the job's own: why it failed, "cancel requested"
   std::string pending_reason;  // an unfinished job's first pending stage: "STAGE: why it waits"
+  std::string queue;           // the queue it is admitted through
 };
 
 struct node_status {
@@ -67,7 +68,8 @@ inline job_summary summarize(const job_record& job) {
           .submitted_ms = job.submitted_ms,
           .finished_ms = job.finished_ms,
           .reason = job.reason,
-          .pending_reason = pending_reason(job)};
+          .pending_reason = pending_reason(job),
+          .queue = job.spec.queue};
 }
 
 // What a watch starts from: the job's state and newest event seq at subscription time.
@@ -105,6 +107,39 @@ struct token_request {
   std::string user;
   caller_role role = caller_role::user;
   int64_t ttl_ms = 0;
+};
+
+// A queue's quota: CPU in millicores, memory in bytes, GPU share in milli-GPU; a limit's
+// unlimited dimension is kQuotaUnlimited.
+inline constexpr int64_t kQuotaUnlimited = -1;
+struct queue_quota {
+  int64_t cpu_milli = 0;
+  int64_t memory_bytes = 0;
+  int64_t gpu_milli = 0;
+  friend bool operator==(const queue_quota&, const queue_quota&) = default;
+};
+
+// What `queue list` shows of one queue (docs/queues.md).
+struct queue_info {
+  std::string name;
+  queue_quota guarantee, limit;
+  double weight = 1;
+  queue_quota usage;         // held by its running work
+  queue_quota borrowed;      // of that, beyond its guarantee
+  int32_t pending_jobs = 0;  // jobs with pending placement requests
+  int32_t pending_requests = 0;
+  int32_t running = 0;    // running placements
+  int64_t preempted = 0;  // stop orders its work received since the coordinator started
+};
+
+// `queue create|update`: the fields to set. Quotas as `gpu=8,cpu=64,memory=512GiB`, or `none`
+// (no guarantee, no limit). An update leaves what is not given as it is; a create gives it
+// the defaults (no guarantee, no limit, weight 1).
+struct queue_change {
+  std::string name;
+  bool create = false;  // else update: the queue must exist
+  std::optional<std::string> guarantee, limit;
+  std::optional<double> weight;
 };
 
 // Every method but authenticate is called for a connection already authenticated, with what
@@ -155,6 +190,12 @@ class coordinator_backend {
   virtual void list_tokens(caller who, callback<std::vector<token_info>> done) = 0;
   // Admin only: effective at once; the token's open connections are closed.
   virtual void revoke_token(caller who, std::string id, callback<void> done) = 0;
+  // Admin only: creates or updates a queue; durable before it answers.
+  virtual void set_queue(caller who, queue_change change, callback<void> done) = 0;
+  // Admin only: refused for `default` and for a queue that holds unfinished jobs.
+  virtual void delete_queue(caller who, std::string name, callback<void> done) = 0;
+  // Every queue, by name (any client).
+  virtual void list_queues(caller who, callback<std::vector<queue_info>> done) = 0;
 
   // --- the join token: a new node's credential, bound to `node_name` ---
   // errc::already_exists when another credential holds that name (no takeover).

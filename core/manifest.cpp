@@ -290,6 +290,10 @@ std::string to_yaml(const job_spec& spec) {
   out << YAML::BeginMap;
   out << YAML::Key << "name" << YAML::Value;
   emit_word(out, spec.name);
+  if (spec.queue != job_spec{}.queue) {
+    out << YAML::Key << "queue" << YAML::Value;
+    emit_word(out, spec.queue);
+  }
   out << YAML::Key << "priority" << YAML::Value << spec.priority;
   out << YAML::Key << "max_restarts" << YAML::Value << spec.max_restarts;
   if (spec.time_limit_ms > 0)

@@ -19,7 +19,7 @@ constexpr int64_t kDefaultCpuMilli = 1000;            // one core
 constexpr int64_t kDefaultMemoryBytes = 256LL << 20;  // 256MiB
 
 const std::vector<std::string> kJobFields{
-    "name", "priority", "max_restarts", "time_limit", "restart_on_time_limit", "stages"};
+    "name", "queue", "priority", "max_restarts", "time_limit", "restart_on_time_limit", "stages"};
 const std::vector<std::string> kStageFields{
     "name",          "device", "replicas",      "resources",           "env",
     "command",       "after",  "collective",    "placement",           "checkpoint",
@@ -69,6 +69,8 @@ class reader {
                      if (key == "name") {
                        has_name = true;
                        if (auto t = read_text(v, p, "a job name")) spec.name = *t;
+                     } else if (key == "queue") {
+                       if (auto t = read_text(v, p, "a queue name")) spec.queue = *t;
                      } else if (key == "priority") {
                        if (auto i = read_int(v, p, -1000, 1000)) spec.priority = *i;
                      } else if (key == "max_restarts") {

@@ -61,6 +61,8 @@ struct stage_spec {
 
 struct job_spec {
   std::string name;
+  // The queue it is charged to and admitted through (docs/queues.md); it must exist at submit.
+  std::string queue = "default";
   int32_t priority = 0;       // higher first; FIFO within a priority
   int32_t max_restarts = 0;   // restarts of a failed gang/task before the job fails
   int64_t time_limit_ms = 0;  // wall clock per attempt of every rank; 0 none

@@ -1,6 +1,7 @@
 #include "http/coordinator_http.hpp"
 
 #include <map>
+#include <tuple>
 
 #include "cli/output.hpp"
 #include "core/quantity.hpp"
@@ -60,6 +61,44 @@ void count_by_state(prometheus_text& out, const std::string& name, const std::st
     out.sample(name, {{"state", to_string(s)}}, static_cast<double>(n));
 }
 
+// `gantry_jobs{queue,state}`: every state of every queue that has a job or exists (zeros
+// included), so that a query by state alone sums over queues.
+void jobs_by_queue(prometheus_text& out, const std::vector<job_summary>& jobs,
+                   const std::vector<queue_info>& queues) {
+  std::map<std::pair<std::string, job_state>, uint64_t> counts;
+  auto all_states = {job_state::pending, job_state::running, job_state::succeeded,
+                     job_state::failed, job_state::cancelled};
+  auto add_queue = [&](const std::string& q) {
+    for (job_state s : all_states) counts.try_emplace({q, s}, 0);
+  };
+  for (const auto& q : queues) add_queue(q.name);
+  for (const auto& j : jobs) {
+    add_queue(j.queue);
+    ++counts[{j.queue, j.state}];
+  }
+  out.family("gantry_jobs", "gauge", "Jobs the coordinator keeps, by queue and state");
+  for (const auto& [key, n] : counts)
+    out.sample("gantry_jobs", {{"queue", key.first}, {"state", to_string(key.second)}},
+               static_cast<double>(n));
+}
+
+// One gauge per queue and resource (cpu in cores, memory in bytes, gpu in GPUs); unlimited
+// dimensions are left out.
+void queue_quota_family(prometheus_text& out, const std::string& name, const std::string& help,
+                        const std::vector<queue_info>& queues, queue_quota queue_info::*field) {
+  out.family(name, "gauge", help);
+  for (const auto& q : queues) {
+    const queue_quota& v = q.*field;
+    for (auto [resource, amount, scale] :
+         {std::tuple{"cpu", v.cpu_milli, 1000.0}, std::tuple{"memory", v.memory_bytes, 1.0},
+          std::tuple{"gpu", v.gpu_milli, 1000.0}}) {
+      if (amount == kQuotaUnlimited) continue;
+      out.sample(name, {{"queue", q.name}, {"resource", resource}},
+                 static_cast<double>(amount) / scale);
+    }
+  }
+}
+
 }  // namespace
 
 authenticator coordinator_authenticator(coordinator_backend& backend) {
@@ -77,12 +116,25 @@ authenticator coordinator_authenticator(coordinator_backend& backend) {
 
 std::string coordinator_metrics_text(const std::vector<job_summary>& jobs,
                                      const std::vector<node_status>& nodes,
+                                     const std::vector<queue_info>& queues,
                                      const coordinator_metrics* metrics) {
   prometheus_text out;
-  count_by_state(out, "gantry_jobs", "Jobs the coordinator keeps, by state",
-                 {job_state::pending, job_state::running, job_state::succeeded, job_state::failed,
-                  job_state::cancelled},
-                 jobs);
+  jobs_by_queue(out, jobs, queues);
+  queue_quota_family(out, "gantry_queue_usage", "What a queue's running work holds", queues,
+                     &queue_info::usage);
+  queue_quota_family(out, "gantry_queue_guarantee", "A queue's guarantee", queues,
+                     &queue_info::guarantee);
+  queue_quota_family(out, "gantry_queue_borrowed",
+                     "Of a queue's usage, what is beyond its guarantee", queues,
+                     &queue_info::borrowed);
+  out.family("gantry_queue_pending_jobs", "gauge", "Jobs with work waiting to be placed, by queue");
+  for (const auto& q : queues)
+    out.sample("gantry_queue_pending_jobs", {{"queue", q.name}},
+               static_cast<double>(q.pending_jobs));
+  out.family("gantry_preemptions_total", "counter",
+             "Stop orders a queue's work received since the coordinator started");
+  for (const auto& q : queues)
+    out.sample("gantry_preemptions_total", {{"queue", q.name}}, static_cast<double>(q.preempted));
   count_by_state(out, "gantry_nodes", "Nodes the coordinator knows, by state",
                  {node_state::ready, node_state::lost, node_state::cordoned, node_state::draining,
                   node_state::unknown},
@@ -175,11 +227,18 @@ router coordinator_routes(coordinator_backend& backend,
     return jobs.then([&backend, metrics](result<std::vector<job_summary>> jobs) {
       return ask<std::vector<node_status>>(
                  [&](auto done) { backend.list_nodes(kAdmin, std::move(done)); })
-          .then([metrics, jobs = std::move(jobs)](result<std::vector<node_status>> nodes) {
-            if (!jobs) return error_response(jobs.error());
-            if (!nodes) return error_response(nodes.error());
-            return response{200, kPrometheusContentType,
-                            coordinator_metrics_text(*jobs, *nodes, metrics.get())};
+          .then([&backend, metrics,
+                 jobs = std::move(jobs)](result<std::vector<node_status>> nodes) mutable {
+            return ask<std::vector<queue_info>>(
+                       [&](auto done) { backend.list_queues(kAdmin, std::move(done)); })
+                .then([metrics, jobs = std::move(jobs),
+                       nodes = std::move(nodes)](result<std::vector<queue_info>> queues) {
+                  if (!jobs) return error_response(jobs.error());
+                  if (!nodes) return error_response(nodes.error());
+                  if (!queues) return error_response(queues.error());
+                  return response{200, kPrometheusContentType,
+                                  coordinator_metrics_text(*jobs, *nodes, *queues, metrics.get())};
+                });
           });
     });
   });
@@ -218,6 +277,14 @@ router coordinator_routes(coordinator_backend& backend,
         .then([](result<std::vector<node_status>> nodes) {
           if (!nodes) return error_response(nodes.error());
           return json_response(cli::nodes_json(*nodes));
+        });
+  });
+  r.add("/api/v1/queues", access::token, [&backend](request req) {
+    return ask<std::vector<queue_info>>(
+               [&](auto done) { backend.list_queues(req.who, std::move(done)); })
+        .then([](result<std::vector<queue_info>> queues) {
+          if (!queues) return error_response(queues.error());
+          return json_response(cli::queues_json(*queues));
         });
   });
   return r;

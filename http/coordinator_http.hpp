@@ -8,6 +8,7 @@
 //   /api/v1/jobs/{id}/events  token  the job's events as Server-Sent Events (job_events.hpp)
 //   /api/v1/jobs/{id}/logs    token  the tail of a rank's log (dashboard.hpp)
 //   /api/v1/nodes       token  `gantry nodes --json`
+//   /api/v1/queues      token  `gantry queue list --json`
 //   /, /app.js, /app.css open  the web dashboard (dashboard.hpp)
 // A user's token sees its own jobs only, as over RPC.
 #include <memory>
@@ -28,6 +29,7 @@ authenticator coordinator_authenticator(coordinator_backend& backend);
 // The /metrics text from what the backend lists and what `metrics` counted.
 std::string coordinator_metrics_text(const std::vector<job_summary>& jobs,
                                      const std::vector<node_status>& nodes,
+                                     const std::vector<queue_info>& queues,
                                      const coordinator_metrics* metrics);
 
 }  // namespace gantry::http

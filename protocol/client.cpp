@@ -483,6 +483,33 @@ result<void> client::revoke_token(const std::string& id) {
   return impl_->call(req.send().then([](auto resp) { return wc::from_wire(resp.getStatus()); }));
 }
 
+result<void> client::set_queue(const queue_change& change) {
+  auto req = impl_->cap().setQueueRequest();
+  req.setName(change.name);
+  req.setCreate(change.create);
+  if (change.guarantee) req.setGuarantee(*change.guarantee);
+  if (change.limit) req.setLimit(*change.limit);
+  if (change.weight) req.setWeight(*change.weight);
+  return impl_->call(req.send().then([](auto resp) { return wc::from_wire(resp.getStatus()); }));
+}
+
+result<void> client::delete_queue(const std::string& name) {
+  auto req = impl_->cap().deleteQueueRequest();
+  req.setName(name);
+  return impl_->call(req.send().then([](auto resp) { return wc::from_wire(resp.getStatus()); }));
+}
+
+result<std::vector<queue_info>> client::list_queues() {
+  return impl_->call(impl_->cap().listQueuesRequest().send().then(
+      [](auto resp) -> result<std::vector<queue_info>> {
+        auto st = wc::from_wire(resp.getStatus());
+        if (!st) return fail(st.error());
+        std::vector<queue_info> out;
+        for (auto q : resp.getQueues()) out.push_back(wc::from_wire(q));
+        return out;
+      }));
+}
+
 result<caller> client::whoami() {
   return impl_->wait(impl_->cap().whoamiRequest().send().then([](auto resp) {
     caller c;

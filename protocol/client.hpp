@@ -83,6 +83,10 @@ class client {
                                    int64_t ttl_ms);
   result<std::vector<token_info>> list_tokens();
   result<void> revoke_token(const std::string& id);
+  // Admin only.
+  result<void> set_queue(const queue_change& change);
+  result<void> delete_queue(const std::string& name);
+  result<std::vector<queue_info>> list_queues();
   // The connection's user and role, as the coordinator sees them.
   result<caller> whoami();
   // The coordinator's word for who this connection is ("alice (user)", "node gpu-01").

@@ -300,6 +300,7 @@ void to_wire(wire::JobSummary::Builder b, const job_summary& s) {
   b.setReason(s.reason);
   b.setPendingReason(s.pending_reason);
   b.setOwner(s.owner);
+  b.setQueue(s.queue);
 }
 
 job_summary from_wire(wire::JobSummary::Reader r) {
@@ -314,6 +315,7 @@ job_summary from_wire(wire::JobSummary::Reader r) {
   s.reason = text(r.getReason());
   s.pending_reason = text(r.getPendingReason());
   s.owner = text(r.getOwner());
+  s.queue = text(r.getQueue());
   return s;
 }
 
@@ -366,6 +368,7 @@ job_record from_wire(wire::JobDetail::Reader r) {
   job.id = s.id;
   job.owner = s.owner;
   job.spec.name = s.name;
+  job.spec.queue = s.queue;
   job.spec.priority = s.priority;
   job.state = s.state;
   job.reason = s.reason;
@@ -452,6 +455,45 @@ void to_wire(wire::TokenInfo::Builder b, const token_info& t) {
 token_info from_wire(wire::TokenInfo::Reader r) {
   return {text(r.getId()),  text(r.getUser()), text(r.getRole()),
           r.getCreatedMs(), r.getExpiresMs(),  text(r.getNode())};
+}
+
+namespace {
+void quota_to_wire(wire::QueueQuota::Builder b, const queue_quota& q) {
+  b.setCpuMilli(q.cpu_milli);
+  b.setMemoryBytes(q.memory_bytes);
+  b.setGpuMilli(q.gpu_milli);
+}
+queue_quota quota_from_wire(wire::QueueQuota::Reader r) {
+  return {r.getCpuMilli(), r.getMemoryBytes(), r.getGpuMilli()};
+}
+}  // namespace
+
+void to_wire(wire::QueueInfo::Builder b, const queue_info& q) {
+  b.setName(q.name);
+  quota_to_wire(b.initGuarantee(), q.guarantee);
+  quota_to_wire(b.initLimit(), q.limit);
+  b.setWeight(q.weight);
+  quota_to_wire(b.initUsage(), q.usage);
+  quota_to_wire(b.initBorrowed(), q.borrowed);
+  b.setPendingJobs(q.pending_jobs);
+  b.setPendingRequests(q.pending_requests);
+  b.setRunning(q.running);
+  b.setPreempted(q.preempted);
+}
+
+queue_info from_wire(wire::QueueInfo::Reader r) {
+  queue_info q;
+  q.name = text(r.getName());
+  q.guarantee = quota_from_wire(r.getGuarantee());
+  q.limit = quota_from_wire(r.getLimit());
+  q.weight = r.getWeight();
+  q.usage = quota_from_wire(r.getUsage());
+  q.borrowed = quota_from_wire(r.getBorrowed());
+  q.pending_jobs = r.getPendingJobs();
+  q.pending_requests = r.getPendingRequests();
+  q.running = r.getRunning();
+  q.preempted = r.getPreempted();
+  return q;
 }
 
 }  // namespace gantry::wire_convert

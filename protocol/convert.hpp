@@ -42,6 +42,8 @@ node_status from_wire(wire::NodeInfo::Reader r);
 
 void to_wire(wire::TokenInfo::Builder b, const token_info& t);
 token_info from_wire(wire::TokenInfo::Reader r);
+void to_wire(wire::QueueInfo::Builder b, const queue_info& q);
+queue_info from_wire(wire::QueueInfo::Reader r);
 
 // Fills a results struct that has `status` (and, for a log slice, data/nextOffset/finished).
 template <class Results>

@@ -276,4 +276,37 @@ kj::Promise<void> coordinator_service::whoami(WhoamiContext context) {
   return kj::READY_NOW;
 }
 
+kj::Promise<void> coordinator_service::setQueue(SetQueueContext context) {
+  auto p = context.getParams();
+  queue_change change;
+  change.name = text(p.getName());
+  change.create = p.getCreate();
+  if (p.getGuarantee().size() > 0) change.guarantee = text(p.getGuarantee());
+  if (p.getLimit().size() > 0) change.limit = text(p.getLimit());
+  if (p.getWeight() != 0) change.weight = p.getWeight();
+  auto b = to_promise<void>();
+  backend_.set_queue(who_, std::move(change), std::move(b.fn));
+  return b.promise.then(
+      [context](result<void> r) mutable { wc::set_status(context.getResults(), r); });
+}
+
+kj::Promise<void> coordinator_service::deleteQueue(DeleteQueueContext context) {
+  auto b = to_promise<void>();
+  backend_.delete_queue(who_, text(context.getParams().getName()), std::move(b.fn));
+  return b.promise.then(
+      [context](result<void> r) mutable { wc::set_status(context.getResults(), r); });
+}
+
+kj::Promise<void> coordinator_service::listQueues(ListQueuesContext context) {
+  auto b = to_promise<std::vector<queue_info>>();
+  backend_.list_queues(who_, std::move(b.fn));
+  return b.promise.then([context](result<std::vector<queue_info>> r) mutable {
+    auto results = context.getResults();
+    if (!r) return wc::to_wire(results.initStatus(), r.error());
+    wc::set_ok(results.initStatus());
+    auto list = results.initQueues(r->size());
+    for (unsigned i = 0; i < r->size(); ++i) wc::to_wire(list[i], (*r)[i]);
+  });
+}
+
 }  // namespace gantry

@@ -32,6 +32,9 @@ class coordinator_service final : public wire::Coordinator::Server {
   kj::Promise<void> listTokens(ListTokensContext context) override;
   kj::Promise<void> revokeToken(RevokeTokenContext context) override;
   kj::Promise<void> whoami(WhoamiContext context) override;
+  kj::Promise<void> setQueue(SetQueueContext context) override;
+  kj::Promise<void> deleteQueue(DeleteQueueContext context) override;
+  kj::Promise<void> listQueues(ListQueuesContext context) override;
 
  private:
   coordinator_backend& backend_;

@@ -99,6 +99,7 @@ struct JobSummary {
   reason @7 :Text;             # the job's own: why it failed, "cancel requested"
   pendingReason @8 :Text;      # an unfinished job's first pending stage: "STAGE: why it waits"
   owner @9 :Text;              # the user who submitted it
+  queue @10 :Text;             # the queue it is admitted through
 }
 
 struct RankInfo {
@@ -260,6 +261,35 @@ interface Coordinator {
 
   # Who this connection is (the token's user and role).
   whoami @14 () -> (user :Text, role :Text);
+
+  # Admin only: creates (`create`) or updates queue `name`. Quotas as "gpu=8,cpu=64,memory=512GiB"
+  # or "none"; an update leaves the fields not given (empty text, weight 0) as they are.
+  setQueue @15 (name :Text, create :Bool, guarantee :Text, limit :Text, weight :Float64)
+      -> (status :Status);
+  # Admin only: refused for `default` and while the queue holds unfinished jobs.
+  deleteQueue @16 (name :Text) -> (status :Status);
+  # Every queue, by name.
+  listQueues @17 () -> (status :Status, queues :List(QueueInfo));
+}
+
+# CPU in millicores, memory in bytes, GPU share in milli-GPU; -1: unlimited (limits only).
+struct QueueQuota {
+  cpuMilli @0 :Int64;
+  memoryBytes @1 :Int64;
+  gpuMilli @2 :Int64;
+}
+
+struct QueueInfo {
+  name @0 :Text;
+  guarantee @1 :QueueQuota;
+  limit @2 :QueueQuota;
+  weight @3 :Float64;
+  usage @4 :QueueQuota;        # held by its running work
+  borrowed @5 :QueueQuota;     # of that, beyond its guarantee
+  pendingJobs @6 :Int32;
+  pendingRequests @7 :Int32;
+  running @8 :Int32;           # running placements
+  preempted @9 :Int64;         # stop orders its work received since the coordinator started
 }
 
 # A credential as `token list` shows it: never the token or its hash.

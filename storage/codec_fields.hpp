@@ -57,6 +57,7 @@ void fields(V& v, T& r) {
 template <class V, record_of<job_spec> T>
 void fields(V& v, T& r) {
   v("name", r.name);
+  v("queue", r.queue);
   v("priority", r.priority);
   v("max_restarts", r.max_restarts);
   v("time_limit_ms", r.time_limit_ms);

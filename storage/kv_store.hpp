@@ -14,11 +14,11 @@
 namespace gantry::storage {
 
 // One keyspace per kind of record; keys of different columns never collide.
-enum class column { nodes, jobs, events, meta, tokens };
-inline constexpr column kAllColumns[] = {column::nodes, column::jobs, column::events, column::meta,
-                                         column::tokens};
+enum class column { nodes, jobs, events, meta, tokens, queues };
+inline constexpr column kAllColumns[] = {column::nodes, column::jobs,   column::events,
+                                         column::meta,  column::tokens, column::queues};
 
-// "nodes", "jobs", "events", "meta", "tokens": also the RocksDB column family names.
+// "nodes", "jobs", "events", "meta", "tokens", "queues": also the RocksDB column family names.
 const char* to_string(column cf);
 
 struct write_op {

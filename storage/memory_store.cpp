@@ -20,6 +20,8 @@ const char* to_string(column cf) {
       return "meta";
     case column::tokens:
       return "tokens";
+    case column::queues:
+      return "queues";
   }
   return "?";
 }

@@ -52,6 +52,14 @@ void state_store::batch::erase_token(std::string id) {
   ops_.push_back({column::tokens, std::move(id), std::nullopt});
 }
 
+void state_store::batch::put_queue(std::string name, std::string definition_json) {
+  ops_.push_back({column::queues, std::move(name), std::move(definition_json)});
+}
+
+void state_store::batch::erase_queue(std::string name) {
+  ops_.push_back({column::queues, std::move(name), std::nullopt});
+}
+
 void state_store::batch::merge(batch&& other) {
   if (ops_.empty()) {
     ops_ = std::move(other.ops_);
@@ -178,14 +186,27 @@ result<std::optional<std::string>> state_store::get_meta(const std::string& key)
   return kv_.get(column::meta, key);
 }
 
-result<std::vector<std::pair<std::string, std::string>>> state_store::load_tokens() {
+namespace {
+
+result<std::vector<std::pair<std::string, std::string>>> load_column_pairs(kv_store& kv,
+                                                                           column cf) {
   std::vector<std::pair<std::string, std::string>> out;
-  auto scanned = kv_.scan(column::tokens, "", [&](std::string_view k, std::string_view v) {
+  auto scanned = kv.scan(cf, "", [&](std::string_view k, std::string_view v) {
     out.emplace_back(std::string(k), std::string(v));
     return true;
   });
   if (!scanned) return fail(scanned.error());
   return out;
+}
+
+}  // namespace
+
+result<std::vector<std::pair<std::string, std::string>>> state_store::load_tokens() {
+  return load_column_pairs(kv_, column::tokens);
+}
+
+result<std::vector<std::pair<std::string, std::string>>> state_store::load_queues() {
+  return load_column_pairs(kv_, column::queues);
 }
 
 result<void> state_store::check_schema() {

@@ -8,6 +8,9 @@
 //   meta:   <key>                           -> string      ("schema_version" = "1")
 //   tokens: <token id>                      -> a token record's JSON (security/token_record.hpp:
 //                                              never a token, only its hash), kept opaque here
+//   queues: <queue name>                    -> a queue definition's JSON
+//   (actors/queue_records.hpp),
+//                                              kept opaque here
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -40,6 +43,8 @@ class state_store {
     void put_meta(std::string key, std::string value);
     void put_token(std::string id, std::string record_json);
     void erase_token(std::string id);
+    void put_queue(std::string name, std::string definition_json);
+    void erase_queue(std::string name);
     // Appends other's ops after this batch's (later ops win on the same key).
     void merge(batch&& other);
     bool empty() const { return ops_.empty(); }
@@ -69,6 +74,8 @@ class state_store {
   result<std::optional<std::string>> get_meta(const std::string& key);
   // Every stored token record's JSON, in id order, as (id, JSON) pairs.
   result<std::vector<std::pair<std::string, std::string>>> load_tokens();
+  // Every stored queue definition's JSON, in name order, as (name, JSON) pairs.
+  result<std::vector<std::pair<std::string, std::string>>> load_queues();
 
   // Adds to b the deletion of each job's record and of every one of its events (found by a
   // scan now: events added later are not deleted).

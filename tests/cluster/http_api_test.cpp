@@ -140,7 +140,7 @@ TEST_CASE("HTTP metrics: promtool accepts the coordinator's and a worker's, whic
   REQUIRE(events.until_running(1, 30000));
 
   // The job's summary reaches the cluster actor just after its event: wait for it.
-  const std::string running = "gantry_jobs{state=\"running\"} 1\n";
+  const std::string running = "gantry_jobs{queue=\"default\",state=\"running\"} 1\n";
   auto m =
       http_get_until(url + "/metrics", ca, http_admin_token(c), 20000, [&](const http_reply& r) {
         return r.body.find(running) != std::string::npos &&

@@ -22,7 +22,8 @@ stage_spec cpu_stage(std::string name) {
 // A spec that uses every field, with strings YAML would otherwise misread.
 job_spec rich_spec() {
   job_spec j;
-  j.name = "null";  // a YAML null when unquoted
+  j.name = "null";   // a YAML null when unquoted
+  j.queue = "true";  // a YAML boolean when unquoted
   j.priority = -7;
   j.max_restarts = 1000;
   j.time_limit_ms = 5'400'000;  // 1h30m

@@ -314,3 +314,59 @@ TEST_CASE("coordinator service: a refused watch closes its sink") {
   REQUIRE(r.backend.sink != nullptr);
   CHECK(r.backend.sink->closed());
 }
+
+TEST_CASE("coordinator service: queue changes pass only the fields given, list converts quotas") {
+  service_rig r;
+  auto create = r.coordinator.setQueueRequest();
+  create.setName("vision");
+  create.setCreate(true);
+  create.setGuarantee("gpu=8,cpu=64");
+  create.setWeight(2);
+  CHECK(r.wait(create.send()).getStatus().getCode() == Code::OK);
+  CHECK(r.backend.calls.back() == "set_queue");
+  CHECK(r.backend.who.user == "alice");  // the connection's caller: the backend decides
+  const queue_change& c = r.backend.last_queue_change;
+  CHECK(c.name == "vision");
+  CHECK(c.create);
+  CHECK(c.guarantee == std::optional<std::string>("gpu=8,cpu=64"));
+  CHECK_FALSE(c.limit.has_value());
+  CHECK(c.weight == std::optional<double>(2));
+
+  auto update = r.coordinator.setQueueRequest();
+  update.setName("vision");
+  update.setLimit("none");
+  CHECK(r.wait(update.send()).getStatus().getCode() == Code::OK);
+  CHECK_FALSE(r.backend.last_queue_change.create);
+  CHECK_FALSE(r.backend.last_queue_change.guarantee.has_value());
+  CHECK(r.backend.last_queue_change.limit == std::optional<std::string>("none"));
+  CHECK_FALSE(r.backend.last_queue_change.weight.has_value());
+
+  r.backend.void_answer = fail(errc::permission_denied, "deleting a queue needs an admin token");
+  auto del = r.coordinator.deleteQueueRequest();
+  del.setName("vision");
+  auto refused = r.wait(del.send());
+  CHECK(refused.getStatus().getCode() == Code::PERMISSION_DENIED);
+  CHECK(r.backend.args == std::vector<std::string>{"vision"});
+
+  queue_info q;
+  q.name = "vision";
+  q.guarantee = {64000, 0, 8000};
+  q.limit = {kQuotaUnlimited, kQuotaUnlimited, 16000};
+  q.weight = 2;
+  q.usage = {4000, 1 << 30, 10000};
+  q.borrowed = {800, 0, 2000};
+  q.pending_jobs = 3;
+  q.running = 5;
+  r.backend.queues_answer = {q};
+  auto list = r.wait(r.coordinator.listQueuesRequest().send());
+  REQUIRE(list.getQueues().size() == 1);
+  queue_info got = wire_convert::from_wire(list.getQueues()[0]);
+  CHECK(got.name == "vision");
+  CHECK(got.guarantee == q.guarantee);
+  CHECK(got.limit == q.limit);
+  CHECK(got.weight == 2);
+  CHECK(got.usage == q.usage);
+  CHECK(got.borrowed == q.borrowed);
+  CHECK(got.pending_jobs == 3);
+  CHECK(got.running == 5);
+}

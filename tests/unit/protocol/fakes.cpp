@@ -91,6 +91,25 @@ void fake_backend::revoke_token(caller w, std::string id, callback<void> done) {
   args = {id};
   answer(done, void_answer);
 }
+void fake_backend::set_queue(caller w, queue_change change, callback<void> done) {
+  calls.push_back("set_queue");
+  who = w;
+  args = {change.name};
+  last_queue_change = std::move(change);
+  answer(done, void_answer);
+}
+void fake_backend::delete_queue(caller w, std::string name, callback<void> done) {
+  calls.push_back("delete_queue");
+  who = w;
+  args = {name};
+  answer(done, void_answer);
+}
+void fake_backend::list_queues(caller w, callback<std::vector<queue_info>> done) {
+  calls.push_back("list_queues");
+  who = w;
+  args = {};
+  answer(done, result<std::vector<queue_info>>(queues_answer));
+}
 void fake_backend::join(std::string node_name, callback<std::string> done) {
   calls.push_back("join");
   args = {node_name};

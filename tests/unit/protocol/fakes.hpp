@@ -131,6 +131,11 @@ struct fake_backend final : coordinator_backend {
   void create_token(caller who, token_request request, callback<std::string> done) override;
   void list_tokens(caller who, callback<std::vector<token_info>> done) override;
   void revoke_token(caller who, std::string id, callback<void> done) override;
+  void set_queue(caller who, queue_change change, callback<void> done) override;
+  void delete_queue(caller who, std::string name, callback<void> done) override;
+  void list_queues(caller who, callback<std::vector<queue_info>> done) override;
+  queue_change last_queue_change;
+  std::vector<queue_info> queues_answer;
   void join(std::string node_name, callback<std::string> done) override;
   void rendezvous_put(std::optional<task_ref> task, rendezvous_scope scope, std::string key,
                       std::string value, callback<void> done) override;

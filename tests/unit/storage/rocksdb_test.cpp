@@ -177,6 +177,29 @@ TEST_CASE("rocksdb: column families added by a newer version are kept, not refus
   CHECK((*kv)->get(column::jobs, "k").value() == "v");
 }
 
+TEST_CASE("rocksdb: a store made before the queues column opens, and gets it") {
+  temp_dir dir;
+  {
+    rocksdb::Options o;
+    o.create_if_missing = true;
+    o.create_missing_column_families = true;
+    std::vector<rocksdb::ColumnFamilyDescriptor> families{{rocksdb::kDefaultColumnFamilyName, {}}};
+    for (const char* name : {"nodes", "jobs", "events", "meta", "tokens"})
+      families.push_back({name, {}});
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    rocksdb::DB* raw = nullptr;
+    REQUIRE(rocksdb::DB::Open(o, dir.path, families, &handles, &raw).ok());
+    REQUIRE(raw->Put(rocksdb::WriteOptions(), handles[2], "j-000001", "{}").ok());
+    for (auto* h : handles) REQUIRE(raw->DestroyColumnFamilyHandle(h).ok());
+    delete raw;
+  }
+  auto kv = open_rocksdb(dir.path);
+  REQUIRE_MESSAGE(kv.has_value(), kv.error().message);
+  CHECK((*kv)->get(column::jobs, "j-000001").value() == "{}");
+  REQUIRE((*kv)->write({{column::queues, "vision", "{}"}}, true));
+  CHECK((*kv)->get(column::queues, "vision").value() == "{}");
+}
+
 namespace {
 
 // A file system whose disk can be made full: writes and syncs then fail with ENOSPC.

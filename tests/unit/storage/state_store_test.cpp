@@ -164,6 +164,30 @@ TEST_CASE_TEMPLATE("state: jobs, nodes and meta put, get and load", B, BACKENDS)
   REQUIRE(store.commit(state_store::batch{}));  // empty: nothing to do
 }
 
+TEST_CASE_TEMPLATE("state: queue definitions put, replace, erase and load by name", B, BACKENDS) {
+  B b;
+  state_store store(*b.kv);
+  CHECK(store.load_queues().value().empty());
+  state_store::batch batch;
+  batch.put_queue("vision", R"({"weight":1})");
+  batch.put_queue("nlp", R"({"weight":2})");
+  batch.put_meta("vision", "not a queue");  // columns are apart
+  REQUIRE(store.commit(batch));
+  auto loaded = store.load_queues().value();
+  REQUIRE(loaded.size() == 2);
+  CHECK(loaded[0] == std::pair<std::string, std::string>{"nlp", R"({"weight":2})"});
+  CHECK(loaded[1].first == "vision");
+
+  state_store::batch change;
+  change.put_queue("nlp", R"({"weight":3})");
+  change.erase_queue("vision");
+  REQUIRE(store.commit(change));
+  loaded = store.load_queues().value();
+  REQUIRE(loaded.size() == 1);
+  CHECK(loaded[0].second == R"({"weight":3})");
+  CHECK(store.get_meta("vision").value() == "not a queue");
+}
+
 TEST_CASE_TEMPLATE("state: load_events returns one job's events from a seq on", B, BACKENDS) {
   B b;
   state_store store(*b.kv);
