@@ -22,6 +22,7 @@
 #include "security/secure_files.hpp"
 #include "security/tls.hpp"
 #include "worker/device_rules.hpp"
+#include "worker/inventory/nvml_gpus.hpp"
 #include "worker/inventory/probe.hpp"
 #include "worker/supervisor.hpp"
 
@@ -289,9 +290,19 @@ int run_worker(const worker_options& o) {
   worker_link link(io, mailbox, sup.agent(), std::move(lopts));
   reports->set(link.reports());
   http::server_options hopts;  // plain HTTP, no tokens: docs/operations.md
+  // Real GPUs' utilisation and memory in use, read from NVML at each scrape.
+  std::shared_ptr<inventory::nvml_load_reader> gpu_load;
+  if (o.http_listen != "off" && !inv->gpus.empty() && !inv->gpus[0].simulated) {
+    std::string why;
+    if (auto api = inventory::load_nvml("libnvidia-ml.so.1", why))
+      gpu_load = std::make_shared<inventory::nvml_load_reader>(*api, why);
+    if (!why.empty()) log_warn(why);
+  }
   auto web = http::start(
       io, o.http_listen,
-      http::worker_routes(inv->name, inv->gpus, [&sup](auto done) { sup.sample(std::move(done)); }),
+      http::worker_routes(
+          inv->name, inv->gpus, [&sup](auto done) { sup.sample(std::move(done)); },
+          gpu_load ? http::gpu_sampler([gpu_load] { return gpu_load->sample(); }) : nullptr),
       hopts);
   if (!web) {
     log_error("--http-listen: " + web.error().message + " (another port, or off)");

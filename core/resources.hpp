@@ -29,6 +29,13 @@ struct resource_request {
   friend bool operator==(const resource_request&, const resource_request&) = default;
 };
 
+// What one GPU is doing at a moment (a worker's /metrics; real GPUs only).
+struct gpu_load {
+  int32_t index = 0;
+  double utilization = -1;  // 0..1 of the last sample period; -1 unknown
+  int64_t memory_used_bytes = 0;
+};
+
 struct gpu_info {
   int32_t index = 0;
   std::string model;  // e.g. "H100"

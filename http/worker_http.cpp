@@ -7,7 +7,8 @@
 namespace gantry::http {
 
 std::string worker_metrics_text(const std::string& node, const std::vector<gpu_info>& gpus,
-                                const std::vector<task_sample>& tasks) {
+                                const std::vector<task_sample>& tasks,
+                                const std::vector<gpu_load>& load) {
   prometheus_text out;
   out.family("gantry_worker_tasks", "gauge", "Tasks running on this worker");
   out.sample("gantry_worker_tasks", {{"node", node}}, static_cast<double>(tasks.size()));
@@ -40,21 +41,40 @@ std::string worker_metrics_text(const std::string& node, const std::vector<gpu_i
   for (const auto& g : gpus)
     out.sample("gantry_worker_gpu_memory_bytes", gpu_labels(g),
                static_cast<double>(g.memory_bytes));
+  auto gpu_of = [&](int32_t index) -> const gpu_info* {
+    for (const auto& g : gpus)
+      if (g.index == index) return &g;
+    return nullptr;
+  };
+  out.family("gantry_worker_gpu_utilization_ratio", "gauge",
+             "Share of the last sample period a real GPU was busy (NVML)");
+  for (const auto& l : load)
+    if (const gpu_info* g = gpu_of(l.index); g && l.utilization >= 0)
+      out.sample("gantry_worker_gpu_utilization_ratio", gpu_labels(*g), l.utilization);
+  out.family("gantry_worker_gpu_memory_used_bytes", "gauge",
+             "Memory in use on a real GPU, by any process (NVML)");
+  for (const auto& l : load)
+    if (const gpu_info* g = gpu_of(l.index))
+      out.sample("gantry_worker_gpu_memory_used_bytes", gpu_labels(*g),
+                 static_cast<double>(l.memory_used_bytes));
   append_process_metrics(out);
   return out.text();
 }
 
-router worker_routes(std::string node, std::vector<gpu_info> gpus, task_sampler sample) {
+router worker_routes(std::string node, std::vector<gpu_info> gpus, task_sampler sample,
+                     gpu_sampler gpu_load) {
   router r;
   r.add("/healthz", access::open, [](request) {
     return kj::Promise<response>(response{200, "text/plain; charset=utf-8", "ok\n"});
   });
-  r.add("/metrics", access::open, [node, gpus, sample](request) {
+  r.add("/metrics", access::open, [node, gpus, sample, gpu_load](request) {
     auto b = to_promise<std::vector<task_sample>>();
     sample(std::move(b.fn));
-    return b.promise.then([node, gpus](result<std::vector<task_sample>> tasks) {
+    return b.promise.then([node, gpus, gpu_load](result<std::vector<task_sample>> tasks) {
       if (!tasks) return error_response(tasks.error());
-      return response{200, kPrometheusContentType, worker_metrics_text(node, gpus, *tasks)};
+      std::vector<gantry::gpu_load> load;
+      if (gpu_load) load = gpu_load();
+      return response{200, kPrometheusContentType, worker_metrics_text(node, gpus, *tasks, load)};
     });
   });
   return r;

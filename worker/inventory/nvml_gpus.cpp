@@ -69,6 +69,7 @@ std::optional<nvml_api> load_nvml(const char* library, std::string& diagnostic) 
   if (!api.pci_info) resolve(handle, "nvmlDeviceGetPciInfo_v2", api.pci_info);
   resolve(handle, "nvmlDeviceGetP2PStatus", api.p2p_status);
   resolve(handle, "nvmlDeviceGetTopologyCommonAncestor", api.common_ancestor);
+  resolve(handle, "nvmlDeviceGetUtilizationRates", api.utilization);
   const std::pair<const char*, bool> required[] = {
       {"nvmlInit_v2", api.init != nullptr},
       {"nvmlShutdown", api.shutdown != nullptr},
@@ -157,6 +158,41 @@ std::vector<gpu_info> read_nvml_gpus(const nvml_api& api, std::string& diagnosti
   diagnostic = "NVML: " + std::to_string(gpus.size()) + " of " + std::to_string(count) +
                " GPUs read (" + grouping + ")" + problems;
   return gpus;
+}
+
+nvml_load_reader::nvml_load_reader(nvml_api api, std::string& diagnostic) : api_(api) {
+  nvml::return_t rc = api_.init();
+  live_ = rc == nvml::kSuccess;
+  if (!live_)
+    diagnostic = std::string("NVML: nvmlInit failed (") +
+                 (api_.error_string ? api_.error_string(rc) : "error " + std::to_string(rc)) +
+                 "): no GPU utilisation on /metrics";
+}
+
+nvml_load_reader::~nvml_load_reader() {
+  if (live_) api_.shutdown();
+}
+
+std::vector<gpu_load> nvml_load_reader::sample() const {
+  std::vector<gpu_load> out;
+  unsigned count = 0;
+  if (!live_ || api_.device_count(&count) != nvml::kSuccess) return out;
+  for (unsigned i = 0; i < count; ++i) {
+    nvml::device_t device = nullptr;
+    nvml::memory_t memory{};
+    if (api_.handle_by_index(i, &device) != nvml::kSuccess ||
+        api_.memory_info(device, &memory) != nvml::kSuccess)
+      continue;
+    gpu_load l;
+    l.index = static_cast<int32_t>(i);
+    l.memory_used_bytes =
+        static_cast<int64_t>(std::min<unsigned long long>(memory.used, INT64_MAX));
+    nvml::utilization_t u{};
+    if (api_.utilization && api_.utilization(device, &u) == nvml::kSuccess)
+      l.utilization = std::min(u.gpu, 100u) / 100.0;
+    out.push_back(l);
+  }
+  return out;
 }
 
 std::vector<gpu_info> probe_nvml_gpus(std::string& diagnostic) {

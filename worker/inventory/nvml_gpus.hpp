@@ -26,6 +26,9 @@ inline constexpr unsigned kUuidSize = 96;      // NVML_DEVICE_UUID_V2_BUFFER_SIZ
 struct memory_t {  // nvmlMemory_t
   unsigned long long total, free, used;
 };
+struct utilization_t {  // nvmlUtilization_t: percent of the last sample period
+  unsigned gpu, memory;
+};
 struct pci_info_t {  // nvmlPciInfo_t (v3)
   char bus_id_legacy[16];
   unsigned domain, bus, device, pci_device_id, pci_subsystem_id;
@@ -47,6 +50,7 @@ struct nvml_api {
   nvml::return_t (*pci_info)(nvml::device_t, nvml::pci_info_t*) = nullptr;  // _v3 or _v2
   nvml::return_t (*p2p_status)(nvml::device_t, nvml::device_t, int, int*) = nullptr;
   nvml::return_t (*common_ancestor)(nvml::device_t, nvml::device_t, int*) = nullptr;
+  nvml::return_t (*utilization)(nvml::device_t, nvml::utilization_t*) = nullptr;
 };
 
 // dlopen()s `library` and resolves nvml_api. nullopt with a diagnostic when the library is
@@ -62,6 +66,24 @@ std::optional<nvml_api> load_nvml(const char* library, std::string& diagnostic);
 std::vector<gpu_info> read_nvml_gpus(
     const nvml_api& api, std::string& diagnostic,
     const std::filesystem::path& pci_devices = "/sys/bus/pci/devices");
+
+// What each GPU is doing now, for a worker's /metrics: NVML stays initialized while this lives
+// (NVML counts its inits). A GPU NVML cannot read is left out of sample().
+class nvml_load_reader {
+ public:
+  // Empty (no GPUs sampled) with a diagnostic when init fails.
+  nvml_load_reader(nvml_api api, std::string& diagnostic);
+  ~nvml_load_reader();
+  nvml_load_reader(const nvml_load_reader&) = delete;
+  nvml_load_reader& operator=(const nvml_load_reader&) = delete;
+  // Utilization (0..1, from nvmlDeviceGetUtilizationRates; absent when the device does not
+  // report it) and memory in use, per NVML index.
+  std::vector<gpu_load> sample() const;
+
+ private:
+  nvml_api api_;
+  bool live_ = false;
+};
 
 // load_nvml("libnvidia-ml.so.1") then read_nvml_gpus.
 std::vector<gpu_info> probe_nvml_gpus(std::string& diagnostic);

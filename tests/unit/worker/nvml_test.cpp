@@ -9,6 +9,7 @@
 #include <map>
 
 #include "core/task_environment.hpp"
+#include "http/worker_http.hpp"
 #include "worker/inventory/gpu_topology.hpp"
 #include "worker/inventory/nvml_gpus.hpp"
 
@@ -23,7 +24,9 @@ struct fake_gpu {
   std::string bus_id;  // NVML form, "00000000:3B:00.0"
   int island = -1;     // GPUs on the same island have NVLink; -1 none
   int pcie_switch = 0;
-  bool broken = false;  // nvmlDeviceGetMemoryInfo fails
+  bool broken = false;          // nvmlDeviceGetMemoryInfo fails
+  unsigned long long used = 0;  // memory in use
+  int busy_percent = -1;        // nvmlDeviceGetUtilizationRates; -1: not supported
 };
 
 // The machine the fake NVML plays; reset by each test.
@@ -70,6 +73,8 @@ nvml_api fake_api() {
   api.memory_info = [](nvml::device_t d, nvml::memory_t* m) {
     if (gpu_of(d).broken) return 15;
     m->total = gpu_of(d).memory;
+    m->used = gpu_of(d).used;
+    m->free = m->total - m->used;
     return nvml::kSuccess;
   };
   api.uuid = [](nvml::device_t d, char* out, unsigned size) {
@@ -84,6 +89,12 @@ nvml_api fake_api() {
     if (!g_machine.nvlink_known || index != nvml::kP2pCapsIndexNvlink) return 3;  // not supp.
     bool linked = gpu_of(a).island >= 0 && gpu_of(a).island == gpu_of(b).island;
     *status = linked ? nvml::kP2pStatusOk : 5;  // NVML_P2P_STATUS_NOT_SUPPORTED
+    return nvml::kSuccess;
+  };
+  api.utilization = [](nvml::device_t d, nvml::utilization_t* u) {
+    if (gpu_of(d).busy_percent < 0) return 3;  // NVML_ERROR_NOT_SUPPORTED
+    u->gpu = static_cast<unsigned>(gpu_of(d).busy_percent);
+    u->memory = 0;
     return nvml::kSuccess;
   };
   api.common_ancestor = [](nvml::device_t a, nvml::device_t b, int* level) {
@@ -274,4 +285,51 @@ TEST_CASE("tasks see NVML's GPUs by UUID, MPS limits by CUDA ordinal, around a s
   auto lost =
       task_environment(task_spec{.task_id = "t", .gpus = {1}, .gpu_milli = 1000}, facts, {});
   CHECK_FALSE(lost.has_value());  // the skipped GPU is not this node's to give
+}
+
+TEST_CASE("a worker's /metrics shows its real GPUs' utilisation and memory in use from NVML") {
+  g_machine = {};
+  g_machine.gpus = {
+      {.name = "NVIDIA H200",
+       .memory = 141ULL << 30,
+       .bus_id = "00000000:18:00.0",
+       .used = 3ULL << 30,
+       .busy_percent = 87},
+      {.name = "NVIDIA H200", .memory = 141ULL << 30, .bus_id = "00000000:2A:00.0", .broken = true},
+      {.name = "NVIDIA H200",
+       .memory = 141ULL << 30,
+       .bus_id = "00000000:3A:00.0",
+       .used = 1ULL << 20,
+       .busy_percent = -1}};
+  std::string diagnostic;
+  {
+    nvml_load_reader reader(fake_api(), diagnostic);
+    CHECK(diagnostic.empty());
+    CHECK(g_machine.live_inits == 1);  // NVML stays initialized between scrapes
+    auto load = reader.sample();
+    REQUIRE(load.size() == 2);  // the GPU NVML cannot read is left out
+    CHECK(load[0].index == 0);
+    CHECK(load[0].utilization == doctest::Approx(0.87));
+    CHECK(load[0].memory_used_bytes == int64_t{3} << 30);
+    CHECK(load[1].index == 2);
+    CHECK(load[1].utilization == -1);
+
+    std::vector<gpu_info> gpus(3);
+    for (int i = 0; i < 3; ++i)
+      gpus[i] = {.index = i, .model = "H200", .memory_bytes = 141LL << 30};
+    std::string text = http::worker_metrics_text("n1", gpus, {}, load);
+    CHECK(text.find("gantry_worker_gpu_utilization_ratio{node=\"n1\",gpu=\"0\",model=\"H200\","
+                    "simulated=\"false\"} 0.87") != std::string::npos);
+    CHECK(text.find("gantry_worker_gpu_memory_used_bytes{node=\"n1\",gpu=\"0\",model=\"H200\","
+                    "simulated=\"false\"} 3221225472") != std::string::npos);
+    CHECK(text.find("gpu_utilization_ratio{node=\"n1\",gpu=\"2\"") == std::string::npos);
+    CHECK(text.find("gpu_memory_used_bytes{node=\"n1\",gpu=\"2\"") != std::string::npos);
+    CHECK(text.find("gpu=\"1\",model=\"H200\",simulated=\"false\"} 0") == std::string::npos);
+  }
+  CHECK(g_machine.live_inits == 0);
+
+  g_machine.init_rc = 9;
+  nvml_load_reader down(fake_api(), diagnostic);
+  CHECK(diagnostic == "NVML: nvmlInit failed (Driver Not Loaded): no GPU utilisation on /metrics");
+  CHECK(down.sample().empty());
 }
