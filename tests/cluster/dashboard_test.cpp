@@ -171,7 +171,9 @@ stages:
     resources: { cpu: 0.1, memory: 16MiB }
     command: [ "sh", "-c", "echo quick says hello; sleep 2" ]
 )");
-  std::string job = dash_chromium(dir, url + "/#token=" + token + "&to=/jobs/" + quick, 6000);
+  // Virtual time: an open event stream holds it, and once the job ended the page's 2 s polls
+  // each take one fetch; 15 s of it leave room for a slow start under load.
+  std::string job = dash_chromium(dir, url + "/#token=" + token + "&to=/jobs/" + quick, 15000);
   CHECK(job.find("Job " + quick) != std::string::npos);
   CHECK(job.find("<ol id=\"events\" class=\"events\"><li data-seq=\"1\">") != std::string::npos);
   CHECK(job.find("job succeeded") != std::string::npos);
