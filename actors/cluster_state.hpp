@@ -1,5 +1,6 @@
 #pragma once
 // Internal to the cluster actor (cluster_actor.cpp, cluster_placement.cpp).
+#include <chrono>
 #include <map>
 #include <string>
 #include <vector>
@@ -81,6 +82,10 @@ struct state {
   uint64_t next_job_number = 1;
   uint64_t next_session = 1;
   bool schedule_pending = false;
+  // gantry_gpu_fragmentation: when it was last computed, and whether a later scheduler run
+  // is booked to compute it again (cluster_placement.cpp, publish_fragmentation).
+  std::chrono::steady_clock::time_point fragmentation_at{};
+  bool fragmentation_booked = false;
   finished_jobs finished;               // the finished jobs in `jobs`, for retention sweeps
   std::vector<std::string> forgetting;  // gone from `jobs`, not yet deleted from the store
   bool forget_in_flight = false;        // a forget_jobs is with the store

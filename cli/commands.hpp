@@ -13,6 +13,8 @@
 #include "core/result.hpp"
 #include "protocol/connection_limits.hpp"
 #include "protocol/job_filter.hpp"
+#include "worker/log_cap.hpp"
+#include "worker/task_files.hpp"
 
 namespace gantry::cli {
 
@@ -60,9 +62,9 @@ struct worker_options {
   int64_t pids_limit = 4096;
   uint32_t time_limit_grace_ms = 10000;
   std::string user_map;  // owner -> Unix user (worker/user_map.hpp); empty: all run as nobody
-  int64_t retain_task_files_ms = 7 * 24 * 3'600'000LL;  // 0 = keep forever
-  int64_t max_log_bytes = 64LL << 20;                   // per task log; 0 = uncapped
-  std::string http_listen = "off";                      // HOST:PORT serving /metrics, or "off"
+  int64_t retain_task_files_ms = kDefaultRetainTaskFilesMs;  // 0 = keep forever
+  int64_t max_log_bytes = kDefaultMaxLogBytes;               // per task log; 0 = uncapped
+  std::string http_listen = "off";                           // HOST:PORT serving /metrics, or "off"
   int fleet = 0;                       // > 0: that many simulated workers (cli/fleet.hpp)
   std::string name_prefix = "fleet-";  // their names: PREFIX00001, ...
 };

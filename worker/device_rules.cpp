@@ -41,11 +41,4 @@ std::vector<device_rule> gpu_deny(const std::vector<dev_entry>& devs,
   return rules;
 }
 
-std::vector<std::string> gpu_deny_rules(const std::vector<dev_entry>& devs,
-                                        const std::vector<int32_t>& gpus) {
-  std::vector<std::string> lines;
-  for (const auto& r : gpu_deny(devs, gpus)) lines.push_back(v1_deny_line(r));
-  return lines;
-}
-
 }  // namespace gantry

@@ -32,8 +32,4 @@ std::vector<dev_entry> list_nvidia_devices(const std::string& dir = "/dev");
 std::vector<device_rule> gpu_deny(const std::vector<dev_entry>& devs,
                                   const std::vector<int32_t>& gpus);
 
-// gpu_deny as devices.deny lines ("c 195:3 rwm").
-std::vector<std::string> gpu_deny_rules(const std::vector<dev_entry>& devs,
-                                        const std::vector<int32_t>& gpus);
-
 }  // namespace gantry

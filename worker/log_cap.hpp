@@ -41,6 +41,8 @@ log_head read_log_head(int fd);
 
 // The smallest cap trim_log accepts: the marker and a few file-system blocks.
 constexpr int64_t kMinLogCap = 64 * 1024;
+// A worker's cap unless told otherwise (gantry worker --max-log-bytes).
+constexpr int64_t kDefaultMaxLogBytes = 64LL << 20;
 
 // Drops the oldest output of the log at `path` so that it holds at most `cap` bytes (at least
 // kMinLogCap), rewriting the marker; a log of at most `cap` bytes, or none, is left alone.

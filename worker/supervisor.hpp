@@ -23,7 +23,9 @@
 #include "core/task_environment.hpp"
 #include "worker/cgroup.hpp"
 #include "worker/device_rules.hpp"
+#include "worker/log_cap.hpp"
 #include "worker/mps.hpp"
+#include "worker/task_files.hpp"
 #include "worker/user_map.hpp"
 
 namespace gantry {
@@ -50,11 +52,9 @@ struct supervisor_options {
   std::shared_ptr<const user_map> users;
   // How long a finished task's directory (its log, its scratch files) stays; 0 = forever.
   int64_t retain_task_files_ms = kDefaultRetainTaskFilesMs;
-  static constexpr int64_t kDefaultRetainTaskFilesMs = 7 * 24 * 3'600'000LL;
   // A task's log keeps its newest output, at most this many bytes (worker/log_cap.hpp),
   // checked 4 times a second and when the task exits; 0 = uncapped.
   int64_t max_log_bytes = kDefaultMaxLogBytes;
-  static constexpr int64_t kDefaultMaxLogBytes = 64LL << 20;
 };
 
 // A running task's usage now, for the worker's /metrics. -1: not known.

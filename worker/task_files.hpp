@@ -10,6 +10,9 @@
 
 namespace gantry {
 
+// How long a finished task's directory stays unless told otherwise (--retain-task-files).
+constexpr int64_t kDefaultRetainTaskFilesMs = 7 * 24 * 3'600'000LL;
+
 // Marks the task directory `dir` as ended now (its modification time). Best effort.
 void mark_task_ended(const std::string& dir);
 

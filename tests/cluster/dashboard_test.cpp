@@ -99,8 +99,7 @@ TEST_CASE(
   c.start({"w1"}, {"--simulate-gpus", "2xH100:80GiB"});
   INFO(c.logs());
   const std::string url = c.local().http_url(), ca = c.local().ca_file(), dir = c.dir();
-  std::string token = read_file(c.local().admin_token_file());
-  token = token.substr(0, token.find('\n'));
+  const std::string token = http_admin_token(c);
 
   // The page and its files need no token and hold no data; data calls still need one.
   std::string page = dash_get_with_head(dir, url + "/", ca);

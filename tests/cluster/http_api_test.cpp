@@ -20,11 +20,6 @@ std::set<std::string> http_keys_of(const nlohmann::json& object) {
   return out;
 }
 
-std::string http_admin_token(cluster& c) {
-  std::string t = read_file(c.local().admin_token_file());
-  return t.substr(0, t.find('\n'));
-}
-
 // A new token of `user` with role user, made by the admin.
 std::string http_user_token(cluster& c, const std::string& user) {
   auto r = c.cli({"token", "create", "--user", user, "--role", "user"});

@@ -89,11 +89,6 @@ class sse_client {
   }
 };
 
-std::string sse_admin_token(cluster& c) {
-  std::string t = read_file(c.local().admin_token_file());
-  return t.substr(0, t.find('\n'));
-}
-
 std::vector<std::string> sse_lines(const std::string& text) {
   std::vector<std::string> out;
   std::istringstream in(text);
@@ -132,7 +127,7 @@ TEST_CASE("HTTP job events: SSE as gantry watch, resumed, ended, refused, releas
   c.start({"w1"});
   INFO(c.logs());
   const std::string url = c.local().http_url(), ca = c.local().ca_file();
-  const std::string admin = sse_admin_token(c), dir = c.dir();
+  const std::string admin = http_admin_token(c), dir = c.dir();
   const std::string metrics_url = url + "/metrics";
 
   // A finished job: every event, each the line gantry watch --json prints, then the end.

@@ -16,6 +16,12 @@ struct http_reply {
   std::string body;
 };
 
+// The admin token's text (the coordinator's DATA/tokens/admin), for Authorization headers.
+inline std::string http_admin_token(cluster& c) {
+  std::string t = read_file(c.local().admin_token_file());
+  return t.substr(0, t.find('\n'));
+}
+
 // GET `url`, trusting `ca_file` ("" for plain HTTP), with `token` as the bearer ("" for none).
 inline http_reply http_get(const std::string& url, const std::string& ca_file,
                            const std::string& token, const std::string& method = "GET") {

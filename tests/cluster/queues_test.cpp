@@ -131,8 +131,7 @@ TEST_CASE("queues: a limit holds a job pending, usage and definitions survive a 
 
   // The HTTP API serves the same document, and /metrics the same figures.
   std::string url = c.local().http_url(), ca = c.local().ca_file();
-  std::string admin = read_file(c.local().admin_token_file());
-  admin = admin.substr(0, admin.find('\n'));
+  const std::string admin = http_admin_token(c);
   auto api = http_get(url + "/api/v1/queues", ca, admin);
   REQUIRE(api.status == 200);
   CHECK(json::parse(api.body) == c.cli({"queue", "list", "--json"}).json());

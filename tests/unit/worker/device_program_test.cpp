@@ -76,15 +76,6 @@ bool device_allowed(const std::vector<bpf_insn>& prog, char type, uint32_t major
   return verdict == 1;
 }
 
-// Where cgroup2 is mounted on this machine (empty if nowhere).
-std::string unified_mount_for_devices() {
-  std::ifstream mounts("/proc/self/mounts");
-  std::string dev, dir, type, rest;
-  while (mounts >> dev >> dir >> type && std::getline(mounts, rest))
-    if (type == "cgroup2") return dir;
-  return "";
-}
-
 }  // namespace
 
 TEST_CASE("v2 device program: a task given GPUs 1 and 3 opens those, no other GPU's file") {
@@ -122,7 +113,7 @@ TEST_CASE("v2 device program: a block rule denies the block device, not the char
 }
 
 TEST_CASE("v2 device program: attached to a group, /dev/zero is denied there, /dev/null not") {
-  std::string mount = unified_mount_for_devices();
+  std::string mount = cgroup2_mount();
   if (geteuid() != 0 || mount.empty()) {
     MESSAGE("not root or no cgroup2 mounted: not run");
     return;

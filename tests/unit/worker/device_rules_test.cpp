@@ -14,6 +14,14 @@ const std::vector<dev_entry> kDev{{"nvidia-caps", false, 0, 0},  {"nvidia-modese
                                   {"nvidia2", true, 195, 2},     {"nvidia3", true, 195, 3},
                                   {"nvidiactl", true, 195, 255}, {"nvidia10x", true, 195, 9}};
 
+// gpu_deny as the v1 devices controller takes it.
+std::vector<std::string> gpu_deny_rules(const std::vector<dev_entry>& devs,
+                                        const std::vector<int32_t>& gpus) {
+  std::vector<std::string> lines;
+  for (const auto& r : gpu_deny(devs, gpus)) lines.push_back(v1_deny_line(r));
+  return lines;
+}
+
 }  // namespace
 
 TEST_CASE("device rules: a task is denied every GPU file but its own, never the control files") {

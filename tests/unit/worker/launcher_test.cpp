@@ -173,19 +173,6 @@ TEST_CASE("a task switches to its user before it opens its log or runs") {
         "cannot open the task's log " + spec.log_path + ": Permission denied");
 }
 
-namespace {
-
-// Where cgroup2 is mounted on this machine (empty if nowhere).
-std::string cgroup2_mount() {
-  std::ifstream mounts("/proc/self/mounts");
-  std::string dev, dir, type, rest;
-  while (mounts >> dev >> dir >> type && std::getline(mounts, rest))
-    if (type == "cgroup2") return dir;
-  return "";
-}
-
-}  // namespace
-
 TEST_CASE("a task for a v2 group is created inside it and reads that group at once") {
   std::string mount = cgroup2_mount();
   if (geteuid() != 0 || mount.empty()) {
